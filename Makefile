@@ -1,0 +1,50 @@
+# Quickstart: 'make run' and 'make test'. Both install missing Debian packages first.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+LISTEN     ?= 127.0.0.1:8080
+ARGS       ?=
+CTEST_ARGS ?= --output-on-failure --timeout 600
+
+.PHONY: all deps build build-asan run test test-asan test-fast bench format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+$(ASAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+build-asan: deps $(ASAN_BUILD)/CMakeCache.txt
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+run: build
+	$(BUILD)/bin/sessionpool-emulator --listen $(LISTEN) $(ARGS)
+
+# The sanitizer suite runs first, so the last lines printed are the main suite's ctest summary.
+test: build build-asan
+	cd $(ASAN_BUILD) && ctest $(CTEST_ARGS) -LE no-asan
+	cd $(BUILD) && ctest $(CTEST_ARGS)
+
+test-fast: build
+	cd $(BUILD) && ctest $(CTEST_ARGS)
+
+test-asan: build-asan
+	cd $(ASAN_BUILD) && ctest $(CTEST_ARGS) -LE no-asan
+
+bench: build
+	@scripts/install-deps.sh --bench
+	bench/run-all.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sandbox.h: the emulator's view of session processes (library "sandbox", client side).
+ *
+ * Life cycle:
+ *   1. sbx_zygote_start() once, early in main() (before CivetWeb starts its threads). It
+ *      fork+execs sessionpool-zygote, which preloads CPython and the scientific stack and
+ *      answers with a hello (isolation mode, interpreter version, installed packages).
+ *   2. sbx_session_spawn() per session: the zygote forks one sandboxed interpreter whose
+ *      /mnt/data is the given host directory.
+ *   3. sbx_session_exec() any number of times, one at a time per session (the caller
+ *      serialises); sbx_session_cancel() from any thread kills a session for good.
+ *   4. sbx_session_free() kills what is left and releases everything.
+ *   5. sbx_zygote_stop() at shutdown, after every session has been freed.
+ *
+ * This library knows nothing of HTTP, API shapes or api-versions. It runs a closed set of
+ * operations (spawn, exec, interrupt, kill) and returns neutral results. All functions return
+ * 0 or a negative errno-style code, with details in an optional struct sp_err.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+enum sbx_isolation {
+	SBX_ISOLATION_AUTO,     /* full when the kernel allows it, else degraded */
+	SBX_ISOLATION_FULL,     /* namespaces + pivot_root + uid + rlimits + seccomp */
+	SBX_ISOLATION_DEGRADED, /* no namespaces: per-session uid, seccomp, rlimits */
+};
+
+/* "auto", "full", "degraded". */
+const char *sbx_isolation_name(enum sbx_isolation mode);
+/* Parses a name of sbx_isolation_name(); returns 0 or -EINVAL. */
+int sbx_isolation_parse(const char *name, enum sbx_isolation *out);
+
+struct sbx_options {
+	const char *zygote_path;    /* path of the sessionpool-zygote binary; not owned */
+	enum sbx_isolation isolation;
+	bool egress;                /* true: sessions share the host network, no socket rule */
+	uint64_t memory_bytes;      /* RLIMIT_AS per session; 0 = unlimited */
+	unsigned max_processes;     /* RLIMIT_NPROC per session (and pids cgroup where offered) */
+	uint64_t file_size_bytes;   /* RLIMIT_FSIZE per session; 0 = unlimited */
+	uint64_t tmp_bytes;         /* size of the session's tmpfs /tmp and /dev/shm */
+	uid_t uid_base;             /* running as root: session in slot n runs as uid_base + n */
+	const char *state_dir;      /* a private directory the sandbox may use (mount points);
+	                             * not owned; must exist */
+	int log_fd;                 /* where the zygote writes its diagnostics; -1 = stderr */
+};
+
+/* Fills |opt| with the defaults (isolation auto, 2 GiB, 128 processes, 128 MiB file size,
+ * 64 MiB tmpfs, uid base 200000, log to stderr). zygote_path and state_dir stay NULL. */
+void sbx_options_init(struct sbx_options *opt);
+
+struct sbx_zygote;
+
+/*
+ * Starts the zygote and waits for its hello (it preloads numpy, pandas, matplotlib: about a
+ * second). On success *out owns the zygote. Thread-safe afterwards: every function taking a
+ * struct sbx_zygote may be called from any thread.
+ */
+int sbx_zygote_start(const struct sbx_options *opt, struct sbx_zygote **out, struct sp_err *err);
+
+/* Stops the zygote (and with it every session process still alive) and frees |z|. NULL ok. */
+void sbx_zygote_stop(struct sbx_zygote *z);
+
+/* The isolation mode in force (never AUTO), and, for DEGRADED, why (static string or NULL). */
+enum sbx_isolation sbx_zygote_isolation(const struct sbx_zygote *z);
+const char *sbx_zygote_isolation_reason(const struct sbx_zygote *z);
+
+/* The sessions' interpreter version, e.g. "3.11.2" (platform.python_version()). Borrowed. */
+const char *sbx_zygote_python_version(const struct sbx_zygote *z);
+
+/* The installed distributions as a compact JSON array [{"name":…,"version":…},…], duplicates
+ * removed (first on sys.path wins), sorted by name case-insensitively. Borrowed. */
+const char *sbx_zygote_packages_json(const struct sbx_zygote *z);
+
+/*
+ * The uid that owns files of the session in |slot|, or (uid_t)-1 when sessions run under the
+ * emulator's own uid (unprivileged mode, user namespace). The caller creates the session's
+ * host directory and every file it writes there (uploads) with this owner, mode 0700 for the
+ * directory.
+ */
+uid_t sbx_zygote_slot_uid(const struct sbx_zygote *z, unsigned slot);
+
+struct sbx_session;
+
+/*
+ * Forks a new sandboxed interpreter whose /mnt/data is |host_dir| (an existing directory, owned
+ * as sbx_zygote_slot_uid() says) and whose working directory is /mnt/data. |slot| is a number
+ * unique among live sessions (it selects the uid in root mode). Blocks until the interpreter is
+ * ready. On success *out owns the session.
+ */
+int sbx_session_spawn(struct sbx_zygote *z, const char *host_dir, unsigned slot,
+		      struct sbx_session **out, struct sp_err *err);
+
+/* Kills the session's processes, waits until they are gone, frees |s|. NULL ok. */
+void sbx_session_free(struct sbx_session *s);
+
+/*
+ * Kills the session for good, from any thread: an exec in progress returns
+ * SBX_OUTCOME_CANCELED, later execs return SBX_OUTCOME_CANCELED at once. Idempotent.
+ */
+void sbx_session_cancel(struct sbx_session *s);
+
+/* The pid (in the emulator's pid namespace) of the session's interpreter, or -1 when none. */
+pid_t sbx_session_pid(const struct sbx_session *s);
+
+enum sbx_outcome {
+	SBX_OUTCOME_OK,                /* the cell ran to completion */
+	SBX_OUTCOME_EXCEPTION,         /* uncaught exception; traceback appended to stderr */
+	SBX_OUTCOME_TIMEOUT,           /* interrupted at the deadline, interpreter kept its state */
+	SBX_OUTCOME_TIMEOUT_RESTARTED, /* did not stop within the grace period: killed, restarted */
+	SBX_OUTCOME_CRASHED,           /* interpreter died during the cell: restarted */
+	SBX_OUTCOME_CANCELED,          /* sbx_session_cancel() */
+};
+
+enum sbx_value_kind {
+	SBX_VALUE_NONE,  /* no cell value (no trailing expression, `;`, or a call returning None) */
+	SBX_VALUE_NULL,  /* the trailing expression (not a call) evaluated to None */
+	SBX_VALUE_JSON,  /* value: compact JSON text (number, array or object), tokens verbatim */
+	SBX_VALUE_TEXT,  /* value: the text/plain representation T, to be sent as a JSON string */
+	SBX_VALUE_IMAGE, /* value: base64 (standard alphabet, padded) of the last PNG rendered */
+};
+
+struct sbx_exec_request {
+	const char *code; /* UTF-8 Python source; not owned */
+	size_t code_len;
+	unsigned timeout_ms;     /* from the start of user code to SIGINT */
+	unsigned grace_ms;       /* from SIGINT to SIGKILL + restart */
+	size_t stream_max_chars; /* each stream is cut to its first N code points */
+};
+
+struct sbx_exec_result {
+	enum sbx_outcome outcome;
+	char *stdout_text; /* valid UTF-8 (bad bytes → U+FFFD), at most stream_max_chars code points */
+	char *stderr_text; /* same; for EXCEPTION the traceback is already appended */
+	enum sbx_value_kind value_kind;
+	char *value;         /* NULL for NONE and NULL kinds */
+	char *error_message; /* EXCEPTION: last line of format_exception_only, e.g.
+	                      * "ZeroDivisionError: division by zero";
+	                      * CRASHED: "exit status 1", "signal SIGSEGV", "signal SIGKILL" */
+	int64_t exec_ms;     /* wall time of the user code, interruption included */
+	int64_t prepare_ms;  /* time spent (re)starting an interpreter during this call */
+	int64_t request_ms;  /* from handing the cell over until the reply (or death) was seen */
+	int64_t read_ms;     /* reading and converting the reply */
+};
+
+/*
+ * Runs one cell. Not to be called concurrently on one session (the caller serialises).
+ * Returns 0 with *out filled for every outcome of the user code (including timeouts, crashes
+ * and cancellation); a negative code only when the sandbox itself failed (e.g. the zygote is
+ * gone and no interpreter could be restarted). Release *out with sbx_exec_result_fini().
+ */
+int sbx_session_exec(struct sbx_session *s, const struct sbx_exec_request *req,
+		     struct sbx_exec_result *out, struct sp_err *err);
+
+void sbx_exec_result_fini(struct sbx_exec_result *r);

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project needs, and only those missing.
+# As root it calls apt-get directly; otherwise sudo apt-get. A no-op when all are present.
+set -euo pipefail
+
+packages=(
+	build-essential cmake pkg-config
+	libcivetweb-dev libcjson-dev libcurl4-openssl-dev libseccomp-dev libpython3-dev libcriterion-dev
+	python3 python3-numpy python3-pandas python3-matplotlib python3-sklearn python3-scipy
+	python3-openpyxl python3-setuptools python3-ipython
+	curl openssl
+)
+# Benchmarks only: installed by 'make bench', not needed to build or test.
+if [ "${1:-}" = "--bench" ]; then
+	packages+=(wrk hyperfine)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$status" in
+	"install ok installed") ;;
+	*) missing+=("$p") ;;
+	esac
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+if [ "$(id -u)" -eq 0 ]; then
+	sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+	sudo=(sudo)
+else
+	echo "install-deps: missing packages (${missing[*]}) and not root, and no sudo" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq </dev/null
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
