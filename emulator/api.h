@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Operation handlers, one module per resource (api_exec.c, api_files.c, api_sessions.c).
+ * server.c has already checked, in contract §10.3 order: authentication, deny-role, route and
+ * method, api-version (r->new_shape), and identifier (r->identifier, valid) for session-scoped
+ * operations. Handlers do steps 5–8 (other query parameters, body, session, operation) and
+ * always answer through http.h.
+ */
+#pragma once
+
+#include "http.h"
+
+/* POST code/execute, python/execute, executions. */
+void api_execute(struct req *r);
+/* GET executions/{id}. */
+void api_execution_get(struct req *r);
+
+/* Every files operation: r->op is one of OP_FILES_*. */
+void api_files(struct req *r);
+
+/* GET/DELETE session, .management/getSession, .management/stopSession. */
+void api_session(struct req *r);
+/* GET listSessions, .management/listSessions. */
+void api_list_sessions(struct req *r);
+/* GET metadata. */
+void api_metadata(struct req *r);
+/* GET /healthz (no auth). */
+void api_healthz(struct req *r);
+
+/*
+ * Maps a pool_acquire() failure to its error response (capacity → 404
+ * SessionPoolCapacityExceeded, absent → |absent_error|, else 500 InternalError).
+ */
+void api_send_acquire_error(struct req *r, int rc, enum api_error absent_error,
+			    const struct sp_err *err);

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sessions and pool (contract §6.8–§6.11, §7): GET/DELETE session, the two list routes with
+ * skip/nextLink paging, .management/getSession and stopSession, metadata, and /healthz.
+ * None of these create a session or change lastAccessedAt.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "cleanup.h"
+#include "pool.h"
+#include "sandbox.h"
+
+static void add_time(cJSON *o, const char *name, int64_t ticks)
+{
+	char buf[40];
+	cJSON_AddStringToObject(o, name, util_format_ticks(ticks, buf, sizeof(buf)));
+}
+
+/* GET session's form (§6.8): identifier, expireAt, createdAt, lastAccessedAt, etag. */
+static cJSON *session_json(const struct session_info *i)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "identifier", i->identifier);
+	add_time(o, "expireAt", i->expire);
+	add_time(o, "createdAt", i->created);
+	add_time(o, "lastAccessedAt", i->last_accessed);
+	cJSON_AddStringToObject(o, "etag", i->etag);
+	return o;
+}
+
+/* .management's SessionView (§7.1): identifier, etag, expiresAt, createdAt, lastAccessedAt. */
+static cJSON *view_json(const struct session_info *i)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "identifier", i->identifier);
+	cJSON_AddStringToObject(o, "etag", i->etag);
+	add_time(o, "expiresAt", i->expire);
+	add_time(o, "createdAt", i->created);
+	add_time(o, "lastAccessedAt", i->last_accessed);
+	return o;
+}
+
+static void not_found(struct req *r)
+{
+	http_send_error(r, API_ERR_SESSION_NOT_FOUND,
+			"No session with identifier '%s' exists in this session pool.",
+			r->identifier);
+}
+
+void api_session(struct req *r)
+{
+	struct pool *p = r->srv->pool;
+	if (r->op == OP_SESSION_DELETE || r->op == OP_MGMT_STOP_SESSION) {
+		if (pool_delete(p, r->identifier) < 0) {
+			not_found(r);
+			return;
+		}
+		if (r->op == OP_SESSION_DELETE) {
+			http_send_empty(r, 204);
+			return;
+		}
+		const char *pool_name = r->route.pool ? r->route.pool : r->srv->cfg->pool_name;
+		struct strbuf b = {0};
+		strbuf_printf(&b, "Session %s in session pool %s stopped.", r->identifier,
+			      pool_name);
+		cleanup_free char *text = strbuf_steal(&b);
+		if (!text) {
+			http_send_error(r, API_ERR_INTERNAL, "Internal error: out of memory.");
+			return;
+		}
+		http_send_body(r, 200, "text/plain", text, strlen(text));
+		return;
+	}
+	struct session_info info;
+	if (pool_info(p, r->identifier, &info) < 0) {
+		not_found(r);
+		return;
+	}
+	cleanup_cjson cJSON *o = r->op == OP_SESSION_GET ? session_json(&info) : view_json(&info);
+	http_send_json(r, 200, o);
+}
+
+void api_list_sessions(struct req *r)
+{
+	const struct config *c = r->srv->cfg;
+	bool mgmt = r->op == OP_MGMT_LIST_SESSIONS;
+	uint64_t skip = 0;
+	const char *sk = query_get(&r->query, "skip", NULL);
+	if (sk && *sk && !util_parse_u64(sk, 0, 2147483647ULL, &skip)) {
+		http_send_error(r, API_ERR_INVALID_QUERY_PARAMETER,
+				"The skip query parameter must be an integer from 0 to 2147483647.");
+		return;
+	}
+	struct session_info *items = NULL;
+	size_t n = 0;
+	bool more = false;
+	if (pool_list(r->srv->pool, skip, (size_t)c->list_page_size, &items, &n, &more) < 0) {
+		http_send_error(r, API_ERR_INTERNAL, "Internal error: out of memory.");
+		return;
+	}
+	cleanup_cjson cJSON *root = cJSON_CreateObject();
+	cJSON *arr = cJSON_AddArrayToObject(root, mgmt ? "value" : "sessions");
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, mgmt ? view_json(&items[i]) : session_json(&items[i]));
+	free(items);
+	if (mgmt)
+		cJSON_AddNumberToObject(root, "count", (double)n);
+	if (!more) {
+		cJSON_AddNullToObject(root, "nextLink");
+	} else {
+		cleanup_free char *base = http_public_base(r);
+		cleanup_free char *ver = r->api_version ? util_pct_encode(r->api_version) : NULL;
+		unsigned long long next = (unsigned long long)(skip + n);
+		struct strbuf b = {0};
+		if (mgmt) {
+			strbuf_printf(&b, "%s%s/.management/listSessions?skip=%llu", base ? base : "",
+				      r->route.prefix, next);
+			if (ver)
+				strbuf_printf(&b, "&api-version=%s", ver);
+		} else {
+			strbuf_printf(&b, "%s%s/listSessions?api-version=%s&skip=%llu",
+				      base ? base : "", r->route.prefix, ver ? ver : "", next);
+		}
+		cleanup_free char *link = strbuf_steal(&b);
+		cJSON_AddStringToObject(root, "nextLink", link ? link : "");
+	}
+	http_send_json(r, 200, root);
+}
+
+void api_metadata(struct req *r)
+{
+	struct sbx_zygote *z = r->srv->zygote;
+	cleanup_cjson cJSON *root = cJSON_CreateObject();
+	cJSON *rt = cJSON_AddArrayToObject(root, "runtimes");
+	cJSON *py = cJSON_CreateObject();
+	cJSON_AddStringToObject(py, "name", "python");
+	cJSON_AddStringToObject(py, "version", sbx_zygote_python_version(z));
+	cJSON_AddItemToArray(rt, py);
+	cJSON_AddItemToObject(root, "preInstalledPackages",
+			      cJSON_CreateRaw(sbx_zygote_packages_json(z)));
+	add_time(root, "createdAt", r->srv->started_ticks);
+	add_time(root, "lastUpdatedAt", r->srv->started_ticks);
+	cJSON *k = cJSON_AddObjectToObject(root, "jupyterKernel");
+	cJSON_AddStringToObject(k, "name", "sessionpool-python-worker");
+	cJSON_AddStringToObject(k, "version", SP_VERSION);
+	cJSON_AddStringToObject(k, "projectUrl", SP_PROJECT_URL);
+	cJSON_AddStringToObject(k, "description",
+				"Runs each session's cells in a sandboxed CPython interpreter "
+				"forked from a preloaded zygote, with IPython-style cell values.");
+	http_send_json(r, 200, root);
+}
+
+void api_healthz(struct req *r)
+{
+	struct sbx_zygote *z = r->srv->zygote;
+	cleanup_cjson cJSON *root = cJSON_CreateObject();
+	cJSON_AddStringToObject(root, "status", "ok");
+	cJSON_AddStringToObject(root, "version", SP_VERSION);
+	cJSON_AddStringToObject(root, "isolation", sbx_isolation_name(sbx_zygote_isolation(z)));
+	const char *why = sbx_zygote_isolation_reason(z);
+	if (why)
+		cJSON_AddStringToObject(root, "isolationReason", why);
+	else
+		cJSON_AddNullToObject(root, "isolationReason");
+	cJSON_AddNumberToObject(root, "liveSessions", (double)pool_live_count(r->srv->pool));
+	cJSON_AddNumberToObject(root, "maxSessions", (double)r->srv->cfg->max_sessions);
+	cJSON_AddStringToObject(root, "python", sbx_zygote_python_version(z));
+	http_send_json(r, 200, root);
+}

@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Table-driven settings: each row names a flag, its variable, its type, its default and its
+ * help line, so that flags, environment and --help cannot drift apart.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+enum opt_type { OPT_STRING, OPT_U64, OPT_BOOL, OPT_ENUM, OPT_AUTH, OPT_APIVER, OPT_EGRESS };
+
+struct opt {
+	const char *name; /* flag without "--"; the variable is SESSIONPOOL_ + upper snake */
+	enum opt_type type;
+	size_t offset;
+	const char *def; /* default as text, for --help and config_init */
+	uint64_t min, max;
+	const char *choices; /* OPT_ENUM: "a|b|c" */
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct config, f)
+#define U64MAX UINT64_MAX
+
+static const struct opt opts[] = {
+	{"listen", OPT_STRING, OFF(listen), "127.0.0.1:8080", 0, 0, NULL,
+	 "Address to listen on, HOST:PORT (port 0 picks a free port). HTTPS when --tls-cert is set."},
+	{"data-dir", OPT_STRING, OFF(data_dir), NULL, 0, 0, NULL,
+	 "Directory for session files (default: $XDG_RUNTIME_DIR or /tmp, then sessionpool-<uid>-<pid>)."},
+	{"ready-file", OPT_STRING, OFF(ready_file), NULL, 0, 0, NULL,
+	 "Once listening, write the base URL to this file (for scripts and tests)."},
+	{"cooldown-seconds", OPT_U64, OFF(cooldown_seconds), "300", 1, 31536000, NULL,
+	 "Idle seconds before a session expires."},
+	{"max-sessions", OPT_U64, OFF(max_sessions), "100", 1, 100000, NULL,
+	 "Live sessions allowed at once; more gives 404 SessionPoolCapacityExceeded."},
+	{"list-page-size", OPT_U64, OFF(list_page_size), "300", 1, 100000, NULL,
+	 "Page size of listSessions and .management/listSessions."},
+	{"upload-max-bytes", OPT_U64, OFF(upload_max_bytes), "134217728", 1, U64MAX / 4, NULL,
+	 "Largest uploaded file; larger gives 413 PayloadTooLarge."},
+	{"json-body-max-bytes", OPT_U64, OFF(json_body_max_bytes), "16777216", 1, 1ULL << 34, NULL,
+	 "Largest JSON request body; larger gives 413 PayloadTooLarge."},
+	{"exec-timeout-default-s", OPT_U64, OFF(exec_timeout_default_s), "220", 1, 86400, NULL,
+	 "Execution timeout when the request gives none."},
+	{"exec-timeout-max-s", OPT_U64, OFF(exec_timeout_max_s), "220", 1, 86400, NULL,
+	 "Larger requested timeouts are clamped to this."},
+	{"interrupt-grace-s", OPT_U64, OFF(interrupt_grace_s), "5", 0, 3600, NULL,
+	 "Seconds a timed-out cell gets to stop after KeyboardInterrupt before a kill and restart."},
+	{"output-streams-max-default", OPT_U64, OFF(output_streams_max_default), "4096", 0,
+	 64ULL << 20, NULL, "Default outputStreamsMaxLength (code points kept per stream)."},
+	{"execution-records-per-session", OPT_U64, OFF(execution_records_per_session), "100", 1,
+	 100000, NULL, "Finished executions kept per session for GET executions/{id}."},
+	{"auth-mode", OPT_AUTH, OFF(auth_mode), "any", 0, 0, "any|strict",
+	 "any: any bearer token; strict: JWT aud/exp/nbf checks (no signature) or --static-token."},
+	{"static-token", OPT_STRING, OFF(static_token), NULL, 0, 0, NULL,
+	 "A token accepted as-is in strict mode."},
+	{"extra-audiences", OPT_STRING, OFF(extra_audiences), NULL, 0, 0, NULL,
+	 "Comma-separated extra JWT audiences accepted in strict mode."},
+	{"deny-role", OPT_BOOL, OFF(deny_role), "off", 0, 0, NULL,
+	 "Answer every authenticated request with 403 PermissionDenied."},
+	{"api-version-mode", OPT_APIVER, OFF(api_version_mode), "strict", 0, 0, "strict|lenient",
+	 "lenient: an unknown api-version is accepted as a new-shape version."},
+	{"public-base-url", OPT_STRING, OFF(public_base_url), NULL, 0, 0, NULL,
+	 "Scheme://host[/path] used in absolute URLs (Operation-Location, nextLink)."},
+	{"pool-name", OPT_STRING, OFF(pool_name), "emulator-pool", 0, 0, NULL,
+	 "Pool name reported by .management/stopSession when the URL has no pool prefix."},
+	{"tls-cert", OPT_STRING, OFF(tls_cert), NULL, 0, 0, NULL,
+	 "PEM certificate (chain): serve HTTPS. Needs --tls-key."},
+	{"tls-key", OPT_STRING, OFF(tls_key), NULL, 0, 0, NULL, "PEM private key for --tls-cert."},
+	{"egress", OPT_EGRESS, OFF(egress), "disabled", 0, 0, "enabled|disabled",
+	 "enabled: sessions get the host network."},
+	{"isolation", OPT_ENUM, OFF(isolation), "auto", 0, 0, "auto|full|degraded",
+	 "Session isolation; auto falls back to degraded where namespaces are refused."},
+	{"session-memory-mb", OPT_U64, OFF(session_memory_mb), "2048", 64, 1ULL << 30, NULL,
+	 "Address-space limit of each session (MiB)."},
+	{"session-max-processes", OPT_U64, OFF(session_max_processes), "128", 4, 1 << 20, NULL,
+	 "Process limit of each session."},
+	{"session-disk-mb", OPT_U64, OFF(session_disk_mb), "1024", 1, 1ULL << 30, NULL,
+	 "Total size of one session's /mnt/data (MiB)."},
+	{"threads", OPT_U64, OFF(threads), "0", 0, 10000, NULL,
+	 "HTTP worker threads (each keep-alive connection holds one); 0 = max-sessions + 64."},
+	{"zygote", OPT_STRING, OFF(zygote), NULL, 0, 0, NULL,
+	 "Path of sessionpool-zygote (default: next to this binary)."},
+	{"test-fault", OPT_STRING, OFF(test_fault), NULL, 0, 0, NULL,
+	 "Test only: answer deliberately wrong (old-status-succeeded) to test the conformance runner."},
+	{"quiet", OPT_BOOL, OFF(quiet), "off", 0, 0, NULL,
+	 "Print only the start line and errors."},
+};
+
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+static void env_name(const struct opt *o, char *buf, size_t len)
+{
+	size_t n = (size_t)snprintf(buf, len, "SESSIONPOOL_");
+	for (const char *p = o->name; *p && n + 1 < len; p++)
+		buf[n++] = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+	buf[n] = '\0';
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+	if (!strcasecmp(v, "on") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") ||
+	    !strcmp(v, "1") || !strcasecmp(v, "enabled")) {
+		*out = true;
+		return true;
+	}
+	if (!strcasecmp(v, "off") || !strcasecmp(v, "false") || !strcasecmp(v, "no") ||
+	    !strcmp(v, "0") || !strcasecmp(v, "disabled")) {
+		*out = false;
+		return true;
+	}
+	return false;
+}
+
+static bool in_choices(const char *choices, const char *v)
+{
+	size_t vl = strlen(v);
+	const char *p = choices;
+	while (*p) {
+		const char *bar = strchr(p, '|');
+		size_t l = bar ? (size_t)(bar - p) : strlen(p);
+		if (l == vl && !strncmp(p, v, l))
+			return true;
+		if (!bar)
+			break;
+		p = bar + 1;
+	}
+	return false;
+}
+
+static int set_opt(struct config *c, const struct opt *o, const char *v, const char *src,
+		   struct sp_err *err)
+{
+	void *field = (char *)c + o->offset;
+	switch (o->type) {
+	case OPT_STRING: {
+		char **s = field;
+		char *d = strdup(v);
+		if (!d)
+			return sp_err_set(err, -ENOMEM, "out of memory");
+		free(*s);
+		*s = d;
+		return 0;
+	}
+	case OPT_U64: {
+		uint64_t x;
+		if (!util_parse_u64(v, o->min, o->max, &x))
+			return sp_err_set(err, -EINVAL,
+					  "%s: '%s' is not a whole number from %llu to %llu", src, v,
+					  (unsigned long long)o->min, (unsigned long long)o->max);
+		*(uint64_t *)field = x;
+		return 0;
+	}
+	case OPT_BOOL:
+	case OPT_EGRESS: {
+		bool b;
+		if (!parse_bool(v, &b))
+			return sp_err_set(err, -EINVAL, "%s: '%s' is not on/off", src, v);
+		*(bool *)field = b;
+		return 0;
+	}
+	case OPT_ENUM: {
+		if (!in_choices(o->choices, v))
+			return sp_err_set(err, -EINVAL, "%s: '%s' is not one of %s", src, v,
+					  o->choices);
+		char **s = field;
+		char *d = strdup(v);
+		if (!d)
+			return sp_err_set(err, -ENOMEM, "out of memory");
+		free(*s);
+		*s = d;
+		return 0;
+	}
+	case OPT_AUTH:
+		if (!strcmp(v, "any"))
+			c->auth_mode = AUTH_MODE_ANY;
+		else if (!strcmp(v, "strict"))
+			c->auth_mode = AUTH_MODE_STRICT;
+		else
+			return sp_err_set(err, -EINVAL, "%s: '%s' is not one of any|strict", src, v);
+		return 0;
+	case OPT_APIVER:
+		if (!strcmp(v, "strict"))
+			c->api_version_mode = API_VERSION_STRICT;
+		else if (!strcmp(v, "lenient"))
+			c->api_version_mode = API_VERSION_LENIENT;
+		else
+			return sp_err_set(err, -EINVAL, "%s: '%s' is not one of strict|lenient",
+					  src, v);
+		return 0;
+	}
+	return sp_err_set(err, -EINVAL, "%s: unknown option type", src);
+}
+
+void config_init(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < NOPTS; i++)
+		if (opts[i].def)
+			set_opt(c, &opts[i], opts[i].def, "default", NULL);
+}
+
+void config_fini(struct config *c)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (opts[i].type == OPT_STRING || opts[i].type == OPT_ENUM) {
+			char **s = (char **)((char *)c + opts[i].offset);
+			free(*s);
+			*s = NULL;
+		}
+}
+
+static const struct opt *find_opt(const char *name, size_t len)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (strlen(opts[i].name) == len && !strncmp(opts[i].name, name, len))
+			return &opts[i];
+	return NULL;
+}
+
+static bool is_bool_type(const struct opt *o)
+{
+	return o->type == OPT_BOOL;
+}
+
+int config_parse(struct config *c, int argc, char **argv, char **envp, FILE *out,
+		 struct sp_err *err)
+{
+	for (size_t i = 0; envp && i < NOPTS; i++) {
+		char name[96];
+		env_name(&opts[i], name, sizeof(name));
+		size_t nl = strlen(name);
+		for (char **e = envp; *e; e++) {
+			if (!strncmp(*e, name, nl) && (*e)[nl] == '=') {
+				int r = set_opt(c, &opts[i], *e + nl + 1, name, err);
+				if (r < 0)
+					return r;
+			}
+		}
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			config_usage(out);
+			return 1;
+		}
+		if (!strcmp(a, "--version")) {
+			fprintf(out, "sessionpool-emulator %s\n", SP_VERSION);
+			return 1;
+		}
+		if (strncmp(a, "--", 2) != 0)
+			return sp_err_set(err, -EINVAL, "unexpected argument '%s' (see --help)", a);
+		const char *name = a + 2;
+		const char *eq = strchr(name, '=');
+		size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+		const struct opt *o = find_opt(name, nl);
+		if (!o)
+			return sp_err_set(err, -EINVAL, "unknown flag '--%.*s' (see --help)", (int)nl,
+					  name);
+		const char *v;
+		if (eq) {
+			v = eq + 1;
+		} else if (is_bool_type(o)) {
+			bool ignored;
+			if (i + 1 < argc && parse_bool(argv[i + 1], &ignored))
+				v = argv[++i];
+			else
+				v = "on";
+		} else {
+			if (i + 1 >= argc)
+				return sp_err_set(err, -EINVAL, "flag '--%s' needs a value", o->name);
+			v = argv[++i];
+		}
+		char src[96];
+		snprintf(src, sizeof(src), "--%s", o->name);
+		int r = set_opt(c, o, v, src, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int config_finish(struct config *c, struct sp_err *err)
+{
+	if (!!c->tls_cert != !!c->tls_key)
+		return sp_err_set(err, -EINVAL, "--tls-cert and --tls-key go together");
+	if (c->exec_timeout_default_s > c->exec_timeout_max_s)
+		c->exec_timeout_default_s = c->exec_timeout_max_s;
+	if (c->test_fault && strcmp(c->test_fault, "old-status-succeeded") != 0)
+		return sp_err_set(err, -EINVAL, "--test-fault: unknown fault '%s'", c->test_fault);
+	if (!strchr(c->listen, ':'))
+		return sp_err_set(err, -EINVAL, "--listen: '%s' is not HOST:PORT", c->listen);
+	if (!c->data_dir) {
+		const char *base = getenv("XDG_RUNTIME_DIR");
+		if (!base || !*base || access(base, W_OK) != 0)
+			base = getenv("TMPDIR");
+		if (!base || !*base)
+			base = "/tmp";
+		char buf[4096];
+		snprintf(buf, sizeof(buf), "%s/sessionpool-%u-%d", base, (unsigned)getuid(),
+			 (int)getpid());
+		c->data_dir = strdup(buf);
+		if (!c->data_dir)
+			return sp_err_set(err, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+void config_usage(FILE *out)
+{
+	fprintf(out, "Usage: sessionpool-emulator [FLAGS]\n\n"
+		     "A local emulator of an Azure Container Apps dynamic-sessions Python "
+		     "code-interpreter pool.\n"
+		     "Every flag can also be set by its environment variable; flags win.\n\n");
+	for (size_t i = 0; i < NOPTS; i++) {
+		const struct opt *o = &opts[i];
+		char env[96];
+		env_name(o, env, sizeof(env));
+		const char *arg = is_bool_type(o) ? "" : o->choices ? o->choices : "VALUE";
+		fprintf(out, "  --%s%s%s\n      %s\n      env %s; default: %s\n", o->name,
+			*arg ? " " : "", arg, o->help, env, o->def ? o->def : "(unset)");
+	}
+	fprintf(out, "  --help, --version\n");
+}
+
+bool config_list_contains(const char *list, const char *token)
+{
+	if (!list || !token)
+		return false;
+	size_t tl = strlen(token);
+	const char *p = list;
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		const char *end = strchr(p, ',');
+		size_t l = end ? (size_t)(end - p) : strlen(p);
+		while (l > 0 && p[l - 1] == ' ')
+			l--;
+		if (l == tl && l > 0 && !strncmp(p, token, l))
+			return true;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return false;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one error table (contract §10.2): every HTTP error the emulator answers is one of these
+ * codes, mapped here to its status and its `code` string. Nothing else chooses error statuses.
+ */
+#pragma once
+
+enum api_error {
+	API_ERR_MISSING_API_VERSION,
+	API_ERR_UNSUPPORTED_API_VERSION,
+	API_ERR_MISSING_IDENTIFIER,
+	API_ERR_INVALID_IDENTIFIER,
+	API_ERR_INVALID_REQUEST_BODY,
+	API_ERR_INVALID_QUERY_PARAMETER,
+	API_ERR_INVALID_FILE_PATH,
+	API_ERR_UNAUTHORIZED,
+	API_ERR_PERMISSION_DENIED,
+	API_ERR_ROUTE_NOT_FOUND,
+	API_ERR_SESSION_NOT_FOUND,
+	API_ERR_EXECUTION_NOT_FOUND,
+	API_ERR_FILE_NOT_FOUND,
+	API_ERR_CAPACITY_EXCEEDED,
+	API_ERR_METHOD_NOT_ALLOWED,
+	API_ERR_PAYLOAD_TOO_LARGE,
+	API_ERR_INTERNAL,
+	API_ERR_COUNT_
+};
+
+/* HTTP status of |e| (400, 401, …). */
+int api_error_status(enum api_error e);
+
+/* The `code` string of |e|, e.g. "SessionNotFound". Static. */
+const char *api_error_code(enum api_error e);
+
+/* Reason phrase for an HTTP status ("Not Found"); "Unknown" for codes the emulator never sends. */
+const char *http_reason_phrase(int status);

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The HTTP layer over CivetWeb: one struct req per request (routing results, query, identity),
+ * bounded body reading, and the only functions that write responses. Every response carries
+ * Date (CivetWeb adds it) and, for errors, the JSON envelope with x-ms-error-code (§10.1).
+ * HEAD requests get the headers of the GET response and no body.
+ */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <civetweb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "errors.h"
+#include "route.h"
+#include "util.h"
+
+struct pool;
+struct sbx_zygote;
+
+/* Process-wide state handed to every request; read-only after start except through pool. */
+struct server {
+	const struct config *cfg;
+	struct pool *pool;
+	struct sbx_zygote *zygote;
+	bool tls;
+	int64_t started_ticks;
+	char *local_base; /* scheme://host:port of the listener, for requests without Host */
+};
+
+struct req {
+	struct mg_connection *conn;
+	const struct mg_request_info *ri;
+	struct server *srv;
+	enum http_method method;
+	struct route route;
+	struct query query;
+	enum route_op op;
+	bool new_shape;
+	const char *api_version; /* borrowed from query; NULL when absent */
+	const char *identifier;  /* decoded, borrowed from query; NULL when absent */
+	size_t identifier_len;
+	int64_t t0_ns;           /* arrival, monotonic */
+	struct strbuf headers;   /* extra response headers, "Name: value\r\n" lines */
+	bool responded;
+};
+
+/* Adds a response header for the response still to be sent. */
+void http_add_header(struct req *r, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Sends |status| with a compact JSON body (cJSON_PrintUnformatted of |body|; not consumed). */
+void http_send_json(struct req *r, int status, const cJSON *body);
+/* Sends |status| with the JSON text |json|. */
+void http_send_json_text(struct req *r, int status, const char *json, size_t len);
+/* Sends the error envelope {"error":{"code","message"}} with x-ms-error-code. */
+void http_send_error(struct req *r, enum api_error e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Sends |status| with no body (Content-Length: 0). */
+void http_send_empty(struct req *r, int status);
+/* Sends |status| with |ctype| and |len| bytes of |body|. */
+void http_send_body(struct req *r, int status, const char *ctype, const char *body, size_t len);
+/*
+ * Starts a response whose body the caller then writes with http_write (e.g. a file download).
+ * |content_length| ≥ 0. Returns false if the connection failed.
+ */
+bool http_send_headers(struct req *r, int status, const char *ctype, int64_t content_length);
+/* Writes body bytes after http_send_headers (nothing for HEAD). Returns false on error. */
+bool http_write(struct req *r, const void *buf, size_t len);
+
+/* The request header |name| (case-insensitive) or NULL. */
+const char *http_header(const struct req *r, const char *name);
+
+/* Content-Length of the request body, or -1 when unknown (chunked). */
+int64_t http_content_length(const struct req *r);
+
+/*
+ * Answers "100 Continue" if the client sent Expect: 100-continue (CivetWeb does not for
+ * request handlers; without it curl stalls a second before each large body).
+ */
+void http_continue(struct req *r);
+
+/*
+ * Reads the whole request body, at most |max| bytes, into a new NUL-terminated buffer.
+ * Returns 0, -E2BIG when the body exceeds |max| (the rest is drained or the connection closed),
+ * -EIO on a read error, -ENOMEM.
+ */
+int http_read_body(struct req *r, size_t max, char **out, size_t *len);
+
+/* Marks the connection to be closed after this response (e.g. a body left unread). */
+void http_close_after(struct req *r);
+
+/*
+ * The public base URL for absolute links: public_base_url when set, else
+ * <listener scheme>://<Host header> (the listener address without Host). New string.
+ */
+char *http_public_base(const struct req *r);

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sessionpool-emulator: settings, then the zygote (before any thread exists), the pool, the
+ * HTTP server; then wait for SIGTERM/SIGINT and take everything down in reverse order, so that
+ * no session process and no session directory outlives the emulator.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "pool.h"
+#include "sandbox.h"
+#include "server.h"
+
+static char *default_zygote(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 32);
+	if (n <= 0)
+		return strdup("sessionpool-zygote");
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	snprintf(slash ? slash + 1 : self, 32, "sessionpool-zygote");
+	return strdup(self);
+}
+
+static int write_ready_file(const char *path, const char *url)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "%s\n", url);
+	if (fclose(f) != 0 || rename(tmp, path) != 0)
+		return -errno;
+	return 0;
+}
+
+int main(int argc, char **argv, char **envp)
+{
+	struct config cfg;
+	struct sp_err err = {0};
+	config_init(&cfg);
+	int r = config_parse(&cfg, argc, argv, envp, stdout, &err);
+	if (r == 0)
+		r = config_finish(&cfg, &err);
+	if (r != 0) {
+		if (r < 0)
+			fprintf(stderr, "sessionpool-emulator: %s\n", err.msg);
+		config_fini(&cfg);
+		return r < 0 ? 2 : 0;
+	}
+	if (!cfg.zygote)
+		cfg.zygote = default_zygote();
+	if (mkdir(cfg.data_dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "sessionpool-emulator: create %s: %s\n", cfg.data_dir,
+			strerror(errno));
+		return 1;
+	}
+
+	/* Signals are taken with sigwait(); every thread inherits the mask. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct sbx_options so;
+	sbx_options_init(&so);
+	so.zygote_path = cfg.zygote;
+	so.egress = cfg.egress;
+	so.memory_bytes = cfg.session_memory_mb << 20;
+	so.max_processes = (unsigned)cfg.session_max_processes;
+	so.file_size_bytes = cfg.upload_max_bytes;
+	so.state_dir = cfg.data_dir;
+	sbx_isolation_parse(cfg.isolation, &so.isolation);
+
+	struct server srv = {.cfg = &cfg, .started_ticks = util_now_ticks()};
+	struct mg_context *ctx = NULL;
+	char *url = NULL;
+	int rc = 1;
+	if (sbx_zygote_start(&so, &srv.zygote, &err) < 0 ||
+	    pool_new(&cfg, srv.zygote, &srv.pool, &err) < 0 ||
+	    pool_start_reaper(srv.pool, &err) < 0 || !(ctx = server_start(&srv, &url, &err))) {
+		fprintf(stderr, "sessionpool-emulator: %s\n", err.msg);
+		goto out;
+	}
+	enum sbx_isolation mode = sbx_zygote_isolation(srv.zygote);
+	printf("sessionpool-emulator %s listening on %s (isolation: %s, python %s)\n", SP_VERSION,
+	       url, sbx_isolation_name(mode), sbx_zygote_python_version(srv.zygote));
+	if (mode == SBX_ISOLATION_DEGRADED)
+		fprintf(stderr,
+			"sessionpool-emulator: WARNING: DEGRADED ISOLATION (%s). Sessions have no "
+			"namespaces; only uid, seccomp and rlimits separate them from the host. "
+			"See README, 'Isolation modes'.\n",
+			sbx_zygote_isolation_reason(srv.zygote));
+	fflush(stdout);
+	if (cfg.ready_file && write_ready_file(cfg.ready_file, url) < 0)
+		fprintf(stderr, "sessionpool-emulator: cannot write %s\n", cfg.ready_file);
+
+	int sig;
+	sigwait(&stop, &sig);
+	if (!cfg.quiet)
+		printf("sessionpool-emulator: stopping (signal %d)\n", sig);
+	rc = 0;
+out:
+	if (srv.pool)
+		pool_shutdown(srv.pool);
+	server_stop(ctx);
+	pool_free(srv.pool);
+	sbx_zygote_stop(srv.zygote);
+	if (cfg.tls_cert) {
+		char pem[PATH_MAX];
+		snprintf(pem, sizeof(pem), "%s/tls.pem", cfg.data_dir);
+		unlink(pem);
+	}
+	rmdir(cfg.data_dir);
+	if (cfg.ready_file)
+		unlink(cfg.ready_file);
+	free(url);
+	free(srv.local_base);
+	config_fini(&cfg);
+	return rc;
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Renderers of an execution record: old shape ({"$id":"1","properties":{…}}), legacy flat
+ * (python/execute) and new (SessionCodeExecutionResource). Each returns a new cJSON tree owned
+ * by the caller, members in the contract's order.
+ */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#include "pool.h"
+
+/* |fault_succeeded|: the test-only fault that says "Succeeded" instead of "Success". */
+cJSON *render_exec_old(const struct exec_view *v, bool fault_succeeded);
+cJSON *render_exec_legacy(const struct exec_view *v);
+cJSON *render_exec_new(const struct exec_view *v, const char *identifier);

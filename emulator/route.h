@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Request routing (contract §1.1, §1.3–§1.5, §3): path normalisation, the route table, query
+ * parsing, api-version and identifier rules. Pure functions on strings: no I/O, no CivetWeb, so
+ * every rule is unit-tested directly.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+enum http_method {
+	HTTP_GET = 1u << 0,
+	HTTP_POST = 1u << 1,
+	HTTP_DELETE = 1u << 2,
+	HTTP_HEAD = 1u << 3,
+	HTTP_OPTIONS = 1u << 4,
+	HTTP_OTHER = 1u << 5,
+};
+
+/* GET, POST, … → the bit; anything else HTTP_OTHER. */
+enum http_method http_method_parse(const char *m);
+
+/* The path's resource, before the method and the api-version are looked at. */
+enum route_resource {
+	RES_NONE,           /* no row of the route table */
+	RES_CODE_EXECUTE,   /* code/execute */
+	RES_PYTHON_EXECUTE, /* python/execute */
+	RES_FILES,          /* files */
+	RES_FILES_UPLOAD,   /* files/upload (also files/{name+} with name "upload") */
+	RES_FILES_SUB,      /* files/{…} */
+	RES_EXECUTIONS,     /* executions */
+	RES_EXECUTION,      /* executions/{id} */
+	RES_SESSION,        /* session */
+	RES_LIST_SESSIONS,  /* listSessions */
+	RES_METADATA,       /* metadata */
+	RES_MGMT_GET,       /* .management/getSession */
+	RES_MGMT_LIST,      /* .management/listSessions */
+	RES_MGMT_STOP,      /* .management/stopSession */
+	RES_HEALTHZ,        /* /healthz (no prefix) */
+};
+
+enum route_op {
+	OP_NONE,
+	OP_CODE_EXECUTE,
+	OP_PYTHON_EXECUTE,
+	OP_EXECUTIONS_POST,
+	OP_EXECUTION_GET,
+	OP_FILES_UPLOAD_OLD,
+	OP_FILES_UPLOAD_NEW,
+	OP_FILES_LIST,
+	OP_FILES_CONTENT,
+	OP_FILES_META,
+	OP_FILES_DELETE,
+	OP_SESSION_GET,
+	OP_SESSION_DELETE,
+	OP_LIST_SESSIONS,
+	OP_METADATA,
+	OP_MGMT_GET_SESSION,
+	OP_MGMT_LIST_SESSIONS,
+	OP_MGMT_STOP_SESSION,
+	OP_HEALTHZ,
+};
+
+struct route {
+	char *prefix;  /* the pool prefix as sent (after collapsing //), "" when absent */
+	char *pool;    /* decoded {pool} segment, NULL when there is no prefix */
+	size_t nseg;   /* segments after the prefix */
+	char **raw;    /* raw segments */
+	char **dec;    /* percent-decoded segments (may hold '/' from %2F) */
+	size_t *dec_len;
+	enum route_resource res;
+	unsigned methods; /* allowed methods (HEAD and OPTIONS are added by route_allow) */
+};
+
+/*
+ * Normalises |raw_path| (the request target's path, without query) and classifies it.
+ * Returns 0 (res may be RES_NONE) or -ENOMEM. Release with route_fini().
+ */
+int route_parse(const char *raw_path, struct route *out);
+void route_fini(struct route *r);
+
+/* The operation of |r| for method |m| (HEAD counts as GET) once the shape is known;
+ * OP_NONE when the method is not allowed. */
+enum route_op route_op_for(const struct route *r, enum http_method m, bool new_shape);
+
+/* The Allow header value for |r|, e.g. "GET, DELETE, HEAD, OPTIONS". Static storage. */
+const char *route_allow(const struct route *r, char *buf, size_t len);
+
+/* True if the operation needs an `identifier` (contract §3). */
+bool route_op_session_scoped(enum route_op op);
+/* True if the operation is a data operation (contract §4). */
+bool route_op_is_data(enum route_op op);
+/* True if the operation exists in both shapes and the api-version picks the table (§1.4). */
+bool route_res_shared(enum route_resource res);
+
+/*
+ * The {name+} / {filename+} of a files operation, decoded segments joined with '/', as a new
+ * string; *len gets its length (it may contain NUL from %00). NULL for OP_FILES_LIST and
+ * uploads, or on OOM (errno distinguishes).
+ */
+char *route_file_name(const struct route *r, enum route_op op, bool new_shape, size_t *len);
+
+/* The {executionId} of RES_EXECUTION (decoded, borrowed), with its length. */
+const char *route_execution_id(const struct route *r, size_t *len);
+
+struct query {
+	size_t n;
+	char **names;  /* decoded */
+	char **values; /* decoded; may contain NUL, see lens */
+	size_t *lens;
+};
+
+/* Parses a raw query string (may be NULL). Returns 0 or -ENOMEM. */
+int query_parse(const char *raw, struct query *out);
+void query_fini(struct query *q);
+/* First value whose name matches case-insensitively, or NULL; *len (optional) its length. */
+const char *query_get(const struct query *q, const char *name, size_t *len);
+
+enum api_version_check { APIV_OK, APIV_MISSING, APIV_UNSUPPORTED };
+
+/* Classifies |v| (NULL = absent); *is_new tells the shape. */
+enum api_version_check api_version_check(const char *v, enum api_version_mode mode,
+					 bool *is_new);
+/* "2024-02-02-preview, 2024-08-02-preview, …": the supported list, for messages. */
+const char *api_versions_supported(void);
+
+/* Contract §3: 4–128 characters, each a letter, digit or one of the 31 specials. */
+bool identifier_valid(const char *s, size_t len);

@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One catch-all handler for every path. Checks run in contract §10.3 order: authentication,
+ * deny-role, route, method, api-version, identifier; the handlers in api_*.c do the rest.
+ * CivetWeb must not decode the URL (decode_url=no) because routing needs the raw segments
+ * (§1.4: "files/a%2Fcontent" is not a download).
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "auth.h"
+#include "cleanup.h"
+
+static void dispatch(struct req *r)
+{
+	const struct config *c = r->srv->cfg;
+
+	if (r->route.res == RES_HEALTHZ && (r->method == HTTP_GET || r->method == HTTP_HEAD)) {
+		api_healthz(r);
+		return;
+	}
+
+	char why[256];
+	if (auth_check(c, http_header(r, "Authorization"), time(NULL), why, sizeof(why)) < 0) {
+		http_send_error(r, API_ERR_UNAUTHORIZED, "%s", why);
+		return;
+	}
+	if (c->deny_role) {
+		http_send_error(r, API_ERR_PERMISSION_DENIED,
+				"The principal does not have the Azure ContainerApps Session "
+				"Executor role on this session pool.");
+		return;
+	}
+	if (r->route.res == RES_NONE) {
+		http_send_error(r, API_ERR_ROUTE_NOT_FOUND, "No route matches '%s %s'.",
+				r->ri->request_method,
+				r->ri->local_uri_raw ? r->ri->local_uri_raw : "");
+		return;
+	}
+	char allow[96];
+	route_allow(&r->route, allow, sizeof(allow));
+	if (r->method == HTTP_OPTIONS) {
+		http_add_header(r, "Allow", "%s", allow);
+		http_send_empty(r, 204);
+		return;
+	}
+	enum http_method m = r->method == HTTP_HEAD ? HTTP_GET : r->method;
+	if (!(r->route.methods & m)) {
+		http_add_header(r, "Allow", "%s", allow);
+		http_send_error(r, API_ERR_METHOD_NOT_ALLOWED, "Method %s is not allowed on '%s'.",
+				r->ri->request_method, r->route.nseg ? r->route.raw[0] : "");
+		return;
+	}
+
+	r->api_version = query_get(&r->query, "api-version", NULL);
+	bool optional = r->route.res == RES_MGMT_LIST;
+	if (!(optional && (!r->api_version || !*r->api_version))) {
+		switch (api_version_check(r->api_version, c->api_version_mode, &r->new_shape)) {
+		case APIV_OK:
+			break;
+		case APIV_MISSING:
+			http_send_error(r, API_ERR_MISSING_API_VERSION,
+					"The api-version query parameter is required.");
+			return;
+		case APIV_UNSUPPORTED:
+			http_send_error(r, API_ERR_UNSUPPORTED_API_VERSION,
+					"The api-version '%s' is not supported. Supported versions: "
+					"%s.",
+					r->api_version, api_versions_supported());
+			return;
+		}
+	} else {
+		r->api_version = NULL;
+		r->new_shape = true;
+	}
+
+	r->op = route_op_for(&r->route, r->method, r->new_shape);
+	if (route_op_session_scoped(r->op)) {
+		r->identifier = query_get(&r->query, "identifier", &r->identifier_len);
+		if (!r->identifier || !r->identifier_len) {
+			http_send_error(r, API_ERR_MISSING_IDENTIFIER,
+					"The identifier query parameter is required.");
+			return;
+		}
+		if (!identifier_valid(r->identifier, r->identifier_len)) {
+			http_send_error(r, API_ERR_INVALID_IDENTIFIER,
+					"The identifier must be 4 to 128 characters from A-Z, a-z, "
+					"0-9 and _|}{[]:\";'<>?/.,@#$%%^&*()-+=!~`.");
+			return;
+		}
+	}
+
+	switch (r->op) {
+	case OP_CODE_EXECUTE:
+	case OP_PYTHON_EXECUTE:
+	case OP_EXECUTIONS_POST:
+		api_execute(r);
+		return;
+	case OP_EXECUTION_GET:
+		api_execution_get(r);
+		return;
+	case OP_FILES_UPLOAD_OLD:
+	case OP_FILES_UPLOAD_NEW:
+	case OP_FILES_LIST:
+	case OP_FILES_CONTENT:
+	case OP_FILES_META:
+	case OP_FILES_DELETE:
+		api_files(r);
+		return;
+	case OP_SESSION_GET:
+	case OP_SESSION_DELETE:
+	case OP_MGMT_GET_SESSION:
+	case OP_MGMT_STOP_SESSION:
+		api_session(r);
+		return;
+	case OP_LIST_SESSIONS:
+	case OP_MGMT_LIST_SESSIONS:
+		api_list_sessions(r);
+		return;
+	case OP_METADATA:
+		api_metadata(r);
+		return;
+	case OP_HEALTHZ:
+		api_healthz(r);
+		return;
+	case OP_NONE:
+		break;
+	}
+	http_add_header(r, "Allow", "%s", allow);
+	http_send_error(r, API_ERR_METHOD_NOT_ALLOWED, "Method %s is not allowed here.",
+			r->ri->request_method);
+}
+
+static int handle(struct mg_connection *conn, void *cbdata)
+{
+	struct req r = {0};
+	r.conn = conn;
+	r.ri = mg_get_request_info(conn);
+	r.srv = cbdata;
+	r.t0_ns = util_mono_ns();
+	r.method = http_method_parse(r.ri->request_method);
+	const char *raw = r.ri->local_uri_raw ? r.ri->local_uri_raw : "";
+	if (route_parse(raw, &r.route) < 0 || query_parse(r.ri->query_string, &r.query) < 0) {
+		http_send_error(&r, API_ERR_INTERNAL, "Internal error: out of memory.");
+	} else {
+		dispatch(&r);
+		if (!r.responded)
+			http_send_error(&r, API_ERR_INTERNAL, "Internal error.");
+	}
+	route_fini(&r.route);
+	query_fini(&r.query);
+	strbuf_fini(&r.headers);
+	return 1;
+}
+
+/* CivetWeb's own errors (malformed request line, oversized headers, bad Content-Length…):
+ * answered in the contract's envelope instead of CivetWeb's text/plain page. */
+static int on_http_error(struct mg_connection *conn, int status, const char *msg)
+{
+	const char *code = status == 413 ? "PayloadTooLarge" : status >= 500 ? "InternalError"
+									     : "BadRequest";
+	cleanup_cjson cJSON *root = cJSON_CreateObject();
+	cJSON *inner = cJSON_AddObjectToObject(root, "error");
+	cJSON_AddStringToObject(inner, "code", code);
+	char text[256];
+	snprintf(text, sizeof(text), "The HTTP request could not be processed: %s.",
+		 msg && *msg ? msg : http_reason_phrase(status));
+	cJSON_AddStringToObject(inner, "message", text);
+	cleanup_free char *body = cJSON_PrintUnformatted(root);
+	if (!body)
+		return 1;
+	mg_response_header_start(conn, status);
+	mg_response_header_add(conn, "Content-Type", "application/json", -1);
+	char len[32];
+	snprintf(len, sizeof(len), "%zu", strlen(body));
+	mg_response_header_add(conn, "Content-Length", len, -1);
+	mg_response_header_add(conn, "x-ms-error-code", code, -1);
+	mg_response_header_add(conn, "Connection", "close", -1);
+	mg_response_header_send(conn);
+	mg_write(conn, body, strlen(body));
+	return 0;
+}
+
+static int on_log_message(const struct mg_connection *conn, const char *message)
+{
+	(void)conn;
+	(void)message;
+	return 1; /* CivetWeb's per-connection chatter is not useful to users */
+}
+
+/* CivetWeb reads the key from the certificate file: write both into one private PEM. */
+static int combine_pem(const struct config *c, char *out, size_t outlen, struct sp_err *err)
+{
+	snprintf(out, outlen, "%s/tls.pem", c->data_dir);
+	cleanup_close int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return sp_err_sys(err, -errno, "create %s", out);
+	const char *files[2] = {c->tls_key, c->tls_cert};
+	for (int i = 0; i < 2; i++) {
+		cleanup_close int in = open(files[i], O_RDONLY | O_CLOEXEC);
+		if (in < 0)
+			return sp_err_sys(err, -errno, "open %s", files[i]);
+		char buf[8192];
+		ssize_t n;
+		while ((n = read(in, buf, sizeof(buf))) > 0)
+			if (write(fd, buf, (size_t)n) != n)
+				return sp_err_sys(err, -errno, "write %s", out);
+		if (n < 0)
+			return sp_err_sys(err, -errno, "read %s", files[i]);
+		if (write(fd, "\n", 1) != 1)
+			return sp_err_sys(err, -errno, "write %s", out);
+	}
+	return 0;
+}
+
+struct mg_context *server_start(struct server *srv, char **base_url, struct sp_err *err)
+{
+	const struct config *c = srv->cfg;
+	char ports[512], threads[32], pem[4200];
+	snprintf(ports, sizeof(ports), "%s%s", c->listen, c->tls_cert ? "s" : "");
+	uint64_t nthreads = c->threads ? c->threads : c->max_sessions + 64;
+	snprintf(threads, sizeof(threads), "%llu", (unsigned long long)nthreads);
+	const char *opts[32];
+	size_t n = 0;
+	opts[n++] = "listening_ports";
+	opts[n++] = ports;
+	opts[n++] = "num_threads";
+	opts[n++] = threads;
+	opts[n++] = "decode_url";
+	opts[n++] = "no";
+	opts[n++] = "enable_keep_alive";
+	opts[n++] = "yes";
+	opts[n++] = "keep_alive_timeout_ms";
+	opts[n++] = "15000";
+	opts[n++] = "request_timeout_ms";
+	opts[n++] = "60000";
+	opts[n++] = "max_request_size";
+	opts[n++] = "65536";
+	opts[n++] = "tcp_nodelay";
+	opts[n++] = "1";
+	if (c->tls_cert) {
+		if (combine_pem(c, pem, sizeof(pem), err) < 0)
+			return NULL;
+		opts[n++] = "ssl_certificate";
+		opts[n++] = pem;
+		opts[n++] = "ssl_protocol_version";
+		opts[n++] = "4"; /* TLS 1.2 and newer */
+	}
+	opts[n] = NULL;
+
+	struct mg_callbacks cb;
+	memset(&cb, 0, sizeof(cb));
+	cb.http_error = on_http_error;
+	cb.log_message = on_log_message;
+	struct mg_init_data init = {.callbacks = &cb, .user_data = srv, .configuration_options = opts};
+	struct mg_error_data ed;
+	char errtxt[256] = "";
+	unsigned errcode = 0;
+	memset(&ed, 0, sizeof(ed));
+	ed.code = &errcode;
+	ed.text = errtxt;
+	ed.text_buffer_size = sizeof(errtxt);
+	struct mg_context *ctx = mg_start2(&init, &ed);
+	if (!ctx) {
+		sp_err_set(err, -EADDRINUSE, "cannot listen on %s: %s", c->listen,
+			   *errtxt ? errtxt : "unknown error");
+		return NULL;
+	}
+	mg_set_request_handler(ctx, "/", handle, srv);
+
+	struct mg_server_port port[4];
+	int np = mg_get_server_ports(ctx, 4, port);
+	if (np < 1) {
+		mg_stop(ctx);
+		sp_err_set(err, -EIO, "cannot read the listening port");
+		return NULL;
+	}
+	char host[256];
+	snprintf(host, sizeof(host), "%s", c->listen);
+	char *colon = strrchr(host, ':');
+	if (colon)
+		*colon = '\0';
+	if (!*host || !strcmp(host, "0.0.0.0"))
+		snprintf(host, sizeof(host), "127.0.0.1");
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%s://%s:%d", c->tls_cert ? "https" : "http", host,
+		 port[0].port);
+	srv->tls = c->tls_cert != NULL;
+	srv->local_base = strdup(buf);
+	*base_url = strdup(buf);
+	if (!srv->local_base || !*base_url) {
+		mg_stop(ctx);
+		sp_err_set(err, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	return ctx;
+}
+
+void server_stop(struct mg_context *ctx)
+{
+	if (ctx)
+		mg_stop(ctx);
+}

@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: MIT */
+/* Small pure helpers; see util.h. */
+#include "util.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+static _Atomic int64_t fake_now;
+
+void util_set_fake_now(int64_t ticks)
+{
+	atomic_store(&fake_now, ticks);
+}
+
+int64_t util_now_ticks(void)
+{
+	int64_t f = atomic_load(&fake_now);
+	if (f > 0)
+		return f;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * UTIL_TICKS_PER_SEC + ts.tv_nsec / 100;
+}
+
+int64_t util_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int64_t util_mono_ms(void)
+{
+	return util_mono_ns() / 1000000LL;
+}
+
+char *util_format_ticks(int64_t ticks, char *buf, size_t len)
+{
+	time_t secs = (time_t)(ticks / UTIL_TICKS_PER_SEC);
+	long frac = (long)(ticks % UTIL_TICKS_PER_SEC);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%07ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+	return buf;
+}
+
+char *util_format_http_date(time_t t, char *buf, size_t len)
+{
+	static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
+		 months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	return buf;
+}
+
+void util_guid(char buf[static 37])
+{
+	unsigned char b[16];
+	size_t got = 0;
+	while (got < sizeof(b)) {
+		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+		if (n > 0)
+			got += (size_t)n;
+	}
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(buf, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+		 b[14], b[15]);
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+char *util_pct_decode(const char *in, size_t len, size_t *out_len)
+{
+	char *out = malloc(len + 1);
+	if (!out)
+		return NULL;
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (in[i] == '%' && i + 2 < len) {
+			int h = hexval((unsigned char)in[i + 1]);
+			int l = hexval((unsigned char)in[i + 2]);
+			if (h >= 0 && l >= 0) {
+				out[o++] = (char)(h * 16 + l);
+				i += 2;
+				continue;
+			}
+		}
+		out[o++] = in[i];
+	}
+	out[o] = '\0';
+	if (out_len)
+		*out_len = o;
+	return out;
+}
+
+char *util_pct_encode(const char *in)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(in);
+	char *out = malloc(n * 3 + 1);
+	if (!out)
+		return NULL;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Length of the valid UTF-8 sequence at s (1–4), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t len)
+{
+	unsigned char c = s[0];
+	if (c < 0x80)
+		return 1;
+	size_t n;
+	uint32_t cp;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (len < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+bool util_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < len) {
+		size_t n = utf8_seq(p + i, len - i);
+		if (!n)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+char *util_utf8_sanitize(const char *s, size_t len)
+{
+	struct strbuf b = {0};
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < len) {
+		size_t n = utf8_seq(p + i, len - i);
+		if (n) {
+			strbuf_append(&b, s + i, n);
+			i += n;
+		} else {
+			strbuf_append(&b, "\xef\xbf\xbd", 3);
+			i++;
+		}
+	}
+	if (!b.data)
+		strbuf_append(&b, "", 0);
+	return strbuf_steal(&b);
+}
+
+size_t util_utf8_prefix_bytes(const char *s, size_t len, size_t max_chars)
+{
+	size_t i = 0, chars = 0;
+	while (i < len && chars < max_chars) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+		if (i + n > len)
+			n = len - i;
+		i += n;
+		chars++;
+	}
+	return i;
+}
+
+bool util_ieq(const char *a, const char *b)
+{
+	return strcasecmp(a, b) == 0;
+}
+
+bool util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (!s || !*s)
+		return false;
+	uint64_t v = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		unsigned d = (unsigned)(*p - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	if (v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+void strbuf_append(struct strbuf *b, const char *s, size_t len)
+{
+	if (b->oom)
+		return;
+	if (b->len + len + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 64;
+		while (cap < b->len + len + 1)
+			cap *= 2;
+		char *d = realloc(b->data, cap);
+		if (!d) {
+			b->oom = true;
+			return;
+		}
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, s, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+void strbuf_puts(struct strbuf *b, const char *s)
+{
+	strbuf_append(b, s, strlen(s));
+}
+
+void strbuf_printf(struct strbuf *b, const char *fmt, ...)
+{
+	char small[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		strbuf_append(b, small, (size_t)n);
+		return;
+	}
+	char *big = malloc((size_t)n + 1);
+	if (!big) {
+		b->oom = true;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	strbuf_append(b, big, (size_t)n);
+	free(big);
+}
+
+char *strbuf_steal(struct strbuf *b)
+{
+	if (b->oom) {
+		strbuf_fini(b);
+		return NULL;
+	}
+	if (!b->data)
+		strbuf_append(b, "", 0);
+	char *d = b->data;
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return d;
+}
+
+void strbuf_fini(struct strbuf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+	b->oom = false;
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small pure helpers shared by the emulator's modules: clocks and the contract's timestamp
+ * forms (§0), GUIDs, percent-decoding (§1.1) and bounded string building. No global state
+ * except the clock override used by unit tests.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Wall clock in 100-ns ticks since the Unix epoch (the contract's 7-digit precision). */
+int64_t util_now_ticks(void);
+/* Monotonic clock in milliseconds / nanoseconds. */
+int64_t util_mono_ms(void);
+int64_t util_mono_ns(void);
+
+/* Test hook: when |ticks| > 0, util_now_ticks() returns it instead of the clock. */
+void util_set_fake_now(int64_t ticks);
+
+#define UTIL_TICKS_PER_SEC 10000000LL
+
+/* "YYYY-MM-DDTHH:MM:SS.fffffffZ" (28 chars + NUL) into |buf| (≥ 32 bytes). Returns buf. */
+char *util_format_ticks(int64_t ticks, char *buf, size_t len);
+/* RFC 1123 "Sun, 06 Nov 1994 08:49:37 GMT" into |buf| (≥ 32 bytes). Returns buf. */
+char *util_format_http_date(time_t t, char *buf, size_t len);
+
+/* A random version-4 GUID, 36 lowercase characters + NUL, into |buf| (≥ 37 bytes). */
+void util_guid(char buf[static 37]);
+
+/*
+ * Percent-decodes |len| bytes of |in| into a new NUL-terminated string: %XX (hex, any case) is
+ * decoded, an invalid escape is kept literally, '+' stays '+'. *out_len (optional) receives the
+ * decoded length, which may be less than strlen() when %00 occurs. Returns NULL on OOM.
+ */
+char *util_pct_decode(const char *in, size_t len, size_t *out_len);
+
+/* Percent-encodes every byte outside RFC 3986 unreserved into a new string. NULL on OOM. */
+char *util_pct_encode(const char *in);
+
+/* True if |s| (of |len| bytes) is valid UTF-8. */
+bool util_utf8_valid(const char *s, size_t len);
+
+/* Copies |len| bytes with invalid UTF-8 sequences replaced by U+FFFD into a new string. */
+char *util_utf8_sanitize(const char *s, size_t len);
+
+/* Number of bytes of the first |max_chars| code points of valid UTF-8 |s| (len bytes). */
+size_t util_utf8_prefix_bytes(const char *s, size_t len, size_t max_chars);
+
+/* Case-insensitive ASCII equality. */
+bool util_ieq(const char *a, const char *b);
+
+/* Parses a whole decimal string into [min, max]; false on anything else (sign, space, …). */
+bool util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* A growable byte buffer. */
+struct strbuf {
+	char *data;
+	size_t len;
+	size_t cap;
+	bool oom;
+};
+void strbuf_append(struct strbuf *b, const char *s, size_t len);
+void strbuf_puts(struct strbuf *b, const char *s);
+void strbuf_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Returns the NUL-terminated data (owned by the caller) or NULL after OOM; resets |b|. */
+char *strbuf_steal(struct strbuf *b);
+void strbuf_fini(struct strbuf *b);

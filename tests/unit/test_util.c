@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* Timestamps, GUIDs, percent coding, UTF-8 and base64 helpers. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "b64.h"
+#include "util.h"
+
+Test(util, timestamps_have_seven_digits_and_z)
+{
+	char buf[40];
+	/* 2024-05-02T07:21:07.9922617Z */
+	int64_t t = 1714634467LL * UTIL_TICKS_PER_SEC + 9922617;
+	cr_expect_str_eq(util_format_ticks(t, buf, sizeof(buf)), "2024-05-02T07:21:07.9922617Z");
+	cr_expect_str_eq(util_format_ticks(0, buf, sizeof(buf)), "1970-01-01T00:00:00.0000000Z");
+	cr_expect_str_eq(util_format_http_date(784111777, buf, sizeof(buf)),
+			 "Sun, 06 Nov 1994 08:49:37 GMT");
+}
+
+Test(util, guid_v4_form)
+{
+	char a[37], b[37];
+	util_guid(a);
+	util_guid(b);
+	cr_expect_eq(strlen(a), 36);
+	cr_expect_str_neq(a, b);
+	cr_expect_eq(a[14], '4');
+	cr_expect(strchr("89ab", a[19]));
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		cr_expect(dash ? a[i] == '-' : strchr("0123456789abcdef", a[i]) != NULL, "%s", a);
+	}
+}
+
+Test(util, percent_decoding_and_encoding)
+{
+	size_t n;
+	char *s = util_pct_decode("a%2Fb+c%zz%4", 12, &n);
+	cr_expect_str_eq(s, "a/b+c%zz%4");
+	free(s);
+	s = util_pct_decode("%41%62%00x", 10, &n);
+	cr_expect_eq(n, 4);
+	cr_expect_eq(memcmp(s, "Ab\0x", 4), 0);
+	free(s);
+	s = util_pct_encode("a b/c~-._é");
+	cr_expect_str_eq(s, "a%20b%2Fc~-._%C3%A9");
+	free(s);
+}
+
+Test(util, utf8)
+{
+	cr_expect(util_utf8_valid("héllo", 6));
+	cr_expect_not(util_utf8_valid("\xff", 1));
+	cr_expect_not(util_utf8_valid("\xc0\xaf", 2));       /* overlong */
+	cr_expect_not(util_utf8_valid("\xed\xa0\x80", 3));   /* surrogate */
+	char *s = util_utf8_sanitize("a\xffz\xe2\x82", 5);
+	cr_expect_str_eq(s, "a\xef\xbf\xbdz\xef\xbf\xbd\xef\xbf\xbd");
+	free(s);
+	cr_expect_eq(util_utf8_prefix_bytes("aé€😀b", 11, 4), 10);
+	cr_expect_eq(util_utf8_prefix_bytes("abc", 3, 10), 3);
+	cr_expect_eq(util_utf8_prefix_bytes("abc", 3, 0), 0);
+}
+
+Test(util, parse_u64)
+{
+	uint64_t v;
+	cr_expect(util_parse_u64("0", 0, 10, &v) && v == 0);
+	cr_expect(util_parse_u64("2147483647", 0, 2147483647, &v));
+	cr_expect_not(util_parse_u64("2147483648", 0, 2147483647, &v));
+	cr_expect_not(util_parse_u64("-1", 0, 10, &v));
+	cr_expect_not(util_parse_u64(" 1", 0, 10, &v));
+	cr_expect_not(util_parse_u64("", 0, 10, &v));
+	cr_expect_not(util_parse_u64("99999999999999999999999", 0, UINT64_MAX, &v));
+}
+
+Test(b64, standard_and_url_alphabets)
+{
+	size_t n;
+	char *s = b64_decode("cHJpbnQoMSk=", 12, false, false, &n);
+	cr_expect_str_eq(s, "print(1)");
+	free(s);
+	s = b64_decode("cHJpbnQoMSk", 11, false, false, &n); /* padding optional */
+	cr_expect_str_eq(s, "print(1)");
+	free(s);
+	s = b64_decode("cHJp\nbnQo MSk=", 14, false, true, &n); /* whitespace ignored */
+	cr_expect_str_eq(s, "print(1)");
+	free(s);
+	cr_expect_null(b64_decode("cHJp\nbnQoMSk=", 13, false, false, &n));
+	cr_expect_null(b64_decode("cHJ!", 4, false, false, &n));
+	cr_expect_null(b64_decode("c", 1, false, false, &n));
+	cr_expect_null(b64_decode("cQ=x", 4, false, false, &n));
+	s = b64_decode("-_8", 3, true, false, &n);
+	cr_expect_eq(n, 2);
+	cr_expect_eq((unsigned char)s[0], 0xfb);
+	free(s);
+	cr_expect_null(b64_decode("-_8", 3, false, false, &n));
+}
