@@ -27,8 +27,8 @@
 #include "err.h"
 
 enum sbx_isolation {
-	SBX_ISOLATION_AUTO,     /* full when the kernel allows it, else degraded */
-	SBX_ISOLATION_FULL,     /* namespaces + pivot_root + uid + rlimits + seccomp */
+	SBX_ISOLATION_AUTO,	/* full when the kernel allows it, else degraded */
+	SBX_ISOLATION_FULL,	/* namespaces + pivot_root + uid + rlimits + seccomp */
 	SBX_ISOLATION_DEGRADED, /* no namespaces: per-session uid, seccomp, rlimits */
 };
 
@@ -38,17 +38,17 @@ const char *sbx_isolation_name(enum sbx_isolation mode);
 int sbx_isolation_parse(const char *name, enum sbx_isolation *out);
 
 struct sbx_options {
-	const char *zygote_path;    /* path of the sessionpool-zygote binary; not owned */
+	const char *zygote_path; /* path of the sessionpool-zygote binary; not owned */
 	enum sbx_isolation isolation;
-	bool egress;                /* true: sessions share the host network, no socket rule */
-	uint64_t memory_bytes;      /* RLIMIT_AS per session; 0 = unlimited */
-	unsigned max_processes;     /* RLIMIT_NPROC per session (and pids cgroup where offered) */
-	uint64_t file_size_bytes;   /* RLIMIT_FSIZE per session; 0 = unlimited */
-	uint64_t tmp_bytes;         /* size of the session's tmpfs /tmp and /dev/shm */
-	uid_t uid_base;             /* running as root: session in slot n runs as uid_base + n */
-	const char *state_dir;      /* a private directory the sandbox may use (mount points);
-	                             * not owned; must exist */
-	int log_fd;                 /* where the zygote writes its diagnostics; -1 = stderr */
+	bool egress;		  /* true: sessions share the host network, no socket rule */
+	uint64_t memory_bytes;	  /* RLIMIT_AS per session; 0 = unlimited */
+	unsigned max_processes;	  /* RLIMIT_NPROC per session (and pids cgroup where offered) */
+	uint64_t file_size_bytes; /* RLIMIT_FSIZE per session; 0 = unlimited */
+	uint64_t tmp_bytes;	  /* size of the session's tmpfs /tmp and /dev/shm */
+	uid_t uid_base;		  /* running as root: session in slot n runs as uid_base + n */
+	const char *state_dir;	  /* a private directory the sandbox may use (mount points);
+				   * not owned; must exist */
+	int log_fd;		  /* where the zygote writes its diagnostics; -1 = stderr */
 };
 
 /* Fills |opt| with the defaults (isolation auto, 2 GiB, 128 processes, 128 MiB file size,
@@ -110,39 +110,42 @@ void sbx_session_cancel(struct sbx_session *s);
 pid_t sbx_session_pid(const struct sbx_session *s);
 
 enum sbx_outcome {
-	SBX_OUTCOME_OK,                /* the cell ran to completion */
-	SBX_OUTCOME_EXCEPTION,         /* uncaught exception; traceback appended to stderr */
-	SBX_OUTCOME_TIMEOUT,           /* interrupted at the deadline, interpreter kept its state */
+	SBX_OUTCOME_OK,		       /* the cell ran to completion */
+	SBX_OUTCOME_EXCEPTION,	       /* uncaught exception; traceback appended to stderr */
+	SBX_OUTCOME_TIMEOUT,	       /* interrupted at the deadline, interpreter kept its state */
 	SBX_OUTCOME_TIMEOUT_RESTARTED, /* did not stop within the grace period: killed, restarted */
-	SBX_OUTCOME_CRASHED,           /* interpreter died during the cell: restarted */
-	SBX_OUTCOME_CANCELED,          /* sbx_session_cancel() */
+	SBX_OUTCOME_CRASHED,	       /* interpreter died during the cell: restarted */
+	SBX_OUTCOME_CANCELED,	       /* sbx_session_cancel() */
 };
 
 enum sbx_value_kind {
-	SBX_VALUE_NONE,  /* no cell value (no trailing expression, `;`, or a call returning None) */
-	SBX_VALUE_NULL,  /* the trailing expression (not a call) evaluated to None */
-	SBX_VALUE_JSON,  /* value: compact JSON text (number, array or object), tokens verbatim */
-	SBX_VALUE_TEXT,  /* value: the text/plain representation T, to be sent as a JSON string */
+	SBX_VALUE_NONE,	 /* no cell value (no trailing expression, `;`, or a call returning None) */
+	SBX_VALUE_NULL,	 /* the trailing expression (not a call) evaluated to None */
+	SBX_VALUE_JSON,	 /* value: compact JSON text (number, array or object), tokens verbatim */
+	SBX_VALUE_TEXT,	 /* value: the text/plain representation T, to be sent as a JSON string */
 	SBX_VALUE_IMAGE, /* value: base64 (standard alphabet, padded) of the last PNG rendered */
 };
 
 struct sbx_exec_request {
 	const char *code; /* UTF-8 Python source; not owned */
 	size_t code_len;
-	unsigned timeout_ms;     /* from the start of user code to SIGINT */
-	unsigned grace_ms;       /* from SIGINT to SIGKILL + restart */
+	unsigned timeout_ms;	 /* from the start of user code to SIGINT */
+	unsigned grace_ms;	 /* from SIGINT to SIGKILL + restart */
 	size_t stream_max_chars; /* each stream is cut to its first N code points */
 };
 
 struct sbx_exec_result {
 	enum sbx_outcome outcome;
-	char *stdout_text; /* valid UTF-8 (bad bytes → U+FFFD), at most stream_max_chars code points */
+	char *stdout_text; /* valid UTF-8 (bad bytes → U+FFFD), at most stream_max_chars code points
+			    */
 	char *stderr_text; /* same; for EXCEPTION the traceback is already appended */
+	size_t stdout_len; /* byte lengths of the two texts: they may contain U+0000 */
+	size_t stderr_len;
 	enum sbx_value_kind value_kind;
-	char *value;         /* NULL for NONE and NULL kinds */
+	char *value;	     /* NULL for NONE and NULL kinds */
 	char *error_message; /* EXCEPTION: last line of format_exception_only, e.g.
-	                      * "ZeroDivisionError: division by zero";
-	                      * CRASHED: "exit status 1", "signal SIGSEGV", "signal SIGKILL" */
+			      * "ZeroDivisionError: division by zero";
+			      * CRASHED: "exit status 1", "signal SIGSEGV", "signal SIGKILL" */
 	int64_t exec_ms;     /* wall time of the user code, interruption included */
 	int64_t prepare_ms;  /* time spent (re)starting an interpreter during this call */
 	int64_t request_ms;  /* from handing the cell over until the reply (or death) was seen */

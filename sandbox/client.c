@@ -1,0 +1,1205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * client.c: the emulator's side of the sandbox (sandbox.h): starts the zygote, asks it for
+ * session processes, runs cells on them and watches over them.
+ *
+ * Invariants:
+ * - The zygote's control socket is used under one mutex, one request and one reply at a time.
+ * - A session's pidfd (and the canceled flag) is read and replaced only under the session's
+ *   mutex, so sbx_session_cancel() from another thread never signals a stale descriptor; the
+ *   session socket and pipes belong to the thread running sbx_session_exec().
+ * - Signals go through pidfds only: a recycled pid can never be hit.
+ * - While a cell runs, the socket, both pipes and the pidfd are polled together; pipe data is
+ *   kept up to 4 bytes per code point of the stream limit (bounded to 64 MiB) and the rest is
+ *   read and dropped, so any amount of output keeps memory bounded.
+ */
+#include "sandbox.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "utf8.h"
+#include "wire.h"
+
+#define HELLO_TIMEOUT_MS 180000 /* first start may build matplotlib's font cache */
+#define CTL_TIMEOUT_MS	 30000
+#define READY_TIMEOUT_MS 60000
+#define DEATH_TIMEOUT_MS 10000
+#define STREAM_HARD_CAP	 ((size_t)64 << 20)
+#define DRAIN_CHUNK	 65536
+#define PUMP_BUDGET	 ((size_t)1 << 20) /* per stream and wake-up, to stay responsive */
+#define STOP_TIMEOUT_MS	 10000
+
+extern char **environ;
+
+struct sbx_zygote {
+	pthread_mutex_t lock; /* guards ctl and dead */
+	int ctl;
+	bool dead;
+	pid_t pid;
+	int pidfd;
+	enum sbx_isolation mode;
+	char *reason;
+	char *version;
+	char *packages;
+	bool root;
+	uid_t uid_base;
+};
+
+/* One interpreter process of a session, as handed over by the zygote. */
+struct interp {
+	int sock;
+	int out;
+	int err;
+	int pidfd;
+	pid_t pid;	 /* as the zygote knows it (its pid namespace may be nested) */
+	pid_t local_pid; /* in our pid namespace */
+};
+
+struct sbx_session {
+	struct sbx_zygote *z; /* not owned */
+	unsigned slot;
+	int host_dir;	      /* O_PATH; survives renames of the host directory */
+	pthread_mutex_t lock; /* guards canceled and it.pidfd */
+	bool canceled;
+	struct interp it; /* it.sock/out/err: the exec thread only */
+	atomic_int pid;	  /* it.pid, readable from any thread; -1 when none */
+	bool alive;
+};
+
+void sbx_options_init(struct sbx_options *opt)
+{
+	memset(opt, 0, sizeof(*opt));
+	opt->isolation = SBX_ISOLATION_AUTO;
+	opt->memory_bytes = (uint64_t)2 << 30;
+	opt->max_processes = 128;
+	opt->file_size_bytes = (uint64_t)128 << 20;
+	opt->tmp_bytes = (uint64_t)64 << 20;
+	opt->uid_base = 200000;
+	opt->log_fd = -1;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Waits up to |ms| (negative: forever) for |events| on |fd|. 1 ready, 0 timeout, -errno. */
+static int wait_fd(int fd, short events, int64_t ms)
+{
+	int64_t deadline = ms < 0 ? -1 : now_ms() + ms;
+	for (;;) {
+		struct pollfd p = {fd, events, 0};
+		int left = deadline < 0 ? -1 : (int)(deadline - now_ms());
+		if (deadline >= 0 && left < 0)
+			left = 0;
+		int r = poll(&p, 1, left);
+		if (r > 0)
+			return 1;
+		if (r == 0)
+			return 0;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+/* ---- zygote ------------------------------------------------------------------------------ */
+
+/* One request/reply on the control socket. *reply is a parsed object; fds as received. */
+static int ctl_call(struct sbx_zygote *z, const char *req, const int *fds, size_t nfds,
+		    cJSON **reply, int *rfds, size_t *nrfds, size_t maxfds, struct sp_err *err)
+{
+	cleanup_free char *text = NULL;
+	size_t len = 0, got = 0;
+	int tmpfds[SBX_CTL_MAXFDS];
+	int r;
+
+	pthread_mutex_lock(&z->lock);
+	if (z->dead) {
+		pthread_mutex_unlock(&z->lock);
+		return sp_err_set(err, -EPIPE, "the zygote is gone");
+	}
+	r = sbx_ctl_send(z->ctl, req, strlen(req), fds, nfds);
+	if (r == 0) {
+		r = wait_fd(z->ctl, POLLIN, CTL_TIMEOUT_MS);
+		if (r == 0)
+			r = -ETIMEDOUT;
+		else if (r > 0)
+			r = sbx_ctl_recv(z->ctl, &text, &len, tmpfds, &got, SBX_CTL_MAXFDS);
+	}
+	if (r < 0 && r != -EPROTO && r != -EMSGSIZE)
+		z->dead = true;
+	pthread_mutex_unlock(&z->lock);
+	if (r < 0)
+		return sp_err_sys(err, r, "zygote control socket");
+
+	cJSON *j = cJSON_ParseWithLength(text, len);
+	if (!j || got > maxfds) {
+		cJSON_Delete(j);
+		for (size_t i = 0; i < got; i++)
+			close(tmpfds[i]);
+		return sp_err_set(err, -EPROTO, "malformed reply from the zygote");
+	}
+	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(j, "ok");
+	if (!cJSON_IsTrue(ok)) {
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+		sp_err_set(err, -EIO, "zygote: %s", cJSON_IsString(e) ? e->valuestring : "error");
+		cJSON_Delete(j);
+		for (size_t i = 0; i < got; i++)
+			close(tmpfds[i]);
+		return err ? err->code : -EIO;
+	}
+	if (rfds)
+		memcpy(rfds, tmpfds, got * sizeof(int));
+	if (nrfds)
+		*nrfds = got;
+	*reply = j;
+	return 0;
+}
+
+static char *dup_json_string(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
+}
+
+static void zygote_free(struct sbx_zygote *z)
+{
+	if (z->ctl >= 0)
+		close(z->ctl);
+	if (z->pidfd >= 0)
+		close(z->pidfd);
+	pthread_mutex_destroy(&z->lock);
+	free(z->reason);
+	free(z->version);
+	free(z->packages);
+	free(z);
+}
+
+/* Waits for the zygote process to end, killing it after |ms|. */
+static void zygote_reap(struct sbx_zygote *z, int64_t ms)
+{
+	if (z->pid <= 0)
+		return;
+	if (z->pidfd >= 0 && wait_fd(z->pidfd, POLLIN, ms) <= 0)
+		pidfd_send_signal(z->pidfd, SIGKILL, NULL, 0);
+	else if (z->pidfd < 0)
+		kill(z->pid, SIGKILL);
+	int st;
+	while (waitpid(z->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	z->pid = -1;
+}
+
+static int spawn_zygote(struct sbx_zygote *z, const struct sbx_options *opt, int child_end,
+			struct sp_err *err)
+{
+	char iso[16], egress[4], mem[32], nproc[32], fsize[32], tmp[32], uidb[32];
+	char *argv[] = {
+	    (char *)opt->zygote_path,
+	    "--ctl-fd",
+	    "3",
+	    "--isolation",
+	    iso,
+	    "--egress",
+	    egress,
+	    "--memory",
+	    mem,
+	    "--nproc",
+	    nproc,
+	    "--fsize",
+	    fsize,
+	    "--tmp",
+	    tmp,
+	    "--uid-base",
+	    uidb,
+	    "--state-dir",
+	    (char *)opt->state_dir,
+	    NULL,
+	};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	int r;
+
+	snprintf(iso, sizeof(iso), "%s", sbx_isolation_name(opt->isolation));
+	snprintf(egress, sizeof(egress), "%d", opt->egress ? 1 : 0);
+	snprintf(mem, sizeof(mem), "%llu", (unsigned long long)opt->memory_bytes);
+	snprintf(nproc, sizeof(nproc), "%u", opt->max_processes);
+	snprintf(fsize, sizeof(fsize), "%llu", (unsigned long long)opt->file_size_bytes);
+	snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)opt->tmp_bytes);
+	snprintf(uidb, sizeof(uidb), "%u", (unsigned)opt->uid_base);
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	if (opt->log_fd >= 0 && opt->log_fd != 2)
+		posix_spawn_file_actions_adddup2(&fa, opt->log_fd, 2);
+	posix_spawn_file_actions_adddup2(&fa, child_end, 3);
+	sigemptyset(&none);
+	sigfillset(&all);
+	sigdelset(&all, SIGKILL);
+	sigdelset(&all, SIGSTOP);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	r = posix_spawn(&z->pid, opt->zygote_path, &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (r != 0)
+		return sp_err_sys(err, -r, "cannot start %s", opt->zygote_path);
+	z->pidfd = pidfd_open(z->pid, 0);
+	return 0;
+}
+
+int sbx_zygote_start(const struct sbx_options *opt, struct sbx_zygote **out, struct sp_err *err)
+{
+	struct stat st;
+	int sv[2];
+	int r;
+
+	if (!opt || !opt->zygote_path || !opt->state_dir)
+		return sp_err_set(err, -EINVAL, "zygote_path and state_dir are required");
+	if (opt->isolation != SBX_ISOLATION_AUTO && opt->isolation != SBX_ISOLATION_FULL &&
+	    opt->isolation != SBX_ISOLATION_DEGRADED)
+		return sp_err_set(err, -EINVAL, "unknown isolation mode");
+	if (stat(opt->state_dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return sp_err_set(err, -ENOTDIR, "state directory %s does not exist",
+				  opt->state_dir);
+	if (access(opt->zygote_path, X_OK) < 0)
+		return sp_err_sys(err, -errno, "zygote %s", opt->zygote_path);
+
+	struct sbx_zygote *z = calloc(1, sizeof(*z));
+	if (!z)
+		return sp_err_set(err, -ENOMEM, "out of memory");
+	pthread_mutex_init(&z->lock, NULL);
+	z->ctl = -1;
+	z->pidfd = -1;
+	z->pid = -1;
+	z->uid_base = opt->uid_base;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = sp_err_sys(err, -errno, "socketpair");
+		zygote_free(z);
+		return r;
+	}
+	z->ctl = sv[0];
+	/* Keep the child's end off 2 and 3, the numbers it is duplicated onto. */
+	int child_end = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
+	close(sv[1]);
+	if (child_end < 0) {
+		r = sp_err_sys(err, -errno, "fcntl");
+		zygote_free(z);
+		return r;
+	}
+	r = spawn_zygote(z, opt, child_end, err);
+	close(child_end);
+	if (r < 0) {
+		zygote_free(z);
+		return r;
+	}
+
+	cleanup_free char *text = NULL;
+	size_t len = 0, nfds = 0;
+	int fds[SBX_CTL_MAXFDS];
+	r = wait_fd(z->ctl, POLLIN, HELLO_TIMEOUT_MS);
+	if (r == 0)
+		r = -ETIMEDOUT;
+	if (r > 0)
+		r = sbx_ctl_recv(z->ctl, &text, &len, fds, &nfds, SBX_CTL_MAXFDS);
+	for (size_t i = 0; r == 0 && i < nfds; i++)
+		close(fds[i]);
+	if (r < 0) {
+		sp_err_sys(err, r, "no hello from the zygote");
+		zygote_reap(z, 0);
+		zygote_free(z);
+		return r;
+	}
+	cleanup_cjson cJSON *hello = cJSON_ParseWithLength(text, len);
+	const cJSON *e = hello ? cJSON_GetObjectItemCaseSensitive(hello, "error") : NULL;
+	const cJSON *mode = hello ? cJSON_GetObjectItemCaseSensitive(hello, "mode") : NULL;
+	const cJSON *pkgs = hello ? cJSON_GetObjectItemCaseSensitive(hello, "packages") : NULL;
+	if (!hello || cJSON_IsString(e) || !cJSON_IsString(mode) || !cJSON_IsArray(pkgs) ||
+	    sbx_isolation_parse(mode->valuestring, &z->mode) < 0) {
+		r = sp_err_set(err, -EIO, "zygote: %s",
+			       cJSON_IsString(e) ? e->valuestring : "malformed hello");
+		zygote_reap(z, 1000);
+		zygote_free(z);
+		return r;
+	}
+	z->reason = dup_json_string(hello, "reason");
+	z->version = dup_json_string(hello, "version");
+	z->packages = cJSON_PrintUnformatted(pkgs);
+	z->root = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hello, "root"));
+	if (!z->version || !z->packages) {
+		r = sp_err_set(err, -ENOMEM, "out of memory");
+		zygote_reap(z, 0);
+		zygote_free(z);
+		return r;
+	}
+	*out = z;
+	return 0;
+}
+
+void sbx_zygote_stop(struct sbx_zygote *z)
+{
+	if (!z)
+		return;
+	pthread_mutex_lock(&z->lock);
+	if (!z->dead) {
+		static const char stop[] = "{\"op\":\"stop\"}";
+		if (sbx_ctl_send(z->ctl, stop, sizeof(stop) - 1, NULL, 0) == 0 &&
+		    wait_fd(z->ctl, POLLIN, STOP_TIMEOUT_MS) > 0) {
+			cleanup_free char *text = NULL;
+			size_t len, nfds;
+			int fds[SBX_CTL_MAXFDS];
+			if (sbx_ctl_recv(z->ctl, &text, &len, fds, &nfds, SBX_CTL_MAXFDS) == 0) {
+				for (size_t i = 0; i < nfds; i++)
+					close(fds[i]);
+			}
+		}
+		z->dead = true;
+	}
+	pthread_mutex_unlock(&z->lock);
+	close(z->ctl);
+	z->ctl = -1;
+	zygote_reap(z, STOP_TIMEOUT_MS);
+	zygote_free(z);
+}
+
+enum sbx_isolation sbx_zygote_isolation(const struct sbx_zygote *z)
+{
+	return z->mode;
+}
+
+const char *sbx_zygote_isolation_reason(const struct sbx_zygote *z)
+{
+	return z->mode == SBX_ISOLATION_DEGRADED ? z->reason : NULL;
+}
+
+const char *sbx_zygote_python_version(const struct sbx_zygote *z)
+{
+	return z->version;
+}
+
+const char *sbx_zygote_packages_json(const struct sbx_zygote *z)
+{
+	return z->packages;
+}
+
+uid_t sbx_zygote_slot_uid(const struct sbx_zygote *z, unsigned slot)
+{
+	if (!z->root)
+		return (uid_t)-1;
+	return z->uid_base + slot;
+}
+
+/* How the process |pid| ended, as the zygote saw it: "exit status 3", "signal SIGSEGV". */
+static void zygote_status(struct sbx_zygote *z, pid_t pid, char *buf, size_t n)
+{
+	char req[64];
+	cJSON *reply = NULL;
+
+	snprintf(buf, n, "unknown status");
+	snprintf(req, sizeof(req), "{\"op\":\"status\",\"pid\":%d}", (int)pid);
+	if (ctl_call(z, req, NULL, 0, &reply, NULL, NULL, 0, NULL) < 0)
+		return;
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(reply, "status");
+	if (cJSON_IsString(s))
+		snprintf(buf, n, "%s", s->valuestring);
+	cJSON_Delete(reply);
+}
+
+/* ---- frames on non-blocking session sockets ----------------------------------------------- */
+
+struct frame_reader {
+	unsigned char hdr[4];
+	size_t hdr_got;
+	char *buf;
+	size_t len;
+	size_t got;
+};
+
+static void frame_reader_fini(struct frame_reader *fr)
+{
+	free(fr->buf);
+	memset(fr, 0, sizeof(*fr));
+}
+
+/* 1: a frame is complete in fr->buf (NUL-terminated); 0: would block; <0: EOF or error. */
+static int frame_read(int fd, struct frame_reader *fr)
+{
+	for (;;) {
+		ssize_t n;
+		if (fr->hdr_got < 4) {
+			n = read(fd, fr->hdr + fr->hdr_got, 4 - fr->hdr_got);
+		} else {
+			if (!fr->buf) {
+				fr->len = sbx_get_u32(fr->hdr);
+				if (fr->len > SBX_FRAME_MAX)
+					return -EMSGSIZE;
+				fr->buf = malloc(fr->len + 1);
+				if (!fr->buf)
+					return -ENOMEM;
+				fr->got = 0;
+			}
+			if (fr->got == fr->len) {
+				fr->buf[fr->len] = '\0';
+				return 1;
+			}
+			n = read(fd, fr->buf + fr->got, fr->len - fr->got);
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 0;
+			return -errno;
+		}
+		if (n == 0)
+			return -ECONNRESET;
+		if (fr->hdr_got < 4)
+			fr->hdr_got += (size_t)n;
+		else
+			fr->got += (size_t)n;
+	}
+}
+
+/* Reads one frame, waiting up to |ms|. Returns 1, 0 on timeout, <0 on EOF or error. */
+static int frame_read_wait(int fd, struct frame_reader *fr, int64_t ms)
+{
+	int64_t deadline = now_ms() + ms;
+	for (;;) {
+		int r = frame_read(fd, fr);
+		if (r != 0)
+			return r;
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		r = wait_fd(fd, POLLIN, left);
+		if (r <= 0)
+			return r;
+	}
+}
+
+/* ---- sessions ----------------------------------------------------------------------------- */
+
+static void interp_close(struct interp *it)
+{
+	int *fds[] = {&it->sock, &it->out, &it->err, &it->pidfd};
+	for (size_t i = 0; i < 4; i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+	it->pid = -1;
+	it->local_pid = -1;
+}
+
+static void interp_kill_wait(struct interp *it)
+{
+	if (it->pidfd >= 0) {
+		pidfd_send_signal(it->pidfd, SIGKILL, NULL, 0);
+		wait_fd(it->pidfd, POLLIN, DEATH_TIMEOUT_MS);
+	}
+}
+
+/* The pid a pidfd refers to, in our pid namespace (the zygote's may be another one). */
+static pid_t pidfd_pid(int pidfd)
+{
+	char path[64], line[128];
+	pid_t pid = -1;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	cleanup_fclose FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "Pid:", 4) == 0) {
+			pid = (pid_t)strtol(line + 4, NULL, 10);
+			break;
+		}
+	}
+	return pid;
+}
+
+/* Asks the zygote for a new interpreter and waits until it is ready. */
+static int interp_spawn(struct sbx_zygote *z, int host_dir, unsigned slot, struct interp *out,
+			struct sp_err *err)
+{
+	char req[64];
+	cJSON *reply = NULL;
+	int fds[SBX_CTL_MAXFDS];
+	size_t nfds = 0;
+	struct interp it = {-1, -1, -1, -1, -1, -1};
+
+	snprintf(req, sizeof(req), "{\"op\":\"spawn\",\"slot\":%u}", slot);
+	int r = ctl_call(z, req, &host_dir, 1, &reply, fds, &nfds, SBX_CTL_MAXFDS, err);
+	if (r < 0)
+		return r;
+	const cJSON *jpid = cJSON_GetObjectItemCaseSensitive(reply, "pid");
+	it.pid = cJSON_IsNumber(jpid) ? (pid_t)jpid->valuedouble : -1;
+	cJSON_Delete(reply);
+	if (nfds != 4 || it.pid <= 0) {
+		for (size_t i = 0; i < nfds; i++)
+			close(fds[i]);
+		return sp_err_set(err, -EPROTO, "malformed spawn reply from the zygote");
+	}
+	it.sock = fds[0];
+	it.out = fds[1];
+	it.err = fds[2];
+	it.pidfd = fds[3];
+	it.local_pid = pidfd_pid(it.pidfd);
+	if (set_nonblock(it.sock) < 0 || set_nonblock(it.out) < 0 || set_nonblock(it.err) < 0) {
+		r = sp_err_sys(err, -errno, "fcntl");
+		interp_kill_wait(&it);
+		interp_close(&it);
+		return r;
+	}
+
+	struct frame_reader fr = {0};
+	r = frame_read_wait(it.sock, &fr, READY_TIMEOUT_MS);
+	cleanup_cjson cJSON *msg = r > 0 ? cJSON_ParseWithLength(fr.buf, fr.len) : NULL;
+	frame_reader_fini(&fr);
+	const cJSON *op = msg ? cJSON_GetObjectItemCaseSensitive(msg, "op") : NULL;
+	if (cJSON_IsString(op) && strcmp(op->valuestring, "ready") == 0) {
+		*out = it;
+		return 0;
+	}
+	const cJSON *m = msg ? cJSON_GetObjectItemCaseSensitive(msg, "message") : NULL;
+	char status[64] = "still running";
+	interp_kill_wait(&it);
+	if (r != 0 || msg)
+		zygote_status(z, it.pid, status, sizeof(status));
+	interp_close(&it);
+	if (r == 0)
+		return sp_err_set(err, -ETIMEDOUT, "the interpreter did not start within %d s",
+				  READY_TIMEOUT_MS / 1000);
+	return sp_err_set(err, -EIO, "the interpreter failed to start (%s): %s", status,
+			  cJSON_IsString(m) ? m->valuestring : "no message");
+}
+
+int sbx_session_spawn(struct sbx_zygote *z, const char *host_dir, unsigned slot,
+		      struct sbx_session **out, struct sp_err *err)
+{
+	cleanup_close int dir = open(host_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return sp_err_sys(err, -errno, "session directory %s", host_dir);
+	struct interp it;
+	int r = interp_spawn(z, dir, slot, &it, err);
+	if (r < 0)
+		return r;
+	struct sbx_session *s = calloc(1, sizeof(*s));
+	if (!s) {
+		interp_kill_wait(&it);
+		interp_close(&it);
+		return sp_err_set(err, -ENOMEM, "out of memory");
+	}
+	s->z = z;
+	s->slot = slot;
+	s->host_dir = steal_fd(&dir);
+	pthread_mutex_init(&s->lock, NULL);
+	s->it = it;
+	atomic_store(&s->pid, it.local_pid);
+	s->alive = true;
+	*out = s;
+	return 0;
+}
+
+pid_t sbx_session_pid(const struct sbx_session *s)
+{
+	return atomic_load(&((struct sbx_session *)s)->pid);
+}
+
+void sbx_session_cancel(struct sbx_session *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->canceled = true;
+	if (s->it.pidfd >= 0)
+		pidfd_send_signal(s->it.pidfd, SIGKILL, NULL, 0);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static bool is_canceled(struct sbx_session *s)
+{
+	pthread_mutex_lock(&s->lock);
+	bool c = s->canceled;
+	pthread_mutex_unlock(&s->lock);
+	return c;
+}
+
+static void session_signal(struct sbx_session *s, int sig)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->it.pidfd >= 0)
+		pidfd_send_signal(s->it.pidfd, sig, NULL, 0);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Drops the current interpreter (already dead or killed here) and its descriptors. */
+static void session_drop_interp(struct sbx_session *s)
+{
+	pthread_mutex_lock(&s->lock);
+	struct interp it = s->it;
+	s->it = (struct interp){-1, -1, -1, -1, -1, -1};
+	atomic_store(&s->pid, -1);
+	s->alive = false;
+	pthread_mutex_unlock(&s->lock);
+	interp_kill_wait(&it);
+	interp_close(&it);
+}
+
+/* Starts a fresh interpreter for |s|. -ECANCELED when the session was canceled meanwhile. */
+static int session_respawn(struct sbx_session *s, struct sp_err *err)
+{
+	struct interp it;
+
+	if (is_canceled(s))
+		return -ECANCELED;
+	int r = interp_spawn(s->z, s->host_dir, s->slot, &it, err);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&s->lock);
+	if (s->canceled) {
+		pthread_mutex_unlock(&s->lock);
+		interp_kill_wait(&it);
+		interp_close(&it);
+		return -ECANCELED;
+	}
+	s->it = it;
+	atomic_store(&s->pid, it.local_pid);
+	s->alive = true;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+void sbx_session_free(struct sbx_session *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->canceled = true;
+	pthread_mutex_unlock(&s->lock);
+	session_drop_interp(s);
+	close(s->host_dir);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* ---- one cell ------------------------------------------------------------------------------ */
+
+struct capture {
+	int fd;
+	char *buf;
+	size_t len;
+	size_t alloc;
+	size_t limit; /* bytes kept; the rest is read and dropped */
+	bool eof;
+};
+
+/* Reads what |c->fd| has now (at most |budget| bytes; SIZE_MAX for no bound). */
+static void capture_read(struct capture *c, size_t budget)
+{
+	char scratch[DRAIN_CHUNK];
+
+	while (!c->eof && budget > 0) {
+		char *dst = scratch;
+		size_t want = sizeof(scratch);
+		if (c->len < c->limit && c->alloc == c->len) {
+			size_t na = c->alloc ? c->alloc * 2 : DRAIN_CHUNK;
+			if (na > c->limit)
+				na = c->limit;
+			char *nb = realloc(c->buf, na);
+			if (nb) {
+				c->buf = nb;
+				c->alloc = na;
+			}
+		}
+		if (c->len < c->alloc) {
+			dst = c->buf + c->len;
+			want = c->alloc - c->len;
+		}
+		if (want > budget)
+			want = budget;
+		ssize_t n = read(c->fd, dst, want);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				c->eof = true;
+			return;
+		}
+		if (n == 0) {
+			c->eof = true;
+			return;
+		}
+		if (dst != scratch)
+			c->len += (size_t)n;
+		budget -= (size_t)n;
+	}
+}
+
+/* Discards what the pipe holds now (output written between cells). */
+static void drain_discard(int fd)
+{
+	char scratch[DRAIN_CHUNK];
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = read(fd, scratch, sizeof(scratch));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+	}
+}
+
+/* Appends |code| as a JSON string body: escapes, and U+FFFD for bytes that are not UTF-8. */
+static int json_escape(struct sbx_text *t, const char *code, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)code;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t start = i;
+		while (i < len && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
+			i++;
+		if (i > start && sbx_text_append(t, code + start, i - start, SIZE_MAX) < 0)
+			return -ENOMEM;
+		if (i >= len)
+			break;
+		char esc[8];
+		size_t n = 0;
+		size_t bad = 0;
+		if (s[i] == '"' || s[i] == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)s[i];
+			n = 2;
+			i++;
+		} else if (s[i] < 0x20) {
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[s[i] >> 4];
+			esc[5] = hex[s[i] & 15];
+			n = 6;
+			i++;
+		} else {
+			size_t k = sbx_utf8_next(s + i, len - i, &bad);
+			/* sbx_text_append replaces ill-formed bytes with U+FFFD itself. */
+			if (sbx_text_append(t, code + i, k ? k : bad, SIZE_MAX) < 0)
+				return -ENOMEM;
+			i += k ? k : bad;
+			continue;
+		}
+		if (sbx_text_append(t, esc, n, SIZE_MAX) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int build_request(const struct sbx_exec_request *req, struct sbx_text *frame)
+{
+	static const char head[] = "....{\"op\":\"exec\",\"code\":\"";
+	if (sbx_text_append(frame, head, sizeof(head) - 1, SIZE_MAX) < 0 ||
+	    json_escape(frame, req->code ? req->code : "", req->code ? req->code_len : 0) < 0 ||
+	    sbx_text_append(frame, "\"}", 2, SIZE_MAX) < 0)
+		return -ENOMEM;
+	if (frame->len - 4 > SBX_FRAME_MAX)
+		return -EMSGSIZE;
+	sbx_put_u32((unsigned char *)frame->buf, (unsigned)(frame->len - 4));
+	return 0;
+}
+
+/* Sends |len| bytes on the non-blocking socket; pipe data meanwhile is between-cells noise. */
+static int send_request(struct sbx_session *s, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(s->it.sock, buf, len, MSG_NOSIGNAL);
+		if (n >= 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		struct pollfd p[4] = {{s->it.sock, POLLOUT, 0},
+				      {s->it.out, POLLIN, 0},
+				      {s->it.err, POLLIN, 0},
+				      {s->it.pidfd, POLLIN, 0}};
+		if (poll(p, 4, -1) < 0 && errno != EINTR)
+			return -errno;
+		if (p[1].revents & POLLIN)
+			drain_discard(s->it.out);
+		if (p[2].revents & POLLIN)
+			drain_discard(s->it.err);
+		if (p[3].revents & POLLIN)
+			return -ECONNRESET;
+	}
+	return 0;
+}
+
+enum phase { PHASE_RUN, PHASE_INTERRUPTED, PHASE_KILLED };
+
+struct exec_ctx {
+	struct capture out, err;
+	struct frame_reader fr;
+	cJSON *reply;
+	enum phase phase;
+	bool died;
+	int64_t t_sent_us, t_done_us;
+};
+
+static void exec_ctx_fini(struct exec_ctx *x)
+{
+	free(x->out.buf);
+	free(x->err.buf);
+	frame_reader_fini(&x->fr);
+	cJSON_Delete(x->reply);
+}
+
+enum pump { PUMP_AGAIN, PUMP_REPLY, PUMP_DEAD, PUMP_IGNORED };
+
+/* Reads the session socket. */
+static enum pump pump_socket(struct sbx_session *s, struct exec_ctx *x)
+{
+	int r = frame_read(s->it.sock, &x->fr);
+	if (r == 0)
+		return PUMP_AGAIN;
+	if (r < 0) {
+		x->died = true;
+		return PUMP_DEAD;
+	}
+	cJSON *j = cJSON_ParseWithLength(x->fr.buf, x->fr.len);
+	const cJSON *op = j ? cJSON_GetObjectItemCaseSensitive(j, "op") : NULL;
+	frame_reader_fini(&x->fr);
+	if (!cJSON_IsString(op) || strcmp(op->valuestring, "result") != 0) {
+		/* Not a reply: a confused or hostile process in the session. Ignore it. */
+		cJSON_Delete(j);
+		return PUMP_IGNORED;
+	}
+	x->reply = j;
+	return PUMP_REPLY;
+}
+
+/* Waits for the reply or the death of the interpreter, enforcing the deadline and grace. */
+static void exec_wait(struct sbx_session *s, const struct sbx_exec_request *req, struct exec_ctx *x)
+{
+	int64_t t_int = 0, t_kill = 0;
+	int64_t start = x->t_sent_us / 1000;
+
+	for (;;) {
+		int64_t now = now_ms(), deadline = -1;
+		if (x->phase == PHASE_RUN && req->timeout_ms > 0)
+			deadline = start + req->timeout_ms;
+		else if (x->phase == PHASE_INTERRUPTED)
+			deadline = t_int + req->grace_ms;
+		else if (x->phase == PHASE_KILLED)
+			deadline = t_kill + DEATH_TIMEOUT_MS;
+		if (deadline >= 0 && now >= deadline) {
+			if (x->phase == PHASE_RUN) {
+				session_signal(s, SIGINT);
+				x->phase = PHASE_INTERRUPTED;
+				t_int = now;
+			} else if (x->phase == PHASE_INTERRUPTED) {
+				session_signal(s, SIGKILL);
+				x->phase = PHASE_KILLED;
+				t_kill = now;
+			} else {
+				x->died = true; /* unkillable for 10 s: give up on it */
+				return;
+			}
+			continue;
+		}
+		struct pollfd p[4] = {{s->it.sock, POLLIN, 0},
+				      {x->out.eof ? -1 : s->it.out, POLLIN, 0},
+				      {x->err.eof ? -1 : s->it.err, POLLIN, 0},
+				      {s->it.pidfd, POLLIN, 0}};
+		int r = poll(p, 4, deadline < 0 ? -1 : (int)(deadline - now));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			x->died = true;
+			return;
+		}
+		if (p[1].revents)
+			capture_read(&x->out, PUMP_BUDGET);
+		if (p[2].revents)
+			capture_read(&x->err, PUMP_BUDGET);
+		if (p[0].revents) {
+			enum pump k = pump_socket(s, x);
+			if (k == PUMP_REPLY || k == PUMP_DEAD)
+				return;
+		}
+		if (p[3].revents & POLLIN) {
+			/* Dead: a reply it managed to send first still counts. */
+			enum pump k;
+			do
+				k = pump_socket(s, x);
+			while (k == PUMP_IGNORED);
+			if (k != PUMP_REPLY)
+				x->died = true;
+			return;
+		}
+	}
+}
+
+static char *clean_text(const char *in, size_t len)
+{
+	struct sbx_text t = {0};
+	if (sbx_text_append(&t, in, len, SIZE_MAX) < 0 || sbx_text_finish(&t) < 0) {
+		sbx_text_fini(&t);
+		return NULL;
+	}
+	return sbx_text_steal(&t);
+}
+
+static const char *json_str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int fill_streams(struct exec_ctx *x, const char *tb, size_t max_cps,
+			struct sbx_exec_result *res)
+{
+	struct sbx_text o = {0}, e = {0};
+	int r = sbx_text_append(&o, x->out.buf ? x->out.buf : "", x->out.len, max_cps);
+	if (r == 0)
+		r = sbx_text_append(&e, x->err.buf ? x->err.buf : "", x->err.len, max_cps);
+	if (r == 0 && tb)
+		r = sbx_text_append(&e, tb, strlen(tb), max_cps);
+	if (r == 0)
+		r = sbx_text_finish(&o);
+	if (r == 0)
+		r = sbx_text_finish(&e);
+	if (r < 0) {
+		sbx_text_fini(&o);
+		sbx_text_fini(&e);
+		return r;
+	}
+	res->stdout_len = o.len;
+	res->stderr_len = e.len;
+	res->stdout_text = sbx_text_steal(&o);
+	res->stderr_text = sbx_text_steal(&e);
+	return 0;
+}
+
+static int fill_from_reply(const cJSON *reply, enum phase phase, struct sbx_exec_result *res)
+{
+	const char *status = json_str(reply, "status");
+	const char *kind = json_str(reply, "kind");
+	const cJSON *us = cJSON_GetObjectItemCaseSensitive(reply, "exec_us");
+
+	if (cJSON_IsNumber(us) && us->valuedouble > 0)
+		res->exec_ms = (int64_t)(us->valuedouble / 1000);
+	if (phase != PHASE_RUN) {
+		/* Interrupted at the deadline and it stopped in time: state kept, no value. */
+		res->outcome = SBX_OUTCOME_TIMEOUT;
+		return 0;
+	}
+	if (status && strcmp(status, "exception") == 0) {
+		const char *msg = json_str(reply, "error");
+		res->outcome = SBX_OUTCOME_EXCEPTION;
+		res->error_message = clean_text(msg ? msg : "", msg ? strlen(msg) : 0);
+		return res->error_message ? 0 : -ENOMEM;
+	}
+	res->outcome = SBX_OUTCOME_OK;
+	static const struct {
+		const char *name;
+		enum sbx_value_kind kind;
+	} kinds[] = {{"none", SBX_VALUE_NONE},
+		     {"null", SBX_VALUE_NULL},
+		     {"json", SBX_VALUE_JSON},
+		     {"text", SBX_VALUE_TEXT},
+		     {"image", SBX_VALUE_IMAGE}};
+	res->value_kind = SBX_VALUE_NONE;
+	for (size_t i = 0; kind && i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (strcmp(kind, kinds[i].name) == 0)
+			res->value_kind = kinds[i].kind;
+	}
+	if (res->value_kind == SBX_VALUE_NONE || res->value_kind == SBX_VALUE_NULL)
+		return 0;
+	const char *v = json_str(reply, "value");
+	if (!v) {
+		res->value_kind = SBX_VALUE_NONE;
+		return 0;
+	}
+	res->value = clean_text(v, strlen(v));
+	return res->value ? 0 : -ENOMEM;
+}
+
+static size_t stream_limit(size_t max_cps)
+{
+	if (max_cps >= STREAM_HARD_CAP / 4)
+		return STREAM_HARD_CAP;
+	return max_cps * 4;
+}
+
+void sbx_exec_result_fini(struct sbx_exec_result *r)
+{
+	if (!r)
+		return;
+	free(r->stdout_text);
+	free(r->stderr_text);
+	free(r->value);
+	free(r->error_message);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Fills a result that has no output: CANCELED before anything ran. */
+static int result_empty(enum sbx_outcome outcome, struct sbx_exec_result *out)
+{
+	struct sbx_exec_result res = {.outcome = outcome, .value_kind = SBX_VALUE_NONE};
+	res.stdout_text = strdup("");
+	res.stderr_text = strdup("");
+	if (!res.stdout_text || !res.stderr_text) {
+		sbx_exec_result_fini(&res);
+		return -ENOMEM;
+	}
+	*out = res;
+	return 0;
+}
+
+int sbx_session_exec(struct sbx_session *s, const struct sbx_exec_request *req,
+		     struct sbx_exec_result *out, struct sp_err *err)
+{
+	struct sbx_exec_result res = {.value_kind = SBX_VALUE_NONE};
+	struct exec_ctx x = {0};
+	struct sbx_text frame = {0};
+	int64_t prep_us = 0;
+	int r;
+
+	if (is_canceled(s))
+		return result_empty(SBX_OUTCOME_CANCELED, out);
+	if (!s->alive) {
+		int64_t t = now_us();
+		r = session_respawn(s, err);
+		prep_us += now_us() - t;
+		if (r == -ECANCELED)
+			return result_empty(SBX_OUTCOME_CANCELED, out);
+		if (r < 0)
+			return r;
+	}
+	r = build_request(req, &frame);
+	if (r < 0) {
+		sbx_text_fini(&frame);
+		return sp_err_sys(err, r, "building the request");
+	}
+
+	x.out = (struct capture){.fd = s->it.out, .limit = stream_limit(req->stream_max_chars)};
+	x.err = (struct capture){.fd = s->it.err, .limit = stream_limit(req->stream_max_chars)};
+	drain_discard(s->it.out);
+	drain_discard(s->it.err);
+
+	x.t_sent_us = now_us();
+	struct pollfd dead = {s->it.pidfd, POLLIN, 0};
+	if (poll(&dead, 1, 0) > 0 && (dead.revents & POLLIN))
+		x.died = true; /* it died between cells */
+	else if (send_request(s, frame.buf, frame.len) < 0)
+		x.died = true;
+	sbx_text_fini(&frame);
+	if (!x.died)
+		exec_wait(s, req, &x);
+	x.t_done_us = now_us();
+
+	int64_t t_read = now_us();
+	/* Whatever it wrote before replying is in the pipes by now. */
+	capture_read(&x.out, (size_t)DRAIN_CHUNK * 16);
+	capture_read(&x.err, (size_t)DRAIN_CHUNK * 16);
+	res.request_ms = (x.t_done_us - x.t_sent_us) / 1000;
+	res.exec_ms = res.request_ms;
+
+	const char *tb = NULL;
+	bool restart = false;
+	char status[64] = "";
+	if (x.reply && x.phase == PHASE_KILLED) {
+		/* It answered, but only after the kill: its state is gone all the same. */
+		cJSON_Delete(x.reply);
+		x.reply = NULL;
+	}
+	if (x.reply) {
+		r = fill_from_reply(x.reply, x.phase, &res);
+		if (res.outcome == SBX_OUTCOME_EXCEPTION)
+			tb = json_str(x.reply, "traceback");
+	} else {
+		bool canceled = is_canceled(s);
+		pid_t pid = s->it.pid;
+		r = 0;
+		/* Make sure it is gone (all of its pid namespace with it), then read what is left.
+		 */
+		session_signal(s, SIGKILL);
+		wait_fd(s->it.pidfd, POLLIN, DEATH_TIMEOUT_MS);
+		capture_read(&x.out, (size_t)DRAIN_CHUNK * 16);
+		capture_read(&x.err, (size_t)DRAIN_CHUNK * 16);
+		session_drop_interp(s);
+		if (canceled) {
+			res.outcome = SBX_OUTCOME_CANCELED;
+		} else if (x.phase != PHASE_RUN) {
+			res.outcome = SBX_OUTCOME_TIMEOUT_RESTARTED;
+			restart = true;
+		} else {
+			res.outcome = SBX_OUTCOME_CRASHED;
+			zygote_status(s->z, pid, status, sizeof(status));
+			res.error_message = strdup(status);
+			if (!res.error_message)
+				r = -ENOMEM;
+			restart = true;
+		}
+	}
+	if (r == 0)
+		r = fill_streams(&x, tb, req->stream_max_chars, &res);
+	res.read_ms = (now_us() - t_read) / 1000;
+	exec_ctx_fini(&x);
+	if (r < 0) {
+		sbx_exec_result_fini(&res);
+		return sp_err_sys(err, r, "collecting the result");
+	}
+	if (restart) {
+		int64_t t = now_us();
+		r = session_respawn(s, err);
+		prep_us += now_us() - t;
+		if (r == -ECANCELED) {
+			res.outcome = SBX_OUTCOME_CANCELED;
+			free(res.error_message);
+			res.error_message = NULL;
+		} else if (r < 0) {
+			sbx_exec_result_fini(&res);
+			return r;
+		}
+	}
+	res.prepare_ms = prep_us / 1000;
+	*out = res;
+	return 0;
+}

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pyrunner.c: the only file of the zygote that includes Python.h (see pyrunner.h).
+ *
+ * The session loop keeps SIGINT blocked except while the user code runs (repl.run), so the
+ * emulator's interrupt can only land in user code; an interrupt that arrives while the session
+ * is idle or building its reply stays pending and is discarded before the next cell with
+ * PyErr_CheckSignals() + PyErr_Clear() (sandbox-notes pitfall 9). A NULL from the helper is
+ * never fatal: the loop answers with a fallback reply and keeps serving. The GIL is released
+ * while waiting for a request, so the user's background threads keep running between cells.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "pyrunner.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jail.h"
+#include "repl_src.h"
+#include "wire.h"
+
+static PyObject *repl_run;
+static PyObject *repl_finish;
+static PyObject *repl_session_init;
+static PyObject *repl_hello;
+
+static PyObject *sbx_fflush(PyObject *self, PyObject *unused)
+{
+	(void)self;
+	(void)unused;
+	fflush(NULL);
+	Py_RETURN_NONE;
+}
+
+static PyMethodDef sbx_methods[] = {
+    {"fflush", sbx_fflush, METH_NOARGS, "fflush(NULL): flush C stdio buffers."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef sbx_module = {
+    PyModuleDef_HEAD_INIT,
+    "_sbx",
+    "sessionpool zygote internals",
+    -1,
+    sbx_methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+};
+
+static PyObject *sbx_module_init(void)
+{
+	return PyModule_Create(&sbx_module);
+}
+
+/* "Type: message" of the pending Python exception, which is cleared. */
+static void py_error_text(char *buf, size_t n)
+{
+	PyObject *type, *value, *tb;
+
+	PyErr_Fetch(&type, &value, &tb);
+	PyErr_NormalizeException(&type, &value, &tb);
+	const char *name = type ? ((PyTypeObject *)type)->tp_name : "error";
+	PyObject *s = value ? PyObject_Str(value) : NULL;
+	const char *msg = s ? PyUnicode_AsUTF8(s) : NULL;
+	snprintf(buf, n, "%s: %s", name, msg ? msg : "(no message)");
+	Py_XDECREF(s);
+	Py_XDECREF(type);
+	Py_XDECREF(value);
+	Py_XDECREF(tb);
+	PyErr_Clear();
+}
+
+static PyObject *helper(PyObject *mod, const char *name, struct sp_err *err)
+{
+	PyObject *f = PyObject_GetAttrString(mod, name);
+	if (!f) {
+		char text[200];
+		py_error_text(text, sizeof(text));
+		sp_err_set(err, -EINVAL, "REPL helper %s: %s", name, text);
+	}
+	return f;
+}
+
+int pyr_init(struct sp_err *err)
+{
+	PyConfig config;
+	PyStatus status;
+	char text[512];
+
+	if (PyImport_AppendInittab("_sbx", sbx_module_init) < 0)
+		return sp_err_set(err, -ENOMEM, "PyImport_AppendInittab failed");
+	PyConfig_InitPythonConfig(&config);
+	config.parse_argv = 0;
+	config.install_signal_handlers = 1;
+	config.use_environment = 0;
+	config.user_site_directory = 0;
+	config.write_bytecode = 0;
+	/* Makes sys.executable the system interpreter, so subprocess and multiprocessing work. */
+	status = PyConfig_SetBytesString(&config, &config.program_name, "/usr/bin/python3");
+	if (!PyStatus_Exception(status))
+		status = Py_InitializeFromConfig(&config);
+	PyConfig_Clear(&config);
+	if (PyStatus_Exception(status))
+		return sp_err_set(err, -EINVAL, "Python initialisation failed: %s",
+				  status.err_msg ? status.err_msg : "unknown error");
+
+	PyObject *code =
+	    Py_CompileString((const char *)sbx_repl_src, "<sessionpool-repl>", Py_file_input);
+	if (!code) {
+		py_error_text(text, sizeof(text));
+		return sp_err_set(err, -EINVAL, "compiling the REPL helper: %s", text);
+	}
+	PyObject *mod = PyImport_ExecCodeModuleEx("_sessionpool_repl", code, "<sessionpool-repl>");
+	Py_DECREF(code);
+	if (!mod) {
+		py_error_text(text, sizeof(text));
+		return sp_err_set(err, -EINVAL, "loading the REPL helper: %s", text);
+	}
+	repl_run = helper(mod, "run", err);
+	repl_finish = repl_run ? helper(mod, "finish", err) : NULL;
+	repl_session_init = repl_finish ? helper(mod, "session_init", err) : NULL;
+	repl_hello = repl_session_init ? helper(mod, "hello", err) : NULL;
+	PyObject *init = repl_hello ? helper(mod, "init", err) : NULL;
+	Py_DECREF(mod);
+	if (!init)
+		return err ? err->code : -EINVAL;
+	PyObject *r = PyObject_CallNoArgs(init);
+	Py_DECREF(init);
+	if (!r) {
+		py_error_text(text, sizeof(text));
+		return sp_err_set(err, -EINVAL, "preloading the scientific stack: %s", text);
+	}
+	Py_DECREF(r);
+	return 0;
+}
+
+char *pyr_hello(struct sp_err *err)
+{
+	char text[512];
+	PyObject *r = PyObject_CallNoArgs(repl_hello);
+	const char *s = r ? PyUnicode_AsUTF8(r) : NULL;
+	if (!s) {
+		py_error_text(text, sizeof(text));
+		sp_err_set(err, -EINVAL, "listing the installed packages: %s", text);
+		Py_XDECREF(r);
+		return NULL;
+	}
+	char *copy = strdup(s);
+	Py_DECREF(r);
+	if (!copy)
+		sp_err_set(err, -ENOMEM, "out of memory");
+	return copy;
+}
+
+void pyr_before_fork(void)
+{
+	fflush(NULL);
+	PyOS_BeforeFork();
+}
+
+void pyr_after_fork_parent(void)
+{
+	PyOS_AfterFork_Parent();
+}
+
+void pyr_after_fork_child(void)
+{
+	PyOS_AfterFork_Child();
+}
+
+/* Calls repl.finish(state) and returns the reply bytes; never NULL. */
+static PyObject *finish_reply(PyObject *state)
+{
+	static const char fallback[] =
+	    "{\"op\":\"result\",\"status\":\"exception\",\"kind\":\"none\",\"value\":null,"
+	    "\"ename\":\"SystemError\",\"error\":\"SystemError: the REPL helper failed\","
+	    "\"traceback\":\"\",\"exec_us\":0}";
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		PyObject *r = PyObject_CallOneArg(repl_finish, state);
+		if (r && PyBytes_Check(r))
+			return r;
+		Py_XDECREF(r);
+		PyErr_Clear();
+	}
+	return PyBytes_FromStringAndSize(fallback, sizeof(fallback) - 1);
+}
+
+int pyr_session_prepare(struct sp_err *err)
+{
+	sigset_t intr;
+	char text[400];
+
+	sigemptyset(&intr);
+	sigaddset(&intr, SIGINT);
+	sigprocmask(SIG_BLOCK, &intr, NULL);
+	PyObject *r = PyObject_CallNoArgs(repl_session_init);
+	if (!r) {
+		py_error_text(text, sizeof(text));
+		return sp_err_set(err, -EINVAL, "session start-up failed: %s", text);
+	}
+	Py_DECREF(r);
+	return 0;
+}
+
+void pyr_session_main(int sock)
+{
+	sigset_t intr;
+
+	sigemptyset(&intr);
+	sigaddset(&intr, SIGINT);
+	sigprocmask(SIG_BLOCK, &intr, NULL);
+	static const char ready[] = "{\"op\":\"ready\"}";
+	if (sbx_frame_send(sock, ready, sizeof(ready) - 1) < 0)
+		_exit(0);
+
+	for (;;) {
+		char *req = NULL;
+		size_t len = 0;
+		int rc;
+
+		PyThreadState *ts = PyEval_SaveThread();
+		rc = sbx_frame_recv(sock, &req, &len);
+		PyEval_RestoreThread(ts);
+		if (rc < 0)
+			_exit(0);
+		PyObject *frame = PyBytes_FromStringAndSize(req, (Py_ssize_t)len);
+		free(req);
+		if (!frame) {
+			PyErr_Clear();
+			_exit(JAIL_EXIT_PYTHON);
+		}
+
+		sigprocmask(SIG_UNBLOCK, &intr, NULL);
+		if (PyErr_CheckSignals() < 0)
+			PyErr_Clear();
+		PyObject *state = PyObject_CallOneArg(repl_run, frame);
+		if (!state)
+			PyErr_Clear();
+		sigprocmask(SIG_BLOCK, &intr, NULL);
+		if (PyErr_CheckSignals() < 0)
+			PyErr_Clear();
+		Py_DECREF(frame);
+
+		PyObject *reply = finish_reply(state ? state : Py_None);
+		Py_XDECREF(state);
+		if (!reply)
+			_exit(JAIL_EXIT_PYTHON);
+		const char *data = PyBytes_AS_STRING(reply);
+		size_t size = (size_t)PyBytes_GET_SIZE(reply);
+		ts = PyEval_SaveThread();
+		rc = sbx_frame_send(sock, data, size);
+		PyEval_RestoreThread(ts);
+		Py_DECREF(reply);
+		if (rc < 0)
+			_exit(0);
+	}
+}

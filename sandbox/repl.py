@@ -1,0 +1,538 @@
+# SPDX-License-Identifier: MIT
+"""The in-session REPL helper, embedded in sessionpool-zygote at build time.
+
+pyrunner.c drives it:
+
+  init()            once in the zygote: preload, warm up, patches, then gc.freeze()
+  hello()           once in the zygote: JSON {"version", "packages"}
+  session_init()    once per session, in the jail: streams, environment, reseed, __main__
+  run(frame)        per request, SIGINT deliverable: parses the request and runs the cell
+  finish(state)     per request, SIGINT blocked: flush, reap, build the reply (bytes)
+
+Execution semantics are those of api-contract §8.1-§8.5: the cell is parsed as "<cell>" with
+top-level await allowed; a trailing expression is evaluated on its own (IPython style) unless
+the cell ends with ';'; its value is classified NONE / NULL / JSON / TEXT per §8.2, or IMAGE
+when matplotlib rendered a PNG during the cell (§8.3). Output goes to file descriptors 1 and 2
+(pipes drained by the client); tracebacks travel in the reply and the client appends them.
+"""
+
+import ast
+import base64
+import builtins
+import io
+import json
+import os
+import re
+import sys
+import time
+import tokenize
+import traceback
+import types
+
+import _sbx
+
+_FILE = __file__
+_CELL = "<cell>"
+_TLA = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE
+
+_out = None  # our block-buffered writers on fds 1 and 2
+_err = None
+_ns = None  # the __main__ namespace of the session
+_loop = None  # asyncio loop for top-level await, created on first use
+_images = []  # PNG bytes rendered during the current cell
+_direct = set()  # pids of our own children (their owners reap them, not us)
+_pretty = None
+
+
+def _flush():
+    """Flushes our writers and C stdio, so output keeps its order across forks and execs."""
+    for s in (_out, _err):
+        if s is not None:
+            try:
+                s.flush()
+            except Exception:
+                pass
+    _sbx.fflush()
+
+
+def _copy_meta(wrapper, fn):
+    wrapper.__name__ = fn.__name__
+    wrapper.__qualname__ = getattr(fn, "__qualname__", fn.__name__)
+    wrapper.__doc__ = fn.__doc__
+    wrapper.__wrapped__ = fn
+    return wrapper
+
+
+def _flushing(fn):
+    def wrapper(*args, **kwargs):
+        _flush()
+        return fn(*args, **kwargs)
+
+    return _copy_meta(wrapper, fn)
+
+
+def _tracking(fn, pid_of):
+    def wrapper(*args, **kwargs):
+        _flush()
+        result = fn(*args, **kwargs)
+        pid = pid_of(result)
+        if pid:
+            _direct.add(pid)
+        return result
+
+    return _copy_meta(wrapper, fn)
+
+
+def _patch_process_functions():
+    import _posixsubprocess
+
+    _posixsubprocess.fork_exec = _tracking(_posixsubprocess.fork_exec, lambda r: r)
+    os.posix_spawn = _tracking(os.posix_spawn, lambda r: r)
+    os.posix_spawnp = _tracking(os.posix_spawnp, lambda r: r)
+    os.fork = _tracking(os.fork, lambda r: r)
+    os.forkpty = _tracking(os.forkpty, lambda r: r[0])
+    os.system = _flushing(os.system)
+    os.execv = _flushing(os.execv)
+    os.execve = _flushing(os.execve)
+    os.register_at_fork(before=_flush)
+
+
+def _render_figures():
+    """Renders every open figure, in figure-number order, to PNG and closes it."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is None:
+        return
+    from matplotlib._pylab_helpers import Gcf
+
+    for num in sorted(plt.get_fignums()):
+        manager = Gcf.get_fig_manager(num)
+        if manager is None:
+            continue
+        fig = manager.canvas.figure
+        buf = io.BytesIO()
+        try:
+            fig.savefig(buf, format="png", bbox_inches="tight")
+        finally:
+            plt.close(fig)
+        _images.append(buf.getvalue())
+
+
+def _close_figures():
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        try:
+            plt.close("all")
+        except Exception:
+            pass
+
+
+def _patch_pyplot():
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is None or getattr(plt.show, "_sessionpool", False):
+        return
+
+    def show(*args, **kwargs):
+        _render_figures()
+
+    show._sessionpool = True
+    show.__doc__ = plt.show.__doc__
+    plt.show = show
+
+
+def _suppressed(src):
+    """True when the last token of the cell (comments and blank lines aside) is ';'."""
+    if ";" not in src:
+        return False
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(src).readline))
+    except Exception:
+        return False
+    skip = (
+        tokenize.ENDMARKER,
+        tokenize.NEWLINE,
+        tokenize.NL,
+        tokenize.COMMENT,
+        tokenize.INDENT,
+        tokenize.DEDENT,
+    )
+    for tok in reversed(tokens):
+        if tok.type in skip:
+            continue
+        return tok.type == tokenize.OP and tok.string == ";"
+    return False
+
+
+def _event_loop():
+    global _loop
+    import asyncio
+
+    if _loop is None or _loop.is_closed():
+        _loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(_loop)
+    return _loop
+
+
+def _eval(code):
+    if code.co_flags & _CO_COROUTINE:
+        return _event_loop().run_until_complete(eval(code, _ns))
+    return eval(code, _ns)
+
+
+def _execute(src):
+    """Runs the cell; returns (value, has_value, is_call)."""
+    if "\0" in src:
+        raise SyntaxError("source code string cannot contain null bytes")
+    tree = compile(src, _CELL, "exec", ast.PyCF_ONLY_AST | _TLA, dont_inherit=True)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr) and not _suppressed(src):
+        last = tree.body.pop().value
+    body = None
+    if tree.body:
+        body = compile(tree, _CELL, "exec", _TLA, dont_inherit=True)
+    expr = None
+    if last is not None:
+        expr = compile(ast.Expression(last), _CELL, "eval", _TLA, dont_inherit=True)
+    if body is not None:
+        _eval(body)
+    if expr is None:
+        return None, False, False
+    is_call = isinstance(last, ast.Call) or (
+        isinstance(last, ast.Await) and isinstance(last.value, ast.Call)
+    )
+    return _eval(expr), True, is_call
+
+
+def _reject_constant(name):
+    raise ValueError(name)
+
+
+def _keep_token(text):
+    return None
+
+
+# A JSON string token, or a run of JSON whitespace (which lies outside strings).
+_JSON_WS = re.compile(r'"(?:[^"\\]|\\.)*"|[ \t\n\r]+', re.S)
+
+
+def _classify(text):
+    """§8.2 steps 5-6: ('json', compact) when T is a JSON number/array/object, else ('text', T)."""
+    head = text.lstrip(" \t\n\r")
+    if not head or head[0] not in "-0123456789[{":
+        return "text", text
+    try:
+        json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_int=_keep_token,
+            parse_float=_keep_token,
+            object_pairs_hook=list,
+        )
+    except Exception:
+        return "text", text
+    compact = _JSON_WS.sub(lambda m: m.group(0) if m.group(0)[0] == '"' else "", text)
+    return "json", compact
+
+
+def _stdin():
+    return io.TextIOWrapper(
+        io.BufferedReader(io.FileIO(0, "rb", closefd=False)), encoding="utf-8", errors="replace"
+    )
+
+
+def _run_cell(src):
+    global _images
+    _images = []
+    st = {"op": "result", "status": "ok", "kind": "none", "value": None, "exc": None}
+    if sys.stdin is None or getattr(sys.stdin, "closed", False):
+        sys.stdin = _stdin()
+    t0 = time.perf_counter()
+    try:
+        try:
+            _patch_pyplot()
+            value, has_value, is_call = _execute(src)
+            _render_figures()
+            if _images:
+                st["kind"] = "image"
+            elif has_value and value is None:
+                if not is_call:
+                    st["kind"] = "null"
+            elif has_value:
+                _ns["_"] = value
+                st["kind"], st["value"] = _classify(_pretty(value, max_width=79))
+        except BaseException as e:
+            st["status"] = "exception"
+            st["kind"] = "none"
+            st["value"] = None
+            st["exc"] = e
+            _images = []
+            _close_figures()
+    finally:
+        st["exec_us"] = int((time.perf_counter() - t0) * 1e6)
+    return st
+
+
+def run(frame):
+    req = json.loads(frame)
+    op = req.get("op")
+    if op == "exec":
+        code = req.get("code")
+        return _run_cell(code if isinstance(code, str) else "")
+    if op == "ping":
+        return {"op": "pong"}
+    return {"op": "error", "message": "unknown operation %r" % (op,)}
+
+
+def _format_exception(e):
+    """The traceback without the helper's frames, and the exception's one-line message."""
+    tb = e.__traceback__
+    t = tb
+    while t is not None and t.tb_frame.f_code.co_filename != _CELL:
+        t = t.tb_next
+    if t is None:
+        t = tb
+        while t is not None and t.tb_frame.f_code.co_filename == _FILE:
+            t = t.tb_next
+    text = "".join(traceback.format_exception(type(e), e, t))
+    only = traceback.format_exception_only(type(e), e)
+    msg = only[-1] if only else type(e).__name__ + "\n"
+    if msg.endswith("\n"):
+        msg = msg[:-1]
+    return text, msg
+
+
+def _exc_name(e):
+    cls = type(e)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return "%s.%s" % (cls.__module__, cls.__qualname__)
+
+
+def _scan_orphans():
+    me = os.getpid()
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        pid = int(name)
+        if pid == me or pid in _direct:
+            continue
+        try:
+            with open("/proc/%d/stat" % pid, "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        fields = data[data.rfind(b")") + 2 :].split()
+        if len(fields) > 1 and fields[0] == b"Z" and int(fields[1]) == me:
+            try:
+                os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG)
+            except OSError:
+                pass
+
+
+def _prune_direct():
+    for pid in list(_direct):
+        if not os.path.exists("/proc/%d" % pid):
+            _direct.discard(pid)
+
+
+def _reap():
+    """Reaps zombies of orphaned grandchildren (we are pid 1), never our own children."""
+    try:
+        while True:
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            if info is None:
+                break
+            if info.si_pid in _direct:
+                _scan_orphans()
+                break
+            os.waitid(os.P_PID, info.si_pid, os.WEXITED | os.WNOHANG)
+    except OSError:
+        pass
+    if len(_direct) > 32:
+        _prune_direct()
+
+
+def _text(s):
+    """Lone surrogates cannot travel as UTF-8: make them U+FFFD."""
+    return s.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
+def finish(st):
+    global _images
+    _flush()
+    _reap()
+    if st is None:
+        # Interrupted outside the user code (after it ended, before the result was built).
+        reply = {
+            "op": "result",
+            "status": "exception",
+            "kind": "none",
+            "value": None,
+            "ename": "KeyboardInterrupt",
+            "error": "KeyboardInterrupt",
+            "traceback": "",
+            "exec_us": 0,
+        }
+    elif st.get("op") != "result":
+        reply = st
+    else:
+        reply = {
+            "op": "result",
+            "status": st["status"],
+            "kind": st["kind"],
+            "value": st["value"],
+            "exec_us": st["exec_us"],
+        }
+        e = st.pop("exc", None)
+        if e is not None:
+            reply["ename"] = _exc_name(e)
+            try:
+                reply["traceback"], reply["error"] = _format_exception(e)
+            except BaseException as fe:
+                reply["traceback"] = ""
+                reply["error"] = "%s (the exception could not be formatted: %s)" % (
+                    reply["ename"],
+                    type(fe).__name__,
+                )
+            del e
+        if reply["kind"] == "image":
+            reply["value"] = base64.b64encode(_images[-1]).decode("ascii")
+        elif isinstance(reply["value"], str):
+            reply["value"] = _text(reply["value"])
+        for k in ("traceback", "error"):
+            if k in reply:
+                reply[k] = _text(reply[k])
+    _images = []
+    return json.dumps(reply, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def session_init():
+    """Per-session state, on standby: streams, environment, paths, seeds, __main__."""
+    global _out, _err, _ns
+    _out = io.TextIOWrapper(
+        io.BufferedWriter(io.FileIO(1, "wb", closefd=False), 65536),
+        encoding="utf-8",
+        errors="backslashreplace",
+    )
+    _err = io.TextIOWrapper(
+        io.BufferedWriter(io.FileIO(2, "wb", closefd=False), 65536),
+        encoding="utf-8",
+        errors="backslashreplace",
+    )
+    sys.stdout = sys.__stdout__ = _out
+    sys.stderr = sys.__stderr__ = _err
+    sys.stdin = sys.__stdin__ = _stdin()
+
+    os.environ.clear()
+    os.environ.update(
+        {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": "/tmp",
+            "MPLCONFIGDIR": "/tmp",
+            "MPLBACKEND": "Agg",
+            "LANG": "C.UTF-8",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }
+    )
+    for p in ("/mnt/data", ""):
+        if p in sys.path:
+            sys.path.remove(p)
+        sys.path.insert(0, p)
+
+    import random
+
+    random.seed()
+    np = sys.modules.get("numpy")
+    if np is not None:
+        np.random.seed(None)
+
+    # One cell through the whole path while still on standby: its copy-on-write faults would
+    # otherwise land on the first real cell.
+    _ns = {"__builtins__": builtins}
+    finish(_run_cell("[1, 'a'];(1, 2)"))
+
+    main = types.ModuleType("__main__")
+    main.__builtins__ = builtins
+    sys.modules["__main__"] = main
+    _ns = main.__dict__
+
+
+def hello():
+    import importlib.metadata
+    import platform
+
+    seen = set()
+    packages = []
+    for dist in importlib.metadata.distributions():
+        try:
+            name = dist.metadata["Name"]
+            version = dist.version
+        except Exception:
+            continue
+        if not name:
+            continue
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        packages.append({"name": name, "version": version or ""})
+    packages.sort(key=lambda p: p["name"].lower())
+    return json.dumps(
+        {"version": platform.python_version(), "packages": packages},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def _import_pretty():
+    """IPython.lib.pretty without the rest of IPython, which would add 20 MB to every fork.
+
+    A stub parent package keeps IPython/__init__.py from running; afterwards every IPython
+    module is forgotten again, so a session that imports IPython gets the real package.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("IPython")
+    stub = types.ModuleType("IPython")
+    stub.__path__ = list(spec.submodule_search_locations)
+    sys.modules["IPython"] = stub
+    try:
+        from IPython.lib.pretty import pretty
+    finally:
+        for name in [m for m in sys.modules if m == "IPython" or m.startswith("IPython.")]:
+            del sys.modules[name]
+    return pretty
+
+
+def init():
+    """Zygote start-up: preload the scientific stack once, warm it up, freeze the heap."""
+    global _pretty
+    import asyncio  # noqa: F401  (top-level await)
+    import random  # noqa: F401
+    import subprocess  # noqa: F401
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy
+    import pandas
+    import pkg_resources  # noqa: F401
+
+    _pretty = _import_pretty()
+    pandas.DataFrame({"a": numpy.arange(1000), "b": numpy.arange(1000) % 7}).groupby("b").describe()
+    fig = plt.figure()
+    plt.plot([1, 2, 3], [1, 4, 9])
+    fig.savefig(io.BytesIO(), format="png", bbox_inches="tight")
+    plt.close("all")
+    _classify("[1, 2]")
+    _suppressed("1;")
+    _patch_process_functions()
+    _patch_pyplot()
+
+    import gc
+
+    gc.collect()
+    gc.freeze()

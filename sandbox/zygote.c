@@ -1,0 +1,810 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zygote.c: sessionpool-zygote, the single-threaded process that forks sandboxed interpreters.
+ *
+ * Started by the client library (client.c) with the control socket on a descriptor named on the
+ * command line. It chooses the isolation mode (probing namespaces once), compiles the seccomp
+ * program, preloads CPython and the scientific stack (pyrunner.c), says hello, then serves one
+ * request at a time on the control socket:
+ *
+ *   spawn {slot} + [host dir]  → hand a standby process its session; reply {pid} + [socket,
+ *                                stdout, stderr, pidfd]
+ *   status {pid}               → how a session process ended ("exit status 3", "signal SIGSEGV")
+ *   stop                       → kill every session and exit
+ *
+ * A standby process is forked ahead of time (unshare(CLONE_NEWPID), fork: it is pid 1 of a new
+ * pid namespace, setns back), prepares its jail and Python state (jail_standby,
+ * pyr_session_prepare) and waits on its session socket for {"op":"assign","slot"} with the host
+ * directory attached; it then finishes the jail (jail_assign) and serves the session. The pool
+ * is refilled whenever no request is waiting, so the fork (5 ms for an 80 MB interpreter on the
+ * reference machine) and the copy-on-write faults after it stay off the spawn path.
+ *
+ * The zygote never waits for one session: children are reaped with waitpid(-1, WNOHANG) when
+ * SIGCHLD arrives and before each request, and their statuses are kept in a small ring for
+ * "status". End of file on the control socket (the emulator is gone) also kills every session.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "err.h"
+#include "jail.h"
+#include "policy.h"
+#include "pyrunner.h"
+#include "sandbox.h"
+#include "wire.h"
+
+#define EXIT_RING	 256
+#define STANDBY_TARGET	 2  /* pre-forked session processes kept ready */
+#define STANDBY_FAILURES 3  /* consecutive standby deaths before the pool stops refilling */
+#define STANDBY_IDLE_MS	 10 /* quiet time on the control socket before a refill */
+
+struct live {
+	pid_t pid;
+	unsigned slot;
+};
+
+struct exit_rec {
+	pid_t pid;
+	int status;
+};
+
+/* A pre-forked session process waiting for its session; the descriptors are ours. */
+struct standby {
+	pid_t pid;
+	int pidfd;
+	int sock; /* our end of its session socket: the assignment, then the client's */
+	int out_r;
+	int err_r;
+};
+
+struct zygote {
+	int ctl;
+	int sig_pipe[2];
+	enum sbx_isolation requested;
+	enum sbx_isolation mode;
+	char reason[300];
+	struct jail_config jail;
+	struct sock_fprog filter;
+	char state_dir[PATH_MAX - 64]; /* room for "/root", "/mplconfig" */
+	struct live *live;
+	size_t nlive, live_cap;
+	struct exit_rec ring[EXIT_RING];
+	size_t ring_next;
+	struct standby standby[STANDBY_TARGET];
+	size_t nstandby;
+	unsigned standby_failures;
+	bool stopping;
+};
+
+static volatile sig_atomic_t sig_fd = -1;
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char c = (unsigned char)sig;
+	if (sig_fd >= 0 && write(sig_fd, &c, 1) < 0) {
+		/* Full pipe: a wake-up is already pending. */
+	}
+	errno = saved;
+}
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+	char buf[600];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (write(2, buf, (size_t)n) < 0) {
+		/* Nowhere else to report it. */
+	}
+}
+
+static void describe_status(int status, char *buf, size_t n)
+{
+	if (WIFEXITED(status)) {
+		snprintf(buf, n, "exit status %d", WEXITSTATUS(status));
+	} else if (WIFSIGNALED(status)) {
+		const char *abbrev = sigabbrev_np(WTERMSIG(status));
+		if (abbrev)
+			snprintf(buf, n, "signal SIG%s", abbrev);
+		else
+			snprintf(buf, n, "signal %d", WTERMSIG(status));
+	} else {
+		snprintf(buf, n, "status 0x%x", (unsigned)status);
+	}
+}
+
+/* Kills every process running as |uid| (degraded mode: a session's leftovers). */
+static void kill_uid(uid_t uid)
+{
+	if (uid == 0)
+		return;
+	pid_t h = fork();
+	if (h == 0) {
+		if (setresuid(uid, uid, uid) < 0)
+			_exit(1);
+		/* kill(-1) reaches every process of our uid but us; repeat until none is left. */
+		for (int i = 0; i < 100; i++) {
+			if (kill(-1, SIGKILL) < 0 && errno == ESRCH)
+				_exit(0);
+		}
+		_exit(0);
+	}
+	if (h > 0) {
+		int st;
+		while (waitpid(h, &st, 0) < 0 && errno == EINTR)
+			;
+	}
+}
+
+static void standby_close(struct standby *sb)
+{
+	int *fds[] = {&sb->pidfd, &sb->sock, &sb->out_r, &sb->err_r};
+	for (size_t i = 0; i < 4; i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+static void forget_live(struct zygote *z, pid_t pid)
+{
+	for (size_t i = 0; i < z->nstandby; i++) {
+		if (z->standby[i].pid != pid)
+			continue;
+		/* A standby died before it was used: something is wrong with the jail. */
+		standby_close(&z->standby[i]);
+		z->standby[i] = z->standby[--z->nstandby];
+		z->standby_failures++;
+		return;
+	}
+	for (size_t i = 0; i < z->nlive; i++) {
+		if (z->live[i].pid != pid)
+			continue;
+		unsigned slot = z->live[i].slot;
+		z->live[i] = z->live[--z->nlive];
+		if (z->mode == SBX_ISOLATION_DEGRADED && slot != UINT_MAX)
+			kill_uid(jail_session_uid(&z->jail, slot));
+		return;
+	}
+}
+
+static void reap_children(struct zygote *z)
+{
+	for (;;) {
+		int st;
+		pid_t pid = waitpid(-1, &st, WNOHANG);
+		if (pid <= 0)
+			return;
+		z->ring[z->ring_next % EXIT_RING] = (struct exit_rec){pid, st};
+		z->ring_next++;
+		forget_live(z, pid);
+	}
+}
+
+/* Kills every session and standby process and waits (bounded) until all children are gone, so
+ * their namespaces are torn down when we exit. */
+static void kill_all_sessions(struct zygote *z)
+{
+	for (size_t i = 0; i < z->nstandby; i++) {
+		kill(z->standby[i].pid, SIGKILL);
+		standby_close(&z->standby[i]);
+	}
+	z->nstandby = 0;
+	for (size_t i = 0; i < z->nlive; i++) {
+		kill(z->live[i].pid, SIGKILL);
+		if (z->mode == SBX_ISOLATION_DEGRADED)
+			kill_uid(jail_session_uid(&z->jail, z->live[i].slot));
+	}
+	z->nlive = 0;
+	for (int round = 0; round < 1000; round++) {
+		int st;
+		pid_t pid = waitpid(-1, &st, WNOHANG);
+		if (pid > 0 || (pid < 0 && errno == EINTR))
+			continue;
+		if (pid < 0)
+			return; /* ECHILD: nothing left */
+		struct timespec ts = {0, 5 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int send_reply(struct zygote *z, cJSON *reply, const int *fds, size_t nfds)
+{
+	cleanup_free char *text = cJSON_PrintUnformatted(reply);
+	if (!text)
+		return -ENOMEM;
+	return sbx_ctl_send(z->ctl, text, strlen(text), fds, nfds);
+}
+
+static int send_error(struct zygote *z, const char *msg)
+{
+	cleanup_cjson cJSON *reply = cJSON_CreateObject();
+	if (!reply)
+		return -ENOMEM;
+	cJSON_AddBoolToObject(reply, "ok", 0);
+	cJSON_AddStringToObject(reply, "error", msg);
+	return send_reply(z, reply, NULL, 0);
+}
+
+__attribute__((noreturn)) static void session_fail(int sock, const char *message)
+{
+	cleanup_cjson cJSON *msg = cJSON_CreateObject();
+	if (msg) {
+		cJSON_AddStringToObject(msg, "op", "error");
+		cJSON_AddStringToObject(msg, "message", message);
+		cleanup_free char *text = cJSON_PrintUnformatted(msg);
+		if (text)
+			sbx_frame_send(sock, text, strlen(text));
+	}
+	_exit(JAIL_EXIT_SETUP);
+}
+
+/* The session process: standby preparation, then wait for a session, then serve it. */
+__attribute__((noreturn)) static void run_standby(struct zygote *z, const struct jail_fds *fds)
+{
+	struct sigaction sa = {.sa_handler = SIG_DFL};
+	struct sp_err e = {0};
+	int sock = fds->sock;
+
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	pyr_after_fork_child();
+	if (jail_standby(&z->jail, fds, &sock, &e) < 0 || pyr_session_prepare(&e) < 0)
+		session_fail(sock, e.msg);
+
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	int host = -1;
+	if (sbx_frame_recv_fd(JAIL_SOCK_FD, &text, &len, &host) < 0)
+		_exit(0); /* the zygote is gone or discarded us */
+	cleanup_cjson cJSON *msg = cJSON_ParseWithLength(text, len);
+	const cJSON *slot = msg ? cJSON_GetObjectItemCaseSensitive(msg, "slot") : NULL;
+	if (host < 0 || !cJSON_IsNumber(slot))
+		session_fail(JAIL_SOCK_FD, "malformed assignment");
+	if (jail_assign(&z->jail, (unsigned)slot->valuedouble, host, &e) < 0)
+		session_fail(JAIL_SOCK_FD, e.msg);
+	pyr_session_main(JAIL_SOCK_FD);
+}
+
+static void shutdown_and_exit(struct zygote *z, int code) __attribute__((noreturn));
+
+/* Forks one standby session process. */
+static int standby_fork(struct zygote *z, struct standby *out, struct sp_err *err)
+{
+	cleanup_close int sock_ours = -1, sock_theirs = -1;
+	cleanup_close int out_r = -1, out_w = -1, err_r = -1, err_w = -1;
+	int sv[2], p[2];
+	bool full = z->mode == SBX_ISOLATION_FULL;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return sp_err_sys(err, -errno, "socketpair");
+	sock_ours = sv[0];
+	sock_theirs = sv[1];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return sp_err_sys(err, -errno, "pipe");
+	out_r = p[0];
+	out_w = p[1];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return sp_err_sys(err, -errno, "pipe");
+	err_r = p[0];
+	err_w = p[1];
+
+	struct jail_fds jf = {.sock = sock_theirs, .out = out_w, .err = err_w};
+	if (full) {
+		int r = jail_prefork(&z->jail, err);
+		if (r < 0)
+			return r;
+	}
+	pyr_before_fork();
+	pid_t b = fork();
+	if (b == 0)
+		run_standby(z, &jf);
+	int fork_errno = errno;
+	pyr_after_fork_parent();
+	if (full) {
+		struct sp_err e = {0};
+		if (jail_postfork(&z->jail, &e) < 0) {
+			/* Every later fork would fail (or nest namespaces): give up loudly. */
+			logf_("sessionpool-zygote: %s", e.msg);
+			if (b > 0)
+				kill(b, SIGKILL);
+			shutdown_and_exit(z, 1);
+		}
+	}
+	if (b < 0)
+		return sp_err_sys(err, -fork_errno, "fork");
+	/* B is our child and not reaped yet (only the main loop reaps): the pidfd cannot name a
+	 * recycled pid. */
+	int pidfd = pidfd_open(b, 0);
+	if (pidfd < 0) {
+		int r = sp_err_sys(err, -errno, "pidfd_open");
+		kill(b, SIGKILL);
+		return r;
+	}
+	*out = (struct standby){b, pidfd, steal_fd(&sock_ours), steal_fd(&out_r), steal_fd(&err_r)};
+	return 0;
+}
+
+/* A living standby from the pool, or false. */
+static bool standby_take(struct zygote *z, struct standby *out)
+{
+	while (z->nstandby > 0) {
+		struct standby sb = z->standby[0];
+		memmove(&z->standby[0], &z->standby[1], (z->nstandby - 1) * sizeof(sb));
+		z->nstandby--;
+		struct pollfd p = {sb.pidfd, POLLIN, 0};
+		if (poll(&p, 1, 0) == 0) {
+			*out = sb;
+			return true;
+		}
+		standby_close(&sb);
+	}
+	return false;
+}
+
+static void standby_refill(struct zygote *z)
+{
+	struct sp_err e = {0};
+	struct standby sb;
+
+	if (standby_fork(z, &sb, &e) < 0) {
+		logf_("sessionpool-zygote: standby: %s", e.msg);
+		z->standby_failures++;
+		return;
+	}
+	z->standby[z->nstandby++] = sb;
+}
+
+static void shutdown_and_exit(struct zygote *z, int code) __attribute__((noreturn));
+
+static int handle_spawn(struct zygote *z, const cJSON *req, int *fds, size_t nfds)
+{
+	const cJSON *jslot = cJSON_GetObjectItemCaseSensitive(req, "slot");
+	char msg[400], assign[64];
+	struct sp_err e = {0};
+	struct standby sb;
+	int r = -EIO;
+
+	if (nfds != 1 || !cJSON_IsNumber(jslot) || jslot->valuedouble < 0 ||
+	    jslot->valuedouble > 1e9)
+		return send_error(z, "spawn: bad request");
+	unsigned slot = (unsigned)jslot->valuedouble;
+	snprintf(assign, sizeof(assign), "{\"op\":\"assign\",\"slot\":%u}", slot);
+
+	/* A standby that died meanwhile fails the send: then one fresh fork gets a second try. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		bool pooled = standby_take(z, &sb);
+		if (!pooled && standby_fork(z, &sb, &e) < 0) {
+			snprintf(msg, sizeof(msg), "spawn: %s", e.msg);
+			return send_error(z, msg);
+		}
+		r = sbx_frame_send_fd(sb.sock, assign, strlen(assign), fds[0]);
+		if (r == 0) {
+			if (pooled)
+				z->standby_failures = 0;
+			break;
+		}
+		kill(sb.pid, SIGKILL);
+		standby_close(&sb);
+	}
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "spawn: the session process died: %s", strerror(-r));
+		return send_error(z, msg);
+	}
+	if (z->nlive == z->live_cap) {
+		size_t cap = z->live_cap ? z->live_cap * 2 : 64;
+		struct live *n = realloc(z->live, cap * sizeof(*n));
+		if (!n) {
+			kill(sb.pid, SIGKILL);
+			standby_close(&sb);
+			return send_error(z, "spawn: out of memory");
+		}
+		z->live = n;
+		z->live_cap = cap;
+	}
+	z->live[z->nlive++] = (struct live){sb.pid, slot};
+
+	cleanup_cjson cJSON *reply = cJSON_CreateObject();
+	if (!reply) {
+		kill(sb.pid, SIGKILL);
+		standby_close(&sb);
+		return -ENOMEM;
+	}
+	cJSON_AddBoolToObject(reply, "ok", 1);
+	cJSON_AddNumberToObject(reply, "pid", sb.pid);
+	int out_fds[4] = {sb.sock, sb.out_r, sb.err_r, sb.pidfd};
+	r = send_reply(z, reply, out_fds, 4);
+	if (r < 0)
+		kill(sb.pid, SIGKILL);
+	standby_close(&sb);
+	return r;
+}
+
+static int handle_status(struct zygote *z, const cJSON *req)
+{
+	const cJSON *jpid = cJSON_GetObjectItemCaseSensitive(req, "pid");
+	char text[64];
+
+	if (!cJSON_IsNumber(jpid))
+		return send_error(z, "status: bad request");
+	pid_t pid = (pid_t)jpid->valuedouble;
+	reap_children(z);
+	cleanup_cjson cJSON *reply = cJSON_CreateObject();
+	if (!reply)
+		return -ENOMEM;
+	cJSON_AddBoolToObject(reply, "ok", 1);
+	size_t first = z->ring_next > EXIT_RING ? z->ring_next - EXIT_RING : 0;
+	for (size_t i = z->ring_next; i > first; i--) {
+		struct exit_rec *rec = &z->ring[(i - 1) % EXIT_RING];
+		if (rec->pid == pid) {
+			describe_status(rec->status, text, sizeof(text));
+			cJSON_AddStringToObject(reply, "status", text);
+			return send_reply(z, reply, NULL, 0);
+		}
+	}
+	cJSON_AddNullToObject(reply, "status");
+	return send_reply(z, reply, NULL, 0);
+}
+
+static void shutdown_and_exit(struct zygote *z, int code)
+{
+	kill_all_sessions(z);
+	_exit(code);
+}
+
+static int handle_request(struct zygote *z)
+{
+	cleanup_free char *text = NULL;
+	size_t len = 0, nfds = 0;
+	int fds[SBX_CTL_MAXFDS];
+
+	int r = sbx_ctl_recv(z->ctl, &text, &len, fds, &nfds, SBX_CTL_MAXFDS);
+	if (r < 0)
+		return r;
+	reap_children(z);
+	cleanup_cjson cJSON *req = cJSON_ParseWithLength(text, len);
+	const cJSON *op = req ? cJSON_GetObjectItemCaseSensitive(req, "op") : NULL;
+	const char *name = cJSON_IsString(op) ? op->valuestring : "";
+	if (strcmp(name, "spawn") == 0) {
+		r = handle_spawn(z, req, fds, nfds);
+	} else {
+		if (strcmp(name, "status") == 0)
+			r = handle_status(z, req);
+		else if (strcmp(name, "stop") == 0)
+			z->stopping = true;
+		else
+			r = send_error(z, "unknown request");
+	}
+	for (size_t i = 0; i < nfds; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+	if (z->stopping) {
+		kill_all_sessions(z);
+		cleanup_cjson cJSON *reply = cJSON_CreateObject();
+		cJSON_AddBoolToObject(reply, "ok", 1);
+		send_reply(z, reply, NULL, 0);
+		_exit(0);
+	}
+	/* A failed send means the client is gone; the loop notices end of file. */
+	return 0;
+}
+
+static void serve(struct zygote *z)
+{
+	for (;;) {
+		struct pollfd p[2] = {{z->ctl, POLLIN, 0}, {z->sig_pipe[0], POLLIN, 0}};
+		reap_children(z);
+		/* Refill the standby pool once no request came for a moment: the fork competes for
+		 * the CPU with the session that was just handed out. */
+		bool refill =
+		    z->nstandby < STANDBY_TARGET && z->standby_failures < STANDBY_FAILURES;
+		int ready = poll(p, 2, refill ? STANDBY_IDLE_MS : -1);
+		if (ready < 0) {
+			if (errno == EINTR)
+				continue;
+			logf_("sessionpool-zygote: poll: %s", strerror(errno));
+			shutdown_and_exit(z, 1);
+		}
+		if (ready == 0) {
+			standby_refill(z);
+			continue;
+		}
+		if (p[1].revents & POLLIN) {
+			unsigned char sigs[64];
+			ssize_t n = read(z->sig_pipe[0], sigs, sizeof(sigs));
+			for (ssize_t i = 0; i < n; i++) {
+				if (sigs[i] == SIGTERM || sigs[i] == SIGHUP)
+					shutdown_and_exit(z, 0);
+			}
+		}
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			int r = handle_request(z);
+			if (r == -ECONNRESET || r == -ENOTCONN || r == -EBADF)
+				shutdown_and_exit(z, 0);
+			if (r < 0 && r != -EAGAIN && r != -EPROTO && r != -EMSGSIZE) {
+				logf_("sessionpool-zygote: control socket: %s", strerror(-r));
+				shutdown_and_exit(z, 1);
+			}
+		}
+	}
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_args(struct zygote *z, int argc, char **argv, struct sp_err *err)
+{
+	static const struct option opts[] = {
+	    {"ctl-fd", required_argument, NULL, 'c'},
+	    {"isolation", required_argument, NULL, 'i'},
+	    {"egress", required_argument, NULL, 'e'},
+	    {"memory", required_argument, NULL, 'm'},
+	    {"nproc", required_argument, NULL, 'n'},
+	    {"fsize", required_argument, NULL, 'f'},
+	    {"tmp", required_argument, NULL, 't'},
+	    {"uid-base", required_argument, NULL, 'u'},
+	    {"state-dir", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
+	};
+	uint64_t v = 0;
+	int c;
+
+	z->ctl = -1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == '?')
+			return sp_err_set(err, -EINVAL, "unknown option");
+		if (c != 'i' && c != 's' && parse_u64(optarg, &v) < 0)
+			return sp_err_set(err, -EINVAL, "bad number '%s'", optarg);
+		switch (c) {
+		case 'c':
+			z->ctl = (int)v;
+			break;
+		case 'i':
+			if (sbx_isolation_parse(optarg, &z->requested) < 0)
+				return sp_err_set(err, -EINVAL, "bad isolation '%s'", optarg);
+			break;
+		case 'e':
+			z->jail.egress = v != 0;
+			break;
+		case 'm':
+			z->jail.memory_bytes = v;
+			break;
+		case 'n':
+			z->jail.max_processes = (unsigned)v;
+			break;
+		case 'f':
+			z->jail.file_size_bytes = v;
+			break;
+		case 't':
+			z->jail.tmp_bytes = v;
+			break;
+		case 'u':
+			z->jail.uid_base = (uid_t)v;
+			break;
+		case 's':
+			if (strlen(optarg) >= sizeof(z->state_dir))
+				return sp_err_set(err, -ENAMETOOLONG,
+						  "state directory path too long");
+			snprintf(z->state_dir, sizeof(z->state_dir), "%s", optarg);
+			break;
+		default:
+			return sp_err_set(err, -EINVAL, "unknown option");
+		}
+	}
+	if (z->ctl < 0 || fcntl(z->ctl, F_GETFD) < 0)
+		return sp_err_set(err, -EINVAL, "--ctl-fd is required");
+	if (!z->state_dir[0])
+		return sp_err_set(err, -EINVAL, "--state-dir is required");
+	return 0;
+}
+
+/* Descriptors: 0 and 1 are /dev/null, 2 is the log, 3 the control socket, nothing else. */
+static int setup_process(struct zygote *z, struct sp_err *err)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0)
+		return sp_err_sys(err, -errno, "open /dev/null");
+	if (z->ctl != JAIL_SOCK_FD) {
+		if (dup3(z->ctl, JAIL_SOCK_FD, O_CLOEXEC) < 0)
+			return sp_err_sys(err, -errno, "dup3");
+		z->ctl = JAIL_SOCK_FD;
+	}
+	if (dup2(null, 0) < 0 || dup2(null, 1) < 0)
+		return sp_err_sys(err, -errno, "dup2");
+	fcntl(z->ctl, F_SETFD, FD_CLOEXEC);
+	close_range(JAIL_SOCK_FD + 1, ~0U, 0);
+
+	if (setsid() < 0 && errno != EPERM)
+		return sp_err_sys(err, -errno, "setsid");
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		return sp_err_sys(err, -errno, "PR_SET_CHILD_SUBREAPER");
+
+	/* A clean environment: nothing of the emulator's leaks into sessions. */
+	char mpl[PATH_MAX + 16];
+	snprintf(mpl, sizeof(mpl), "%s/mplconfig", z->state_dir);
+	if (mkdir(mpl, 0700) < 0 && errno != EEXIST)
+		return sp_err_sys(err, -errno, "mkdir %s", mpl);
+	clearenv();
+	setenv("PATH", "/usr/local/bin:/usr/bin:/bin", 1);
+	setenv("LANG", "C.UTF-8", 1);
+	setenv("HOME", z->state_dir, 1);
+	setenv("MPLCONFIGDIR", mpl, 1);
+	setenv("MPLBACKEND", "Agg", 1);
+	setenv("OPENBLAS_NUM_THREADS", "1", 1);
+	setenv("OMP_NUM_THREADS", "1", 1);
+	setenv("MKL_NUM_THREADS", "1", 1);
+	return 0;
+}
+
+static int choose_mode(struct zygote *z, struct sp_err *err)
+{
+	struct jail_config *c = &z->jail;
+	bool root = geteuid() == 0;
+
+	c->outer_uid = getuid();
+	c->outer_gid = getgid();
+	c->userns = !root;
+	c->filter = &z->filter;
+	snprintf(c->root_dir, sizeof(c->root_dir), "%s/root", z->state_dir);
+	if (mkdir(c->root_dir, 0755) < 0 && errno != EEXIST)
+		return sp_err_sys(err, -errno, "mkdir %s", c->root_dir);
+	if (root && c->uid_base == 0)
+		return sp_err_set(err, -EINVAL, "uid base 0 would run sessions as root");
+
+	if (z->requested != SBX_ISOLATION_DEGRADED) {
+		struct sp_err perr = {0};
+		int r = jail_zygote_init(c, &perr);
+		if (r < 0) {
+			if (z->requested == SBX_ISOLATION_FULL)
+				return sp_err_set(err, r, "full isolation is not available: %s",
+						  perr.msg);
+			snprintf(z->reason, sizeof(z->reason), "namespaces are not available (%s)",
+				 perr.msg);
+			goto degraded;
+		}
+		cleanup_close int probe_dir = open(z->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (probe_dir < 0)
+			return sp_err_sys(err, -errno, "open %s", z->state_dir);
+		r = jail_probe(c, probe_dir, &perr);
+		if (r == 0) {
+			z->mode = SBX_ISOLATION_FULL;
+			return 0;
+		}
+		if (z->requested == SBX_ISOLATION_FULL)
+			return sp_err_set(err, r, "full isolation is not available: %s", perr.msg);
+		snprintf(z->reason, sizeof(z->reason), "namespaces are not available (%s)",
+			 perr.msg);
+	} else {
+		snprintf(z->reason, sizeof(z->reason), "degraded isolation was requested");
+	}
+degraded:
+	if (!root)
+		return sp_err_set(err, -EPERM,
+				  "%s, and degraded isolation needs root for per-session uids",
+				  z->reason);
+	z->mode = SBX_ISOLATION_DEGRADED;
+	c->mode = SBX_ISOLATION_DEGRADED;
+	/* /mnt/data as a symlink through each process's own descriptor 200 (pitfall 21c). */
+	char target[64];
+	ssize_t n = readlink("/mnt/data", target, sizeof(target) - 1);
+	if (n > 0) {
+		target[n] = '\0';
+		c->data_link = strcmp(target, "/proc/self/fd/200") == 0;
+	} else if (errno == ENOENT) {
+		mkdir("/mnt", 0755);
+		c->data_link = symlink("/proc/self/fd/200", "/mnt/data") == 0;
+	}
+	if (!c->data_link) {
+		size_t len = strlen(z->reason);
+		snprintf(z->reason + len, sizeof(z->reason) - len,
+			 "; /mnt/data could not be linked, sessions start in their host directory");
+	}
+	return 0;
+}
+
+static int say_hello(struct zygote *z, const char *hello_json, const char *error)
+{
+	cleanup_cjson cJSON *msg = hello_json ? cJSON_Parse(hello_json) : cJSON_CreateObject();
+	if (!msg)
+		return -ENOMEM;
+	cJSON_AddStringToObject(msg, "op", "hello");
+	if (error) {
+		cJSON_AddStringToObject(msg, "error", error);
+	} else {
+		cJSON_AddStringToObject(msg, "mode", sbx_isolation_name(z->mode));
+		if (z->reason[0])
+			cJSON_AddStringToObject(msg, "reason", z->reason);
+		else
+			cJSON_AddNullToObject(msg, "reason");
+		cJSON_AddBoolToObject(msg, "root", geteuid() == 0);
+	}
+	return send_reply(z, msg, NULL, 0);
+}
+
+int main(int argc, char **argv)
+{
+	static struct zygote z = {.requested = SBX_ISOLATION_AUTO, .mode = SBX_ISOLATION_FULL};
+	struct sp_err err = {0};
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	z.jail.mode = SBX_ISOLATION_FULL;
+	if (parse_args(&z, argc, argv, &err) < 0) {
+		logf_("sessionpool-zygote: %s", err.msg);
+		if (z.ctl >= 0)
+			say_hello(&z, NULL, err.msg);
+		return 2;
+	}
+	if (setup_process(&z, &err) < 0 || choose_mode(&z, &err) < 0 ||
+	    policy_build(z.jail.egress, &z.filter, &err) < 0 || pyr_init(&err) < 0) {
+		logf_("sessionpool-zygote: %s", err.msg);
+		say_hello(&z, NULL, err.msg);
+		return 1;
+	}
+	cleanup_free char *hello = pyr_hello(&err);
+	if (!hello) {
+		logf_("sessionpool-zygote: %s", err.msg);
+		say_hello(&z, NULL, err.msg);
+		return 1;
+	}
+
+	if (pipe2(z.sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		logf_("sessionpool-zygote: pipe: %s", strerror(errno));
+		say_hello(&z, NULL, "pipe failed");
+		return 1;
+	}
+	sig_fd = z.sig_pipe[1];
+	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART | SA_NOCLDSTOP};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	/* The first sessions should not wait for the pool either. */
+	while (z.nstandby < STANDBY_TARGET && z.standby_failures < STANDBY_FAILURES)
+		standby_refill(&z);
+	if (say_hello(&z, hello, NULL) < 0)
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	logf_("sessionpool-zygote: ready in %.0f ms, isolation %s%s%s",
+	      (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+	      sbx_isolation_name(z.mode), z.reason[0] ? ": " : "", z.reason);
+	serve(&z);
+	return 0;
+}
