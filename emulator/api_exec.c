@@ -78,7 +78,9 @@ static bool parse_body(struct req *r, struct exec_body *out)
 		http_send_error(r, API_ERR_INVALID_REQUEST_BODY, "The request body is empty.");
 		return false;
 	}
-	cleanup_cjson cJSON *root = cJSON_ParseWithLengthOpts(raw, len, NULL, 1);
+	/* A raw NUL byte is never valid JSON; cJSON's length must include the terminator. */
+	cleanup_cjson cJSON *root =
+		memchr(raw, '\0', len) ? NULL : cJSON_ParseWithLengthOpts(raw, len + 1, NULL, 1);
 	if (!root) {
 		http_send_error(r, API_ERR_INVALID_REQUEST_BODY,
 				"The request body is not valid JSON.");

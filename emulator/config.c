@@ -84,6 +84,8 @@ static const struct opt opts[] = {
 	 "Total size of one session's /mnt/data (MiB)."},
 	{"threads", OPT_U64, OFF(threads), "0", 0, 10000, NULL,
 	 "HTTP worker threads (each keep-alive connection holds one); 0 = max-sessions + 64."},
+	{"ready-sessions", OPT_U64, OFF(ready_sessions), "4", 0, 256, NULL,
+	 "Interpreters forked ahead of demand, so a new identifier does not wait for a fork."},
 	{"zygote", OPT_STRING, OFF(zygote), NULL, 0, 0, NULL,
 	 "Path of sessionpool-zygote (default: next to this binary)."},
 	{"test-fault", OPT_STRING, OFF(test_fault), NULL, 0, 0, NULL,

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Prints the performance figures of issues 2 and 3 (never pass/fail). Usage: bench/run-all.sh [BUILD]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+bin=$build/bin
+work=$(mktemp -d)
+trap 'kill $emu 2>/dev/null; wait $emu 2>/dev/null; rm -rf "$work"' EXIT
+
+start() {
+	rm -f "$work/ready"
+	"$bin/sessionpool-emulator" --listen 127.0.0.1:0 --ready-file "$work/ready" \
+		--data-dir "$work/data" --quiet "$@" >"$work/emu.log" 2>&1 &
+	emu=$!
+	for _ in $(seq 1 200); do [ -s "$work/ready" ] && break; sleep 0.05; done
+	base=$(head -1 "$work/ready")
+}
+stop() { kill $emu; wait $emu 2>/dev/null || true; }
+auth=(-H "Authorization: Bearer bench")
+
+echo "== start-up (zygote preload) =="
+t0=$(date +%s%N); start; t1=$(date +%s%N)
+echo "emulator ready in $(( (t1 - t0) / 1000000 )) ms: $(head -1 "$work/emu.log")"
+
+echo "== new session over HTTP (first execute on a new identifier) =="
+"$bin/bench_http" "$base" new 100
+
+echo "== warm execute of x + 1, one keep-alive connection =="
+"$bin/bench_http" "$base" warm 2000
+
+if command -v wrk >/dev/null; then
+	echo "== throughput: wrk -t2 -c32 -d10s, x + 1 over 16 sessions =="
+	for i in $(seq 0 15); do
+		curl -s "${auth[@]}" -H 'Content-Type: application/json' -d '{"code":"x = 1"}' \
+			"$base/executions?api-version=2025-10-02-preview&identifier=bench-wrk-$i" >/dev/null
+	done
+	SESSIONS=16 wrk -t2 -c32 -d10s -s bench/wrk_exec.lua "$base" | grep -E 'Requests/sec|Latency|requests in|Non-2xx'
+else
+	echo "(wrk not installed: make bench installs it)"
+fi
+
+echo "== 128 MiB upload (streamed) =="
+head -c $((128 * 1024 * 1024)) /dev/urandom >"$work/big.bin"
+curl -s "${auth[@]}" -F "file=@$work/big.bin;filename=warm.bin" -o /dev/null \
+	"$base/files/upload?api-version=2024-02-02-preview&identifier=bench-upload"
+rss0=$(awk '/VmHWM/{print $2}' /proc/$emu/status)
+out=$(curl -s "${auth[@]}" -F "file=@$work/big.bin;filename=big.bin" -o /dev/null \
+	-w '%{time_total} %{speed_upload} %{http_code}' \
+	"$base/files/upload?api-version=2024-02-02-preview&identifier=bench-upload")
+rss1=$(awk '/VmHWM/{print $2}' /proc/$emu/status)
+read -r secs speed code <<<"$out"
+echo "HTTP $code in ${secs}s: $(awk -v s="$speed" 'BEGIN{printf "%.0f MB/s", s/1e6}'); emulator peak RSS ${rss0} kB -> ${rss1} kB (+$(( rss1 - rss0 )) kB)"
+
+echo "== idle session memory (USS = Private_Clean + Private_Dirty) =="
+for i in $(seq 1 10); do
+	curl -s "${auth[@]}" -H 'Content-Type: application/json' -d '{"code":"print(1)"}' \
+		"$base/executions?api-version=2025-10-02-preview&identifier=bench-idle-$i" >/dev/null
+done
+sleep 1
+zyg=$(pgrep -P $emu -f sessionpool-zygote | head -1)
+uss=()
+for pid in $(cat /proc/$zyg/task/*/children 2>/dev/null); do
+	u=$(awk '/^Private_(Clean|Dirty)/{s+=$2} END{print s}' /proc/$pid/smaps_rollup 2>/dev/null || true)
+	[ -n "$u" ] && uss+=("$u")
+done
+printf '%s\n' "${uss[@]}" | sort -n | awk '{a[NR]=$1} END{if (NR) printf "sessions=%d USS median %.1f MB, max %.1f MB\n", NR, a[int((NR+1)/2)]/1024, a[NR]/1024}'
+stop
