@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sessionpool-conformance: replays the JSON scenarios against one or more targets (an
+ * emulator it starts itself, or pools at URLs) and reports TAP, JUnit and a parity table.
+ * Exit status: 0 all passed, 1 usage, 2 scenario parse error, 3 transport or harness error,
+ * 4 assertion failure, 130 interrupted. Signals are taken by one thread with sigwait(): the
+ * first Ctrl-C stops new work and lets cleanup (session deletion, emulator shutdown) finish,
+ * a second one kills the emulators and exits at once.
+ */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "record.h"
+#include "redact.h"
+#include "report.h"
+#include "suite.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void *signal_thread(void *arg)
+{
+	sigset_t *set = arg;
+	for (;;) {
+		int sig = 0;
+		if (sigwait(set, &sig) != 0 || sig == SIGUSR1)
+			return NULL;
+		if (interrupted) {
+			emu_kill_all();
+			_exit(130);
+		}
+		interrupted = 1;
+		static const char msg[] = "sessionpool-conformance: interrupted; deleting sessions "
+					  "and stopping emulators (again to force)\n";
+		ssize_t ignored = write(2, msg, sizeof(msg) - 1);
+		(void)ignored;
+	}
+}
+
+static int list_scenarios(const struct suite *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const struct suite_entry *e = &s->e[i];
+		if (!e->selected)
+			continue;
+		if (!e->scn) {
+			fprintf(stderr, "%s\n", e->parse_error);
+			continue;
+		}
+		printf("%s", e->id);
+		for (size_t k = 0; k < e->scn->n_tags; k++)
+			printf("%s%s", k ? "," : " [", e->scn->tags[k]);
+		printf("%s\n", e->scn->n_tags ? "]" : "");
+	}
+	return s->n_parse_errors ? 2 : 0;
+}
+
+static int run(struct cli *c, struct suite *s)
+{
+	struct suite_filter f = {.names = (const char *const *)c->names,
+				 .n_names = c->n_names,
+				 .tags = (const char *const *)c->tags,
+				 .n_tags = c->n_tags,
+				 .exclude_tags = (const char *const *)c->exclude_tags,
+				 .n_exclude_tags = c->n_exclude_tags};
+	suite_filter(s, &f);
+	if (c->list)
+		return list_scenarios(s);
+	struct sp_err err = {0};
+	size_t bad = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->e[i].selected && s->e[i].parse_error) {
+			fprintf(stderr, "sessionpool-conformance: parse error: %s\n",
+				s->e[i].parse_error);
+			bad++;
+		}
+	}
+	if (bad) {
+		printf("Bail out! %zu scenario file(s) failed to parse\n", bad);
+		if (c->junit && report_junit(c->junit, s, NULL, &err) < 0)
+			fprintf(stderr, "sessionpool-conformance: %s\n", err.msg);
+		printf("0 passed, 0 failed, 0 skipped\n");
+		return 2;
+	}
+	if (c->record && record_mkdirs(c->record) < 0) {
+		fprintf(stderr, "sessionpool-conformance: cannot create %s\n", c->record);
+		return 1;
+	}
+	if (c->keep_logs && record_mkdirs(c->keep_logs) < 0) {
+		fprintf(stderr, "sessionpool-conformance: cannot create %s\n", c->keep_logs);
+		return 1;
+	}
+	struct vars *globals = vars_new(NULL);
+	if (!globals || vars_set_str(globals, "run_id", c->run_id) < 0 ||
+	    vars_set_str(globals, "api_old", "2024-02-02-preview") < 0 ||
+	    vars_set_str(globals, "api_new", "2025-10-02-preview") < 0) {
+		vars_free(globals);
+		return 3;
+	}
+	struct suite_opts o = {.specs = c->specs,
+			       .n_specs = c->n_specs,
+			       .jobs = c->jobs,
+			       .run = {.data_dir = c->data_dir,
+				       .record_dir = c->record,
+				       .request_timeout_ms = c->request_timeout_ms,
+				       .abort_flag = &interrupted},
+			       .globals = globals,
+			       .run_id = c->run_id,
+			       .sweep = c->sweep,
+			       .verbose = c->verbose,
+			       .keep_logs = c->keep_logs,
+			       .tap = stdout};
+	struct suite_results res = {0};
+	int r = suite_run(s, &o, &res);
+	vars_free(globals);
+	if (r < 0) {
+		fprintf(stderr, "sessionpool-conformance: %s\n", strerror(-r));
+		return 3;
+	}
+	if (c->junit && report_junit(c->junit, s, &res, &err) < 0)
+		fprintf(stderr, "sessionpool-conformance: %s\n", err.msg);
+	if (c->report && report_markdown(c->report, s, &res, c->run_id, &err) < 0)
+		fprintf(stderr, "sessionpool-conformance: %s\n", err.msg);
+	if (res.errors || res.recorded || res.todo || res.emulator_unclean)
+		printf("# %zu error(s), %zu recorded [CHOICE] difference(s), %zu known "
+		       "divergence(s)%s\n",
+		       res.errors, res.recorded, res.todo,
+		       res.emulator_unclean ? "; an emulator exited uncleanly" : "");
+	printf("%zu passed, %zu failed, %zu skipped\n", res.passed, res.failed, res.skipped);
+	fflush(stdout);
+	int code = 0;
+	if (interrupted)
+		code = 130;
+	else if (res.errors || res.emulator_unclean)
+		code = 3;
+	else if (res.failed)
+		code = 4;
+	suite_results_fini(&res);
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c;
+	struct sp_err err = {0};
+	int r = cli_parse(argc, argv, &c, stdout, &err);
+	if (r == 1)
+		return 0;
+	if (r < 0) {
+		fprintf(stderr, "sessionpool-conformance: %s\n", err.msg);
+		return 1;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		cli_fini(&c);
+		return 3;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_t sig_thread;
+	bool have_sig_thread = pthread_create(&sig_thread, NULL, signal_thread, &set) == 0;
+
+	struct suite s = {0};
+	r = suite_load((const char *const *)c.paths, c.n_paths, &s, &err);
+	int code;
+	if (r < 0) {
+		fprintf(stderr, "sessionpool-conformance: %s\n",
+			err.msg[0] ? err.msg : strerror(-r));
+		code = 1;
+	} else {
+		code = run(&c, &s);
+	}
+	suite_fini(&s);
+	cli_fini(&c);
+	if (have_sig_thread) {
+		pthread_kill(sig_thread, SIGUSR1);
+		pthread_join(sig_thread, NULL);
+	}
+	redact_clear();
+	curl_global_cleanup();
+	return code;
+}

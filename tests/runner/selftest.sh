@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Runner self-tests in the style of hurl's: run sessionpool-conformance on the scenario folders
+# next to this script against the echo server, and check exit codes and messages.
+#
+#   selftest.sh RUNNER ECHO_SERVER WORKDIR MODE
+#
+# MODE: ok (exit 0), failed (each file: exit 4, every line of its .err in stdout; a line
+# starting with "!" must not appear), error_parser (each file: exit 2, .err lines in
+# stdout+stderr), transport (exit 3), token (a --token-command refreshed after a 401), outputs
+# (JUnit, report, recordings and redaction), usage (--help, --list, usage errors, exit 1),
+# interrupt (Ctrl-C: exit 130 and sessions still deleted).
+set -uo pipefail
+runner=$1 echo_server=$2 work=$3 mode=$4
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here"
+mkdir -p "$work"
+fail=0
+die() { echo "FAIL: $*"; fail=1; }
+
+check_lines() { # file-with-expected-lines output-file
+	while IFS= read -r line; do
+		[ -z "$line" ] && continue
+		if [ "${line:0:1}" = "!" ]; then
+			grep -qF -- "${line:1}" "$2" && die "$1: output contains '${line:1}'"
+		else
+			grep -qF -- "$line" "$2" || die "$1: output lacks '$line'"
+		fi
+	done <"$1"
+}
+
+run() { # expected-exit output-file args...
+	local want=$1 out=$2
+	shift 2
+	"$runner" --emulator "$echo_server" --data-dir "$here/data" "$@" >"$out" 2>&1
+	local got=$?
+	[ "$got" = "$want" ] || { die "exit $got, expected $want: $*"; sed 's/^/    /' "$out"; }
+}
+
+case $mode in
+ok)
+	run 0 "$work/ok.out" -j 4 ok
+	cat "$work/ok.out"
+	tail -n 1 "$work/ok.out" | grep -qE '^[0-9]+ passed, 0 failed, [0-9]+ skipped$' ||
+		die "last line is not the summary"
+	grep -q '# SKIP real-only' "$work/ok.out" || die "real-only scenario not skipped"
+	grep -q '# TODO known divergence on emulator' "$work/ok.out" || die "divergence not TODO"
+	;;
+failed)
+	for f in failed/*.json; do
+		run 4 "$work/failed.out" "$f"
+		check_lines "${f%.json}.err" "$work/failed.out"
+		tail -n 1 "$work/failed.out" | grep -qx '0 passed, 1 failed, 0 skipped' || die "$f: summary"
+	done
+	;;
+error_parser)
+	for f in error_parser/*.json; do
+		run 2 "$work/parse.out" "$f"
+		check_lines "${f%.json}.err" "$work/parse.out"
+	done
+	;;
+transport)
+	run 3 "$work/transport.out" transport
+	check_lines transport/001-connection-refused.err "$work/transport.out"
+	;;
+token)
+	rm -f "$work/token-used" "$work/token-used2"
+	run 0 "$work/token.out" --token-command \
+		"if [ -f '$work/token-used' ]; then echo fresh-token; else touch '$work/token-used'; echo stale-token; fi" \
+		token
+	cat "$work/token.out"
+	grep -q 'retrying with a fresh one' "$work/token.out" && die "notes of passing scenarios are not printed"
+	run 0 "$work/token.out" -v --token-command \
+		"if [ -f '$work/token-used2' ]; then echo fresh-token; else touch '$work/token-used2'; echo stale-token; fi" \
+		token
+	grep -q 'retrying with a fresh one' "$work/token.out" || die "no refresh after a 401"
+	grep -q 'fresh-token\|stale-token' "$work/token.out" && die "a token reached the output"
+	;;
+outputs)
+	rm -rf "$work/rec" "$work/junit.xml" "$work/report.md"
+	secret=sp-selftest-secret-$$-token
+	"$runner" --emulator "$echo_server" --data-dir "$here/data" --token "$secret" \
+		--record "$work/rec" --junit "$work/junit.xml" --report "$work/report.md" \
+		ok failed/001-status.json transport >"$work/outputs.out" 2>&1
+	[ $? = 3 ] || die "exit status with a transport error must be 3"
+	grep -rq -- "$secret" "$work/rec" "$work/junit.xml" "$work/report.md" "$work/outputs.out" &&
+		die "the token reached an output"
+	grep -rq '<redacted>' "$work/rec" || die "recordings show no redaction"
+	ls "$work"/rec/emulator/001-status/01-step.http >/dev/null || die "no recording of 001-status"
+	grep -q 'Authorization: Bearer <redacted>' "$work"/rec/emulator/001-status/01-step.http ||
+		die "Authorization not redacted in the recording"
+	ls "$work"/rec/emulator/017-cleanup-and-sessions/*teardown-delete-session.http >/dev/null ||
+		die "no recorded session deletion"
+	grep -q '<failure message="step\[0\] (GET /status/404): status: expected 200, got 404' "$work/junit.xml" ||
+		die "junit failure"
+	grep -q '<error message="GET http://127.0.0.1:9/x' "$work/junit.xml" || die "junit error"
+	grep -q '<skipped message="real-only"' "$work/junit.xml" || die "junit skipped"
+	grep -q '| `001-status` | style.md §8 \[CHOICE\] | \*\*fail\*\*' "$work/report.md" || die "report fail row"
+	grep -q '| `014-skips-and-capabilities` | .* | skipped (real-only) |' "$work/report.md" || die "report skip row"
+	grep -q 'todo (known divergence)' "$work/report.md" || die "report todo row"
+	;;
+usage)
+	"$runner" --help >"$work/usage.out" 2>&1 || die "--help failed"
+	grep -q 'Exit status: 0 all passed, 1 usage, 2 scenario parse error' "$work/usage.out" || die "help text"
+	"$runner" --bogus >"$work/usage.out" 2>&1
+	[ $? = 1 ] || die "an unknown option must exit 1"
+	"$runner" ok >"$work/usage.out" 2>&1
+	[ $? = 1 ] || die "no target must exit 1"
+	"$runner" --list --tag real-only ok >"$work/usage.out" 2>&1 || die "--list failed"
+	grep -qx '014-skips-and-capabilities \[real-only\]' "$work/usage.out" || die "--list output"
+	[ "$(wc -l <"$work/usage.out")" = 1 ] || die "--list --tag must select one scenario"
+	"$runner" --list --filter '00[12]-*' ok >"$work/usage.out" 2>&1
+	[ "$(wc -l <"$work/usage.out")" = 2 ] || die "--filter must select two scenarios"
+	"$runner" --list error_parser >"$work/usage.out" 2>&1
+	[ $? = 2 ] || die "--list with a broken file must exit 2"
+	;;
+interrupt)
+	cat >"$work/slow.json" <<'JSON'
+{"description": "A run interrupted by Ctrl-C MUST still delete its sessions.",
+ "provenance": {"sections": ["style.md §8"], "tags": ["CHOICE"]},
+ "steps": [{"request": {"method": "GET", "path": "/slow/20000", "query": [["identifier", "{{session}}"]]}}]}
+JSON
+	"$runner" --emulator "$echo_server" --record "$work/irec" "$work/slow.json" >"$work/int.out" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do [ -d "$work/irec" ] && grep -q '^# target' "$work/int.out" && break; sleep 0.05; done
+	sleep 0.5
+	kill -INT $pid
+	wait $pid
+	code=$?
+	[ $code = 130 ] || { die "exit $code after Ctrl-C, expected 130"; cat "$work/int.out"; }
+	ls "$work"/irec/emulator/slow/*teardown-delete-session.http >/dev/null 2>&1 ||
+		die "no session deletion after Ctrl-C"
+	;;
+*)
+	echo "unknown mode $mode"
+	exit 2
+	;;
+esac
+exit $fail
