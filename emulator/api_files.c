@@ -97,11 +97,15 @@ static void send_path_error(struct req *r, int rc, const char *value, size_t len
 				d ? d : "");
 }
 
-/* Resolution failures that mean "no such file" to the client (§9.1 step 7, §9.3). */
+/*
+ * Resolution failures that mean "no such file" to the client (§9.1 step 7, §9.3). ENXIO and
+ * ENODEV come from opening a socket or device node that session code placed there.
+ */
 static bool not_found_errno(int rc)
 {
 	return rc == -ENOENT || rc == -ENOTDIR || rc == -ELOOP || rc == -EISDIR ||
-	       rc == -ENAMETOOLONG || rc == -EXDEV || rc == -EACCES || rc == -EPERM;
+	       rc == -ENAMETOOLONG || rc == -EXDEV || rc == -EACCES || rc == -EPERM ||
+	       rc == -ENXIO || rc == -ENODEV;
 }
 
 static void send_not_found(struct req *r, const char *rel)

@@ -891,9 +891,26 @@ Test(files, symlinks_planted_by_code_are_never_followed)
 		       "os.makedirs('/mnt/data/d', exist_ok=True)\n"
 		       "os.symlink('..', '/mnt/data/d/up')\n"
 		       "os.symlink('real.txt', '/mnt/data/rel')\n"
-		       "open('/mnt/data/real.txt','w').write('real')\n"
-		       "os.mkfifo('/mnt/data/fifo')\n",
+		       "open('/mnt/data/real.txt','w').write('real')\n",
 		       NULL);
+	/* A special file, if the sandbox lets code make one (a FIFO, else a Unix socket). */
+	struct http_resp x;
+	char *st = emu_exec(&E, id,
+			    "import os, socket\n"
+			    "try:\n"
+			    "    os.mkfifo('/mnt/data/fifo')\n"
+			    "except OSError:\n"
+			    "    try:\n"
+			    "        s = socket.socket(socket.AF_UNIX)\n"
+			    "        s.bind('/mnt/data/fifo')\n"
+			    "    except OSError:\n"
+			    "        pass\n"
+			    "print('special', os.path.exists('/mnt/data/fifo'))\n",
+			    &x);
+	cr_assert(st && !strcmp(st, "Succeeded"), "%s", x.body);
+	bool special = strstr(x.body, "special True") != NULL;
+	free(st);
+	http_resp_fini(&x);
 	const char *nf[] = {
 	    "GET /files/content/link?" OLD,
 	    "GET /files/link/content?" NEW,
@@ -915,6 +932,8 @@ Test(files, symlinks_planted_by_code_are_never_followed)
 	    "DELETE /files/fifo?" NEW,
 	};
 	for (size_t i = 0; i < sizeof(nf) / sizeof(nf[0]); i++) {
+		if (!special && strstr(nf[i], "fifo"))
+			continue;
 		char method[8];
 		const char *sp = strchr(nf[i], ' ');
 		snprintf(method, sizeof(method), "%.*s", (int)(sp - nf[i]), nf[i]);
