@@ -32,12 +32,12 @@
 #include "multipart.h"
 #include "pool.h"
 
-#define MIB (1024 * 1024)
+#define MIB ((uint64_t)1 << 20)
 /* Slack over upload_max_bytes for multipart framing and other parts (§9.2). */
 #define UPLOAD_SLACK MIB
 /* An unread request body larger than this closes the connection instead of being drained. */
 #define DRAIN_MAX      MIB
-#define DOWNLOAD_CHUNK (256 * 1024)
+#define DOWNLOAD_CHUNK ((size_t)256 << 10)
 /* Listing recursion bounds: deeper trees than this are not addressable by the API anyway. */
 #define LIST_DEPTH_MAX 128
 #define LIST_REL_MAX   4096
@@ -277,25 +277,37 @@ static void item_download(struct req *r, int rootfd, const char *rel)
 		send_not_found(r, rel);
 		return;
 	}
+	cleanup_free char *buf = calloc(1, DOWNLOAD_CHUNK);
+	if (!buf) {
+		http_send_error(r, API_ERR_INTERNAL, "Internal error: out of memory.");
+		return;
+	}
 	char date[40];
 	http_add_header(r, "Last-Modified", "%s",
 			util_format_http_date(stat_secs(&st), date, sizeof(date)));
 	if (!http_send_headers(r, 200, mime_type_for(rel), st.st_size) || r->method == HTTP_HEAD)
 		return;
-	cleanup_free char *buf = malloc(DOWNLOAD_CHUNK);
 	int64_t left = st.st_size;
-	while (buf && left > 0) {
-		size_t want = left < DOWNLOAD_CHUNK ? (size_t)left : DOWNLOAD_CHUNK;
-		ssize_t n = TEMP_FAILURE_RETRY_INT(read(fd, buf, want));
-		if (n <= 0)
-			break;
+	bool eof = false;
+	while (left > 0) {
+		size_t want = (uint64_t)left < DOWNLOAD_CHUNK ? (size_t)left : DOWNLOAD_CHUNK;
+		ssize_t n = 0;
+		if (!eof)
+			n = TEMP_FAILURE_RETRY_INT(read(fd, buf, want));
+		if (n <= 0) {
+			/*
+			 * Session code truncated the file while it was being sent. The
+			 * Content-Length is already out and CivetWeb offers no way to abort the
+			 * connection, so keep the framing intact with zero bytes.
+			 */
+			eof = true;
+			memset(buf, 0, want);
+			n = (ssize_t)want;
+		}
 		if (!http_write(r, buf, (size_t)n))
 			return;
 		left -= n;
 	}
-	/* The file shrank under us (or no memory): the promised length cannot be met. */
-	if (left > 0)
-		http_close_after(r);
 }
 
 static void item_metadata(struct req *r, int rootfd, const char *rel)
@@ -594,7 +606,8 @@ static void list_send(struct req *r, int rootfd, const char *dir, bool recursive
 		send_io_error(r, "cannot list the directory", rc);
 		return;
 	}
-	qsort(e.v, e.n, sizeof(*e.v), entry_cmp);
+	if (e.n > 1)
+		qsort(e.v, e.n, sizeof(*e.v), entry_cmp);
 	cleanup_cjson cJSON *body = r->new_shape ? list_body_new(&e) : list_body_old(dir, &e);
 	entries_fini(&e);
 	if (body)

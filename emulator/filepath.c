@@ -64,13 +64,11 @@ int filepath_normalize(const char *in, size_t len, char **out)
 		return -ENOMEM;
 	size_t n = collapse_slashes(in, len, c);
 	const char *p = c;
-	if (n == MNT_DATA_LEN && !memcmp(p, MNT_DATA, MNT_DATA_LEN)) {
+	if ((n == MNT_DATA_LEN && !memcmp(p, MNT_DATA, MNT_DATA_LEN)) || (n == 1 && p[0] == '/')) {
 		n = 0;
 	} else if (n > MNT_DATA_LEN && !memcmp(p, MNT_DATA "/", MNT_DATA_LEN + 1)) {
 		p += MNT_DATA_LEN + 1;
 		n -= MNT_DATA_LEN + 1;
-	} else if (n == 1 && p[0] == '/') {
-		n = 0;
 	} else if (n > 0 && p[0] == '/') {
 		return -EINVAL;
 	}

@@ -257,6 +257,7 @@ struct mg_context *server_start(struct server *srv, char **base_url, struct sp_e
 	}
 	opts[n] = NULL;
 
+	mg_init_library(c->tls_cert ? MG_FEATURES_TLS : 0);
 	struct mg_callbacks cb;
 	memset(&cb, 0, sizeof(cb));
 	cb.http_error = on_http_error;
@@ -271,6 +272,7 @@ struct mg_context *server_start(struct server *srv, char **base_url, struct sp_e
 	ed.text_buffer_size = sizeof(errtxt);
 	struct mg_context *ctx = mg_start2(&init, &ed);
 	if (!ctx) {
+		mg_exit_library();
 		sp_err_set(err, -EADDRINUSE, "cannot listen on %s: %s", c->listen,
 			   *errtxt ? errtxt : "unknown error");
 		return NULL;
@@ -280,7 +282,7 @@ struct mg_context *server_start(struct server *srv, char **base_url, struct sp_e
 	struct mg_server_port port[4];
 	int np = mg_get_server_ports(ctx, 4, port);
 	if (np < 1) {
-		mg_stop(ctx);
+		server_stop(ctx);
 		sp_err_set(err, -EIO, "cannot read the listening port");
 		return NULL;
 	}
@@ -298,7 +300,7 @@ struct mg_context *server_start(struct server *srv, char **base_url, struct sp_e
 	srv->local_base = strdup(buf);
 	*base_url = strdup(buf);
 	if (!srv->local_base || !*base_url) {
-		mg_stop(ctx);
+		server_stop(ctx);
 		sp_err_set(err, -ENOMEM, "out of memory");
 		return NULL;
 	}
@@ -307,6 +309,8 @@ struct mg_context *server_start(struct server *srv, char **base_url, struct sp_e
 
 void server_stop(struct mg_context *ctx)
 {
-	if (ctx)
+	if (ctx) {
 		mg_stop(ctx);
+		mg_exit_library();
+	}
 }

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Behaviour that depends on settings, each test with its own emulator: expiry with a short
+ * cooldown (the reaper really removes the session and its files), capacity, paging of both
+ * list routes, strict authentication, the deny-role switch, the JSON body limit, lenient
+ * api-versions, public base URL, HTTPS, and a clean shutdown (no process or file left).
+ */
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define NEW "api-version=2025-10-02-preview"
+
+static void start(struct emu *e, const char *const *args)
+{
+	cr_assert_eq(emu_start(e, args, 120), 0, "emulator did not start");
+}
+
+static long status_of(const struct emu *e, const char *method, const char *path)
+{
+	struct http_resp r;
+	cr_assert_eq(emu_do(e, method, path, &r), 0);
+	long s = r.status;
+	http_resp_fini(&r);
+	return s;
+}
+
+static long exec_status(const struct emu *e, const char *id, char **code_out)
+{
+	struct http_resp r;
+	char path[256];
+	snprintf(path, sizeof(path), "/executions?" NEW "&identifier=%s", id);
+	const char *h[] = {"Content-Type: application/json", NULL};
+	struct http_req q = {.path = path, .headers = h, .body = "{\"code\":\"1\"}"};
+	q.body_len = strlen(q.body);
+	cr_assert_eq(emu_request(e, &q, &r), 0);
+	long s = r.status;
+	if (code_out)
+		*code_out = http_resp_header(&r, "x-ms-error-code");
+	http_resp_fini(&r);
+	return s;
+}
+
+static size_t count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+Test(settings, expiry_removes_the_session_and_its_files, .timeout = 120)
+{
+	struct emu e;
+	const char *args[] = {"--cooldown-seconds", "2", NULL};
+	start(&e, args);
+	char *code = NULL;
+	cr_assert_eq(exec_status(&e, "expire-1", NULL), 200);
+	char sessions[512];
+	snprintf(sessions, sizeof(sessions), "%s/sessions", e.data_dir);
+	cr_expect_eq(count_entries(sessions), 1);
+	cr_expect_eq(status_of(&e, "GET", "/session?" NEW "&identifier=expire-1"), 200);
+	sleep(1);
+	/* a non-data operation does not extend the lease */
+	cr_expect_eq(status_of(&e, "GET", "/session?" NEW "&identifier=expire-1"), 200);
+	sleep(3);
+	cr_expect_eq(status_of(&e, "GET", "/session?" NEW "&identifier=expire-1"), 404);
+	cr_expect_eq(count_entries(sessions), 0, "the reaper left the session directory");
+	struct http_resp r;
+	cr_assert_eq(emu_do(&e, "GET", "/listSessions?" NEW, &r), 0);
+	cr_expect_str_eq(r.body, "{\"sessions\":[],\"nextLink\":null}");
+	http_resp_fini(&r);
+	free(code);
+	emu_stop(&e);
+}
+
+Test(settings, capacity, .timeout = 120)
+{
+	struct emu e;
+	const char *args[] = {"--max-sessions", "2", NULL};
+	start(&e, args);
+	char *code = NULL;
+	cr_expect_eq(exec_status(&e, "cap-1", NULL), 200);
+	cr_expect_eq(exec_status(&e, "cap-2", NULL), 200);
+	cr_expect_eq(exec_status(&e, "cap-3", &code), 404);
+	cr_expect_str_eq(code, "SessionPoolCapacityExceeded");
+	free(code);
+	/* nothing was created, and existing sessions still work */
+	cr_expect_eq(status_of(&e, "GET", "/session?" NEW "&identifier=cap-3"), 404);
+	cr_expect_eq(exec_status(&e, "cap-1", NULL), 200);
+	cr_expect_eq(status_of(&e, "DELETE", "/session?" NEW "&identifier=cap-2"), 204);
+	cr_expect_eq(exec_status(&e, "cap-3", NULL), 200);
+	emu_stop(&e);
+}
+
+Test(settings, paging_of_both_lists, .timeout = 120)
+{
+	struct emu e;
+	const char *args[] = {"--list-page-size", "2", "--public-base-url", "https://pool.example/x/",
+			      NULL};
+	start(&e, args);
+	const char *ids[] = {"page-a", "page-b", "page-c", "page-d", "page-e"};
+	for (size_t i = 0; i < 5; i++)
+		cr_assert_eq(exec_status(&e, ids[i], NULL), 200);
+	struct http_resp r;
+	char path[512] = "/listSessions?" NEW;
+	size_t seen = 0;
+	for (int page = 0; page < 4; page++) {
+		cr_assert_eq(emu_do(&e, "GET", path, &r), 0);
+		cJSON *j = http_resp_json(&r);
+		http_resp_fini(&r);
+		cJSON *s;
+		cJSON_ArrayForEach(s, cJSON_GetObjectItem(j, "sessions"))
+		{
+			cr_expect_str_eq(cJSON_GetObjectItem(s, "identifier")->valuestring,
+					 ids[seen]);
+			seen++;
+		}
+		cJSON *next = cJSON_GetObjectItem(j, "nextLink");
+		if (cJSON_IsNull(next)) {
+			cJSON_Delete(j);
+			break;
+		}
+		const char *prefix = "https://pool.example/x";
+		cr_assert(!strncmp(next->valuestring, prefix, strlen(prefix)), "%s",
+			  next->valuestring);
+		snprintf(path, sizeof(path), "%s", next->valuestring + strlen(prefix));
+		cJSON_Delete(j);
+	}
+	cr_expect_eq(seen, 5);
+	cr_assert_eq(emu_do(&e, "POST",
+			    "/subscriptions/s/resourceGroups/r/sessionPools/p/.management/"
+			    "listSessions?skip=2",
+			    &r),
+		     0);
+	cJSON *j = http_resp_json(&r);
+	http_resp_fini(&r);
+	cr_expect_eq(cJSON_GetObjectItem(j, "count")->valueint, 2);
+	cr_expect_str_eq(cJSON_GetObjectItem(j, "nextLink")->valuestring,
+			 "https://pool.example/x/subscriptions/s/resourceGroups/r/sessionPools/p/"
+			 ".management/listSessions?skip=4");
+	cJSON_Delete(j);
+	cr_assert_eq(emu_do(&e, "GET", "/.management/listSessions?skip=99&" NEW, &r), 0);
+	cr_expect_str_eq(r.body, "{\"value\":[],\"count\":0,\"nextLink\":null}");
+	http_resp_fini(&r);
+	emu_stop(&e);
+}
+
+Test(settings, strict_auth_and_deny_role, .timeout = 120)
+{
+	struct emu e;
+	const char *args[] = {"--auth-mode", "strict", "--static-token", "letmein", NULL};
+	start(&e, args);
+	struct http_resp r;
+	struct http_req q = {.path = "/metadata?" NEW}; /* harness sends "Bearer x" */
+	cr_assert_eq(emu_request(&e, &q, &r), 0);
+	cr_expect_eq(r.status, 401);
+	http_resp_fini(&r);
+	const char *good[] = {"Authorization: Bearer letmein", NULL};
+	q.headers = good;
+	q.no_auth = true;
+	cr_assert_eq(emu_request(&e, &q, &r), 0);
+	cr_expect_eq(r.status, 200);
+	http_resp_fini(&r);
+	/* an unsigned JWT with the right audience and a future exp */
+	char tok[512];
+	/* {"alg":"none"} . {"aud":"https://dynamicsessions.io","exp":4102444800} */
+	snprintf(tok, sizeof(tok), "Authorization: Bearer %s.%s.",
+		 "eyJhbGciOiJub25lIn0",
+		 "eyJhdWQiOiJodHRwczovL2R5bmFtaWNzZXNzaW9ucy5pbyIsImV4cCI6NDEwMjQ0NDgwMH0");
+	const char *jwt[] = {tok, NULL};
+	q.headers = jwt;
+	cr_assert_eq(emu_request(&e, &q, &r), 0);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	http_resp_fini(&r);
+	emu_stop(&e);
+
+	const char *deny[] = {"--deny-role", NULL};
+	start(&e, deny);
+	cr_assert_eq(emu_do(&e, "GET", "/metadata?" NEW, &r), 0);
+	cr_expect_eq(r.status, 403);
+	cr_expect(strstr(r.body, "\"code\":\"PermissionDenied\""));
+	http_resp_fini(&r);
+	q = (struct http_req){.path = "/metadata?" NEW, .no_auth = true};
+	cr_assert_eq(emu_request(&e, &q, &r), 0);
+	cr_expect_eq(r.status, 401, "authentication comes before the deny-role switch");
+	http_resp_fini(&r);
+	emu_stop(&e);
+}
+
+Test(settings, json_limit_lenient_versions_and_timeout_clamp, .timeout = 120)
+{
+	struct emu e;
+	const char *args[] = {"--json-body-max-bytes", "100", "--api-version-mode", "lenient",
+			      "--exec-timeout-max-s", "1", "--interrupt-grace-s", "1", NULL};
+	start(&e, args);
+	const char *h[] = {"Content-Type: application/json", NULL};
+	char body[256];
+	snprintf(body, sizeof(body), "{\"code\":\"%0120d\"}", 1);
+	struct http_req q = {.path = "/executions?" NEW "&identifier=limit-1", .headers = h,
+			     .body = body, .body_len = strlen(body)};
+	struct http_resp r;
+	cr_assert_eq(emu_request(&e, &q, &r), 0);
+	cr_expect_eq(r.status, 413);
+	cr_expect(strstr(r.body, "PayloadTooLarge"));
+	http_resp_fini(&r);
+	q.path = "/executions?api-version=2099-01-01&identifier=limit-1";
+	q.body = "{\"code\":\"while True: pass\",\"timeoutInSeconds\":100}";
+	q.body_len = strlen(q.body);
+	cr_assert_eq(emu_request(&e, &q, &r), 0);
+	cr_expect_eq(r.status, 200);
+	cr_expect(strstr(r.body, "Execution timed out after 1 seconds."), "%s", r.body);
+	http_resp_fini(&r);
+	emu_stop(&e);
+}
+
+static size_t sink(char *p, size_t s, size_t n, void *u)
+{
+	struct http_resp *r = u;
+	size_t len = s * n;
+	r->body = realloc(r->body, r->body_len + len + 1);
+	memcpy(r->body + r->body_len, p, len);
+	r->body_len += len;
+	r->body[r->body_len] = '\0';
+	return len;
+}
+
+Test(settings, https_with_a_self_signed_certificate, .timeout = 120)
+{
+	char dir[] = "/tmp/sp-tls-XXXXXX";
+	cr_assert(mkdtemp(dir));
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
+		 "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout %s/key.pem "
+		 "-out %s/cert.pem >/dev/null 2>&1",
+		 dir, dir);
+	cr_assert_eq(system(cmd), 0, "openssl failed");
+	char cert[300], key[300];
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	struct emu e;
+	const char *args[] = {"--tls-cert", cert, "--tls-key", key, NULL};
+	start(&e, args);
+	cr_assert(!strncmp(e.base_url, "https://", 8), "%s", e.base_url);
+	CURL *c = curl_easy_init();
+	char url[512];
+	snprintf(url, sizeof(url), "%s/executions?" NEW "&identifier=tls-1", e.base_url);
+	struct curl_slist *h = curl_slist_append(NULL, "Authorization: Bearer x");
+	struct http_resp r = {0};
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{\"code\":\"6*7\"}");
+	curl_easy_setopt(c, CURLOPT_CAINFO, cert);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+	cr_assert_eq(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+	cr_expect_eq(r.status, 200);
+	cr_expect(strstr(r.body, "\"executionResult\":42"), "%s", r.body);
+	free(r.body);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	/* plain HTTP to the TLS port does not get an API answer */
+	struct http_resp pr;
+	struct emu e2 = e;
+	snprintf(e2.base_url, sizeof(e2.base_url), "http://%.240s", e.base_url + 8);
+	emu_do(&e2, "GET", "/metadata?" NEW, &pr);
+	cr_expect_neq(pr.status, 200);
+	http_resp_fini(&pr);
+	emu_stop(&e);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_expect_eq(system(cmd), 0);
+}
+
+/* Every pid below |root| in the process tree (children files). */
+static size_t descendants(pid_t root, pid_t *out, size_t max)
+{
+	size_t n = 0, i = 0;
+	out[n++] = root;
+	while (i < n && n < max) {
+		char path[128];
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", out[i], out[i]);
+		FILE *f = fopen(path, "r");
+		i++;
+		if (!f)
+			continue;
+		int p;
+		while (n < max && fscanf(f, "%d", &p) == 1)
+			out[n++] = p;
+		fclose(f);
+	}
+	return n;
+}
+
+Test(settings, shutdown_leaves_no_process_and_no_file, .timeout = 120)
+{
+	struct emu e;
+	start(&e, NULL);
+	cr_assert_eq(exec_status(&e, "down-1", NULL), 200);
+	cr_assert_eq(exec_status(&e, "down-2", NULL), 200);
+	struct http_resp r;
+	const char *h[] = {"Content-Type: application/json", NULL};
+	struct http_req q = {.path = "/executions?" NEW "&identifier=down-1", .headers = h,
+			     .body = "{\"code\":\"import subprocess; subprocess.Popen(['sleep', "
+				     "'300'])\"}"};
+	q.body_len = strlen(q.body);
+	cr_assert_eq(emu_request(&e, &q, &r), 0);
+	http_resp_fini(&r);
+	pid_t pids[256];
+	size_t n = descendants(e.pid, pids, 256);
+	cr_expect_geq(n, 4, "emulator, zygote and sessions expected, got %zu", n);
+	char data[300];
+	snprintf(data, sizeof(data), "%s", e.data_dir);
+	/* Stop it by hand: emu_stop() would SIGKILL the process group and hide leftovers. */
+	cr_assert_eq(kill(e.pid, SIGTERM), 0);
+	int st = 0;
+	cr_assert_eq(waitpid(e.pid, &st, 0), e.pid);
+	e.pid = -1;
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
+	for (size_t i = 1; i < n; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d", pids[i]);
+		struct stat sb;
+		cr_expect(stat(path, &sb) < 0 && errno == ENOENT, "pid %d is still alive", pids[i]);
+	}
+	struct stat sb;
+	cr_expect(stat(data, &sb) < 0, "%s still exists", data);
+	emu_stop(&e);
+}
