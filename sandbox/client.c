@@ -587,11 +587,20 @@ static int interp_spawn(struct sbx_zygote *z, int host_dir, unsigned slot, struc
 		return r;
 	}
 
-	struct frame_reader fr = {0};
-	r = frame_read_wait(it.sock, &fr, READY_TIMEOUT_MS);
-	cleanup_cjson cJSON *msg = r > 0 ? cJSON_ParseWithLength(fr.buf, fr.len) : NULL;
-	frame_reader_fini(&fr);
-	const cJSON *op = msg ? cJSON_GetObjectItemCaseSensitive(msg, "op") : NULL;
+	/* {"op":"standby"} (the process got ready for a session), then {"op":"ready"} or
+	 * {"op":"error"}. */
+	int64_t deadline = now_ms() + READY_TIMEOUT_MS;
+	cleanup_cjson cJSON *msg = NULL;
+	const cJSON *op = NULL;
+	do {
+		struct frame_reader fr = {0};
+		cJSON_Delete(msg);
+		msg = NULL;
+		r = frame_read_wait(it.sock, &fr, deadline - now_ms());
+		msg = r > 0 ? cJSON_ParseWithLength(fr.buf, fr.len) : NULL;
+		frame_reader_fini(&fr);
+		op = msg ? cJSON_GetObjectItemCaseSensitive(msg, "op") : NULL;
+	} while (cJSON_IsString(op) && strcmp(op->valuestring, "standby") == 0);
 	if (cJSON_IsString(op) && strcmp(op->valuestring, "ready") == 0) {
 		*out = it;
 		return 0;

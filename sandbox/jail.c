@@ -476,6 +476,11 @@ int jail_assign(const struct jail_config *c, unsigned slot, int host_dir, struct
 		if (r < 0)
 			return r;
 		close(host_dir);
+		/* fd 0 again, from the new root, so it reads as /dev/null in /proc/self/fd. */
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null < 0 || dup2(null, 0) < 0)
+			return sp_err_sys(err, -errno, "open /dev/null");
+		close(null);
 		if (chdir("/mnt/data") < 0)
 			return sp_err_sys(err, -errno, "chdir /mnt/data");
 	} else {

@@ -87,7 +87,12 @@ def _tracking(fn, pid_of):
 def _patch_process_functions():
     import _posixsubprocess
 
+    import subprocess
+
     _posixsubprocess.fork_exec = _tracking(_posixsubprocess.fork_exec, lambda r: r)
+    # subprocess keeps its own reference (from _posixsubprocess import fork_exec as _fork_exec).
+    if getattr(subprocess, "_fork_exec", None) is not None:
+        subprocess._fork_exec = _posixsubprocess.fork_exec
     os.posix_spawn = _tracking(os.posix_spawn, lambda r: r)
     os.posix_spawnp = _tracking(os.posix_spawnp, lambda r: r)
     os.fork = _tracking(os.fork, lambda r: r)

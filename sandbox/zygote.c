@@ -278,6 +278,9 @@ __attribute__((noreturn)) static void run_standby(struct zygote *z, const struct
 	pyr_after_fork_child();
 	if (jail_standby(&z->jail, fds, &sock, &e) < 0 || pyr_session_prepare(&e) < 0)
 		session_fail(sock, e.msg);
+	static const char prepared[] = "{\"op\":\"standby\"}";
+	if (sbx_frame_send(JAIL_SOCK_FD, prepared, sizeof(prepared) - 1) < 0)
+		_exit(0);
 
 	cleanup_free char *text = NULL;
 	size_t len = 0;
@@ -799,6 +802,11 @@ int main(int argc, char **argv)
 	/* The first sessions should not wait for the pool either. */
 	while (z.nstandby < STANDBY_TARGET && z.standby_failures < STANDBY_FAILURES)
 		standby_refill(&z);
+	for (size_t i = 0; i < z.nstandby; i++) {
+		/* Its {"op":"standby"} (or its death) says it is prepared; the client skips it. */
+		struct pollfd p = {z.standby[i].sock, POLLIN, 0};
+		poll(&p, 1, 10000);
+	}
 	if (say_hello(&z, hello, NULL) < 0)
 		return 1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/* helpers.c: fixtures of the sandbox tests (see helpers.h). */
+#include "helpers.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmp_root[256];
+
+const char *t_zygote_path(void)
+{
+	const char *env = getenv("SBX_TEST_ZYGOTE");
+	return env && *env ? env : SBX_TEST_ZYGOTE;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+void t_cleanup(void)
+{
+	if (tmp_root[0])
+		nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmp_root[0] = '\0';
+}
+
+static void ensure_tmp_root(void)
+{
+	if (tmp_root[0])
+		return;
+	snprintf(tmp_root, sizeof(tmp_root), "/tmp/sbxtest.XXXXXX");
+	cr_assert_not_null(mkdtemp(tmp_root), "mkdtemp: %s", strerror(errno));
+	chmod(tmp_root, 0755);
+	atexit(t_cleanup);
+}
+
+struct sbx_zygote *t_zygote(enum sbx_isolation iso)
+{
+	struct sbx_options opt;
+	struct sbx_zygote *z = NULL;
+	struct sp_err err = {0};
+
+	ensure_tmp_root();
+	mkdir(SBX_TEST_STATE_DIR, 0755);
+	sbx_options_init(&opt);
+	opt.zygote_path = t_zygote_path();
+	opt.state_dir = SBX_TEST_STATE_DIR;
+	opt.isolation = iso;
+	int r = sbx_zygote_start(&opt, &z, &err);
+	cr_assert_eq(r, 0, "sbx_zygote_start: %s", err.msg);
+	cr_assert_not_null(z);
+	return z;
+}
+
+const char *t_host_dir(struct sbx_zygote *z, unsigned slot)
+{
+	static char paths[64][300];
+	static unsigned next;
+
+	ensure_tmp_root();
+	cr_assert_lt(next, 64u, "too many host directories in one test");
+	char *p = paths[next++];
+	snprintf(p, sizeof(paths[0]), "%s/host%u.XXXXXX", tmp_root, slot);
+	cr_assert_not_null(mkdtemp(p));
+	uid_t u = z ? sbx_zygote_slot_uid(z, slot) : (uid_t)-1;
+	if (u != (uid_t)-1)
+		cr_assert_eq(chown(p, u, u), 0, "chown: %s", strerror(errno));
+	chmod(p, 0700);
+	return p;
+}
+
+struct sbx_session *t_spawn(struct sbx_zygote *z, unsigned slot, const char **host)
+{
+	struct sbx_session *s = NULL;
+	struct sp_err err = {0};
+	const char *dir = t_host_dir(z, slot);
+
+	int r = sbx_session_spawn(z, dir, slot, &s, &err);
+	cr_assert_eq(r, 0, "sbx_session_spawn: %s", err.msg);
+	if (host)
+		*host = dir;
+	return s;
+}
+
+void t_exec_with(struct sbx_session *s, const char *code, unsigned timeout_ms, unsigned grace_ms,
+		 size_t max_chars, struct sbx_exec_result *r)
+{
+	struct sbx_exec_request req = {
+	    .code = code,
+	    .code_len = strlen(code),
+	    .timeout_ms = timeout_ms,
+	    .grace_ms = grace_ms,
+	    .stream_max_chars = max_chars,
+	};
+	struct sp_err err = {0};
+	int rc = sbx_session_exec(s, &req, r, &err);
+	cr_assert_eq(rc, 0, "sbx_session_exec(%s): %s", code, err.msg);
+	cr_assert_not_null(r->stdout_text);
+	cr_assert_not_null(r->stderr_text);
+}
+
+void t_exec(struct sbx_session *s, const char *code, struct sbx_exec_result *r)
+{
+	t_exec_with(s, code, T_TIMEOUT_MS, T_GRACE_MS, T_MAX_CHARS, r);
+}
+
+void t_expect_value(struct sbx_session *s, const char *code, enum sbx_value_kind kind,
+		    const char *value)
+{
+	struct sbx_exec_result r;
+	t_exec(s, code, &r);
+	cr_expect_eq(r.outcome, SBX_OUTCOME_OK, "[%s] outcome %s, stderr: %s", code,
+		     t_outcome_name(r.outcome), r.stderr_text);
+	cr_expect_eq(r.value_kind, kind, "[%s] kind %s, expected %s (value %s)", code,
+		     t_kind_name(r.value_kind), t_kind_name(kind), r.value ? r.value : "NULL");
+	if (value)
+		cr_expect_str_eq(r.value ? r.value : "(NULL)", value, "[%s] got <%s> want <%s>",
+				 code, r.value ? r.value : "(NULL)", value);
+	else
+		cr_expect_null(r.value, "[%s] value %s", code, r.value);
+	sbx_exec_result_fini(&r);
+}
+
+const char *t_outcome_name(enum sbx_outcome o)
+{
+	static const char *const names[] = {"OK",      "EXCEPTION", "TIMEOUT", "TIMEOUT_RESTARTED",
+					    "CRASHED", "CANCELED"};
+	return (unsigned)o < 6 ? names[o] : "?";
+}
+
+const char *t_kind_name(enum sbx_value_kind k)
+{
+	static const char *const names[] = {"NONE", "NULL", "JSON", "TEXT", "IMAGE"};
+	return (unsigned)k < 5 ? names[k] : "?";
+}
+
+unsigned char *t_base64_decode(const char *in, size_t *out_len)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(in);
+	if (n % 4)
+		return NULL;
+	unsigned char *out = malloc(n / 4 * 3 + 1);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i += 4) {
+		unsigned v = 0;
+		int pad = 0;
+		for (int j = 0; j < 4; j++) {
+			const char *p = in[i + j] == '=' ? NULL : strchr(alphabet, in[i + j]);
+			if (in[i + j] == '=') {
+				pad++;
+			} else if (!p || !in[i + j] || pad) {
+				free(out);
+				return NULL;
+			}
+			v = v << 6 | (p ? (unsigned)(p - alphabet) : 0);
+		}
+		out[k++] = (unsigned char)(v >> 16);
+		if (pad < 2)
+			out[k++] = (unsigned char)(v >> 8);
+		if (pad < 1)
+			out[k++] = (unsigned char)v;
+	}
+	*out_len = k;
+	return out;
+}
+
+char *t_read_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	char *buf = malloc(1 << 16);
+	size_t n = fread(buf, 1, (1 << 16) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}

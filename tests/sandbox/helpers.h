@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * helpers.h: shared fixtures of the sandbox tests. Each test starts its own zygote
+ * (SBX_TEST_ZYGOTE, a compile definition naming build/bin/sessionpool-zygote; SBX_TEST_ZYGOTE in
+ * the environment overrides it) with a state directory shared by all tests (matplotlib's font cache
+ * lives there), and host directories under a per-process temporary directory that is removed
+ * afterwards.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sandbox.h"
+
+#define T_TIMEOUT_MS 30000
+#define T_GRACE_MS   2000
+#define T_MAX_CHARS  4096
+
+/* The zygote binary to start. */
+const char *t_zygote_path(void);
+
+/* Starts a zygote (asserts on failure). */
+struct sbx_zygote *t_zygote(enum sbx_isolation iso);
+
+/* A fresh host directory for |slot|, owned as the zygote says; the path lives until t_cleanup. */
+const char *t_host_dir(struct sbx_zygote *z, unsigned slot);
+
+/* A new session on a fresh host directory (asserts on failure); *host gets the directory. */
+struct sbx_session *t_spawn(struct sbx_zygote *z, unsigned slot, const char **host);
+
+/* Runs |code| with the default limits; asserts that the sandbox itself did not fail. */
+void t_exec(struct sbx_session *s, const char *code, struct sbx_exec_result *r);
+
+/* Same with explicit limits. */
+void t_exec_with(struct sbx_session *s, const char *code, unsigned timeout_ms, unsigned grace_ms,
+		 size_t max_chars, struct sbx_exec_result *r);
+
+/* Runs |code| and asserts outcome OK and a TEXT/JSON value equal to |value| (kind checked). */
+void t_expect_value(struct sbx_session *s, const char *code, enum sbx_value_kind kind,
+		    const char *value);
+
+/* Names for messages. */
+const char *t_outcome_name(enum sbx_outcome o);
+const char *t_kind_name(enum sbx_value_kind k);
+
+/* Decodes standard base64 into a malloc'd buffer; NULL on bad input. */
+unsigned char *t_base64_decode(const char *in, size_t *out_len);
+
+/* Removes the temporary directories; stops nothing. Registered with atexit by t_zygote. */
+void t_cleanup(void);
+
+/* Reads a whole file (malloc'd, NUL-terminated) or NULL. */
+char *t_read_file(const char *path);
