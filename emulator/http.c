@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cleanup.h"
 
@@ -24,9 +25,34 @@ void http_add_header(struct req *r, const char *name, const char *fmt, ...)
 	strbuf_printf(&r->headers, "%s: %s\r\n", name, val);
 }
 
+/*
+ * The response head written by hand. Needed after http_continue(): once anything went out
+ * through mg_write/mg_printf, CivetWeb 1.15 marks the response as started and every
+ * mg_response_header_* call fails (-3), so no response would be sent at all.
+ */
+static bool start_raw(struct req *r, int status, const char *ctype, int64_t length)
+{
+	char date[40];
+	util_format_http_date(time(NULL), date, sizeof(date));
+	bool close = r->headers.data && strcasestr(r->headers.data, "Connection: close\r\n");
+	struct strbuf h = {0};
+	strbuf_printf(&h, "HTTP/1.1 %d %s\r\n", status, http_reason_phrase(status));
+	if (ctype)
+		strbuf_printf(&h, "Content-Type: %s\r\n", ctype);
+	strbuf_printf(&h, "Content-Length: %lld\r\n", (long long)length);
+	if (r->headers.len)
+		strbuf_append(&h, r->headers.data, r->headers.len);
+	strbuf_printf(&h, "Date: %s\r\n%s\r\n", date, close ? "" : "Connection: keep-alive\r\n");
+	bool ok = !h.oom && mg_write(r->conn, h.data, h.len) == (int)h.len;
+	strbuf_fini(&h);
+	return ok;
+}
+
 static bool start(struct req *r, int status, const char *ctype, int64_t length)
 {
 	r->responded = true;
+	if (r->continued)
+		return start_raw(r, status, ctype, length);
 	if (mg_response_header_start(r->conn, status) < 0)
 		return false;
 	if (ctype)
@@ -110,8 +136,11 @@ int64_t http_content_length(const struct req *r)
 void http_continue(struct req *r)
 {
 	const char *e = mg_get_header(r->conn, "Expect");
-	if (e && !strcasecmp(e, "100-continue") && strcmp(r->ri->http_version, "1.1") == 0)
+	if (e && !strcasecmp(e, "100-continue") && strcmp(r->ri->http_version, "1.1") == 0 &&
+	    !r->continued) {
 		mg_printf(r->conn, "HTTP/1.1 100 Continue\r\n\r\n");
+		r->continued = true;
+	}
 }
 
 void http_close_after(struct req *r)

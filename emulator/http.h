@@ -46,6 +46,7 @@ struct req {
 	int64_t t0_ns;           /* arrival, monotonic */
 	struct strbuf headers;   /* extra response headers, "Name: value\r\n" lines */
 	bool responded;
+	bool continued;          /* "100 Continue" was written: CivetWeb's header API is unusable */
 };
 
 /* Adds a response header for the response still to be sent. */
