@@ -194,7 +194,7 @@ static PyObject *finish_reply(PyObject *state)
 	return PyBytes_FromStringAndSize(fallback, sizeof(fallback) - 1);
 }
 
-int pyr_session_prepare(struct sp_err *err)
+int pyr_session_prepare(bool warm_up, struct sp_err *err)
 {
 	sigset_t intr;
 	char text[400];
@@ -202,7 +202,7 @@ int pyr_session_prepare(struct sp_err *err)
 	sigemptyset(&intr);
 	sigaddset(&intr, SIGINT);
 	sigprocmask(SIG_BLOCK, &intr, NULL);
-	PyObject *r = PyObject_CallNoArgs(repl_session_init);
+	PyObject *r = PyObject_CallOneArg(repl_session_init, warm_up ? Py_True : Py_False);
 	if (!r) {
 		py_error_text(text, sizeof(text));
 		return sp_err_set(err, -EINVAL, "session start-up failed: %s", text);

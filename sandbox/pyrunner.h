@@ -9,6 +9,8 @@
  */
 #pragma once
 
+#include <stdbool.h>
+
 #include "err.h"
 
 /* Initialises CPython (Debian's python3.11, site on), loads the REPL helper and preloads numpy,
@@ -24,8 +26,10 @@ void pyr_after_fork_parent(void);
 void pyr_after_fork_child(void);
 
 /* In a standby session process: per-session Python state (streams on fds 1 and 2, a clean
- * environment, reseeded generators, a fresh __main__). 0 or a negative code with |err|. */
-int pyr_session_prepare(struct sp_err *err);
+ * environment, reseeded generators, a fresh __main__) and, with |warm_up|, one throw-away cell
+ * that takes the copy-on-write faults of the execution path ahead of the first real cell.
+ * 0 or a negative code with |err|. */
+int pyr_session_prepare(bool warm_up, struct sp_err *err);
 
 /*
  * Runs the session: {"op":"ready"} on |sock|, then one reply per request frame until end of

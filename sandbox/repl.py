@@ -5,7 +5,8 @@ pyrunner.c drives it:
 
   init()            once in the zygote: preload, warm up, patches, then gc.freeze()
   hello()           once in the zygote: JSON {"version", "packages"}
-  session_init()    once per session, in the jail: streams, environment, reseed, __main__
+  session_init(w)   once per session process, on standby: streams, environment, reseed,
+                    __main__ (and a warm-up cell)
   run(frame)        per request, SIGINT deliverable: parses the request and runs the cell
   finish(state)     per request, SIGINT blocked: flush, reap, build the reply (bytes)
 
@@ -411,7 +412,7 @@ def finish(st):
     return json.dumps(reply, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def session_init():
+def session_init(warm_up):
     """Per-session state, on standby: streams, environment, paths, seeds, __main__."""
     global _out, _err, _ns
     _out = io.TextIOWrapper(
@@ -454,9 +455,10 @@ def session_init():
         np.random.seed(None)
 
     # One cell through the whole path while still on standby: its copy-on-write faults would
-    # otherwise land on the first real cell.
-    _ns = {"__builtins__": builtins}
-    finish(_run_cell("[1, 'a'];(1, 2)"))
+    # otherwise land on the first real cell. Skipped when a session is waiting for us already.
+    if warm_up:
+        _ns = {"__builtins__": builtins}
+        finish(_run_cell("[1, 'a'];(1, 2)"))
 
     main = types.ModuleType("__main__")
     main.__builtins__ = builtins

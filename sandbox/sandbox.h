@@ -138,7 +138,8 @@ struct sbx_exec_result {
 	enum sbx_outcome outcome;
 	char *stdout_text; /* valid UTF-8 (bad bytes → U+FFFD), at most stream_max_chars code points
 			    */
-	char *stderr_text; /* same; for EXCEPTION the traceback is already appended */
+	char *stderr_text; /* same; for EXCEPTION the traceback is already appended; the
+			    * emulator's own messages (timeout, restart, cancel) are not */
 	size_t stdout_len; /* byte lengths of the two texts: they may contain U+0000 */
 	size_t stderr_len;
 	enum sbx_value_kind value_kind;

@@ -2,16 +2,18 @@
 /*
  * test_modes.c: the isolation modes other than "full as root": full isolation as an ordinary
  * user (user namespaces), forced degraded mode, and AUTO falling back to degraded under a
- * Docker-like seccomp profile (sbx-dockerlike). Run one test at a time: degraded mode links
- * /mnt/data on the host, and the tests remove that link again if they created it.
+ * Docker-like seccomp profile (sbx-dockerlike). Degraded mode links /mnt/data on the host: the
+ * degraded tests take a lock and remove that link again if they created it.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,10 +23,17 @@
 TestSuite(modes, .timeout = 120);
 
 static bool mnt_data_existed;
+static int mnt_data_lock = -1;
 
+/* Degraded tests share /mnt/data on the host: one at a time, even under --jobs N. */
 static void note_mnt_data(void)
 {
 	struct stat st;
+	mkdir(SBX_TEST_STATE_DIR, 0755);
+	mnt_data_lock =
+	    open(SBX_TEST_STATE_DIR "/mnt-data.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	cr_assert_geq(mnt_data_lock, 0);
+	cr_assert_eq(flock(mnt_data_lock, LOCK_EX), 0);
 	mnt_data_existed = lstat("/mnt/data", &st) == 0;
 }
 
@@ -37,6 +46,8 @@ static void restore_mnt_data(void)
 		if (strcmp(target, "/proc/self/fd/200") == 0)
 			unlink("/mnt/data");
 	}
+	close(mnt_data_lock);
+	mnt_data_lock = -1;
 }
 
 static int count_sleepers(const char *arg)
