@@ -39,7 +39,7 @@ static void ensure_tmp_root(void)
 {
 	if (tmp_root[0])
 		return;
-	snprintf(tmp_root, sizeof(tmp_root), "/tmp/sbxtest.XXXXXX");
+	snprintf(tmp_root, sizeof(tmp_root), "/tmp/sbxtest.%d.XXXXXX", (int)getpid());
 	cr_assert_not_null(mkdtemp(tmp_root), "mkdtemp: %s", strerror(errno));
 	chmod(tmp_root, 0755);
 	atexit(t_cleanup);
@@ -51,7 +51,6 @@ struct sbx_zygote *t_zygote(enum sbx_isolation iso)
 	struct sbx_zygote *z = NULL;
 	struct sp_err err = {0};
 
-	ensure_tmp_root();
 	mkdir(SBX_TEST_STATE_DIR, 0755);
 	sbx_options_init(&opt);
 	opt.zygote_path = t_zygote_path();

@@ -47,7 +47,7 @@ const char *t_kind_name(enum sbx_value_kind k);
 /* Decodes standard base64 into a malloc'd buffer; NULL on bad input. */
 unsigned char *t_base64_decode(const char *in, size_t *out_len);
 
-/* Removes the temporary directories; stops nothing. Registered with atexit by t_zygote. */
+/* Removes the temporary host directories (suite .fini; also at exit); stops nothing. */
 void t_cleanup(void);
 
 /* Reads a whole file (malloc'd, NUL-terminated) or NULL. */

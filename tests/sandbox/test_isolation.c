@@ -23,6 +23,7 @@ static void setup(void)
 static void teardown(void)
 {
 	sbx_zygote_stop(zyg);
+	t_cleanup();
 }
 
 TestSuite(isolation, .init = setup, .fini = teardown, .timeout = 90);

@@ -28,6 +28,7 @@ static void setup(void)
 static void teardown(void)
 {
 	sbx_zygote_stop(zyg);
+	t_cleanup();
 }
 
 TestSuite(lifecycle, .init = setup, .fini = teardown, .timeout = 120);

@@ -20,7 +20,7 @@
 
 #include "helpers.h"
 
-TestSuite(modes, .timeout = 120);
+TestSuite(modes, .fini = t_cleanup, .timeout = 120);
 
 static bool mnt_data_existed;
 static int mnt_data_lock = -1;

@@ -25,6 +25,7 @@ static void teardown(void)
 {
 	sbx_session_free(ses);
 	sbx_zygote_stop(zyg);
+	t_cleanup();
 }
 
 TestSuite(streams, .init = setup, .fini = teardown, .timeout = 120);

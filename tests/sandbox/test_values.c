@@ -22,6 +22,7 @@ static void teardown(void)
 {
 	sbx_session_free(ses);
 	sbx_zygote_stop(zyg);
+	t_cleanup();
 }
 
 TestSuite(values, .init = setup, .fini = teardown, .timeout = 90);
