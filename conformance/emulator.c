@@ -186,6 +186,13 @@ int emu_start(const struct emu_launch *l, struct emu_instance **out, struct sp_e
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0) {
+		/* The runner blocks SIGINT/SIGTERM (its signal thread takes them) and ignores
+		 * SIGPIPE; a blocked mask and ignored dispositions survive exec, so undo both or
+		 * the emulator could neither be stopped nor interrupt its cells. */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
 		int devnull = open("/dev/null", O_RDONLY);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)

@@ -21,6 +21,17 @@
 #include "report.h"
 #include "suite.h"
 
+/* Regular expressions scenarios share as {{re_…}} (POSIX extended syntax). */
+#define RE_TS "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{7}Z$"
+#define RE_RFC3339                                                                                 \
+	"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{" \
+	"2})$"
+#define RE_GUID "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+#define RE_RFC1123                                                                                 \
+	"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} "                                                \
+	"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "                                       \
+	"[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT$"
+
 static volatile sig_atomic_t interrupted;
 
 static void *signal_thread(void *arg)
@@ -98,7 +109,11 @@ static int run(struct cli *c, struct suite *s)
 	struct vars *globals = vars_new(NULL);
 	if (!globals || vars_set_str(globals, "run_id", c->run_id) < 0 ||
 	    vars_set_str(globals, "api_old", "2024-02-02-preview") < 0 ||
-	    vars_set_str(globals, "api_new", "2025-10-02-preview") < 0) {
+	    vars_set_str(globals, "api_new", "2025-10-02-preview") < 0 ||
+	    vars_set_str(globals, "re_ts", RE_TS) < 0 ||
+	    vars_set_str(globals, "re_rfc3339", RE_RFC3339) < 0 ||
+	    vars_set_str(globals, "re_guid", RE_GUID) < 0 ||
+	    vars_set_str(globals, "re_rfc1123", RE_RFC1123) < 0) {
 		vars_free(globals);
 		return 3;
 	}

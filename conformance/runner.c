@@ -1254,7 +1254,17 @@ void runner_run(const struct scn *s, size_t index, struct target *t, const struc
 	const cJSON *run_id = vars_get(t->vars, "run_id");
 	snprintf(session, sizeof(session), "%s-s%03zu",
 		 cJSON_IsString(run_id) ? run_id->valuestring : "spc", index);
+	/* Identifiers of exactly 4 and 128 characters, for the length limits of §3. */
+	char uuid[37], session4[5], session128[129];
+	vars_uuid(uuid);
+	snprintf(session4, sizeof(session4), "%.4s", uuid);
+	memset(session128, 'x', 128);
+	session128[128] = '\0';
+	memcpy(session128, session, strlen(session) < 127 ? strlen(session) : 127);
+	session128[strlen(session) < 127 ? strlen(session) : 127] = '-';
 	if (!r.diag || !r.vars || !r.http || vars_set_str(r.vars, "session", session) < 0 ||
+	    vars_set_str(r.vars, "session4", session4) < 0 ||
+	    vars_set_str(r.vars, "session128", session128) < 0 ||
 	    vars_set_str(r.vars, "scenario", s->id) < 0) {
 		set_error(&r, "out of memory");
 		goto done;

@@ -826,9 +826,12 @@ static int parse_provenance(struct pctx *c, const cJSON *p, struct scn *s)
 		    strcmp(t, "CHOICE"))
 			return fail(c, "provenance.tags",
 				    "unknown tag \"%s\" (expected SPEC, DOC, CLIENT or CHOICE)", t);
-		if (strcmp(t, "CHOICE") == 0)
-			s->choice = true;
 	}
+	/* Wholly [CHOICE] only when nothing else is claimed; mixed scenarios mark their
+	 * [CHOICE] assertions one by one ("choice": true). */
+	s->choice = true;
+	for (size_t i = 0; i < s->n_prov_tags; i++)
+		s->choice = s->choice && strcmp(s->prov_tags[i], "CHOICE") == 0;
 	return 0;
 }
 

@@ -161,7 +161,7 @@ struct scn {
 	size_t n_sections;
 	const char **prov_tags; /* owned array of borrowed strings: SPEC, DOC, CLIENT, CHOICE */
 	size_t n_prov_tags;
-	bool choice; /* provenance includes CHOICE */
+	bool choice; /* every provenance tag is CHOICE: the whole scenario is [CHOICE] */
 	const cJSON *vars;
 	struct scn_step *steps;
 	size_t n_steps;

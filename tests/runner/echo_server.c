@@ -11,6 +11,8 @@
  *   GET /bytes/N          N bytes of "0123456789abcdef" repeated
  *   GET /slow/MS          waits MS milliseconds, then {"slept": MS}
  *   GET /secure           200 only with "Authorization: Bearer fresh-token", else 401
+ *   GET /signals          {"blocked": B, "sigpipe_ignored": I}: the signal state the server
+ *                         was started with (a child must not inherit the runner's)
  *   GET /listSessions     {"sessions": [], "nextLink": null}
  *   DELETE /session       204 (the runner's session cleanup)
  *
@@ -31,6 +33,7 @@
 #include "cleanup.h"
 #include "sha256.h"
 
+static bool started_blocked, started_sigpipe_ignored;
 static pthread_mutex_t counters_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	char name[64];
@@ -165,6 +168,12 @@ static int handler(struct mg_connection *c, void *arg)
 		send_json(c, ok ? 200 : 401, j, ok ? NULL : "WWW-Authenticate: Bearer\r\n");
 		return ok ? 200 : 401;
 	}
+	if (strcmp(uri, "/signals") == 0) {
+		cJSON_AddBoolToObject(j, "blocked", started_blocked);
+		cJSON_AddBoolToObject(j, "sigpipe_ignored", started_sigpipe_ignored);
+		send_json(c, 200, j, NULL);
+		return 200;
+	}
 	if (strcmp(uri, "/listSessions") == 0) {
 		cJSON_AddArrayToObject(j, "sessions");
 		cJSON_AddNullToObject(j, "nextLink");
@@ -192,7 +201,12 @@ int main(int argc, char **argv)
 		else if (strncmp(argv[i], "--", 2) == 0 && i + 1 < argc && argv[i + 1][0] != '-')
 			i++; /* an emulator flag with a value: ignored */
 	}
-	sigset_t set;
+	sigset_t set, initial;
+	sigprocmask(SIG_BLOCK, NULL, &initial);
+	started_blocked = sigismember(&initial, SIGTERM) || sigismember(&initial, SIGINT);
+	struct sigaction pipe_action;
+	sigaction(SIGPIPE, NULL, &pipe_action);
+	started_sigpipe_ignored = pipe_action.sa_handler == SIG_IGN;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);

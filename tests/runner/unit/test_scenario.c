@@ -55,7 +55,7 @@ Test(scenario, full_scenario)
 	struct scn *s = parse_ok(text);
 	cr_expect_str_eq(s->id, "area/001-t");
 	cr_expect_str_eq(s->name, "n");
-	cr_expect(s->choice);
+	cr_expect(!s->choice, "DOC and CHOICE: only assertions marked choice are [CHOICE]");
 	cr_expect_eq(s->n_sections, 2);
 	cr_expect(scn_has_tag(s, "needs:short-cooldown"));
 	cr_expect(!scn_has_tag(s, "needs"));
@@ -84,6 +84,15 @@ Test(scenario, full_scenario)
 	cr_expect_str_eq(s->steps[2].join, "bg");
 	cr_expect_eq(s->steps[2].join_index, 1);
 	cr_expect_eq(s->n_cleanup, 1);
+	scn_free(s);
+}
+
+Test(scenario, choice_only_scenario)
+{
+	struct scn *s = parse_ok("{\"description\":\"d\",\"provenance\":{\"sections\":[\"§4\"],"
+				 "\"tags\":[\"CHOICE\"]},\"steps\":[{\"request\":{\"method\":"
+				 "\"GET\",\"path\":\"/\"}}]}");
+	cr_expect(s->choice);
 	scn_free(s);
 }
 
