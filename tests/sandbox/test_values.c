@@ -100,6 +100,10 @@ Test(values, autogen_package_list_is_multiline_text)
 }
 
 static const struct row more_rows[] = {
+    /* Nothing to run. */
+    {"", SBX_VALUE_NONE, NULL, ""},
+    {"\n\n  \n", SBX_VALUE_NONE, NULL, ""},
+    {"# only a comment", SBX_VALUE_NONE, NULL, ""},
     /* None from a name, attribute or subscript is NULL; from a call it is NONE. */
     {"n = None\nn", SBX_VALUE_NULL, NULL, NULL},
     {"import types\nns = types.SimpleNamespace(v=None)\nns.v", SBX_VALUE_NULL, NULL, NULL},
