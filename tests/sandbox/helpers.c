@@ -47,6 +47,11 @@ static void ensure_tmp_root(void)
 
 struct sbx_zygote *t_zygote(enum sbx_isolation iso)
 {
+	return t_zygote_egress(iso, false);
+}
+
+struct sbx_zygote *t_zygote_egress(enum sbx_isolation iso, bool egress)
+{
 	struct sbx_options opt;
 	struct sbx_zygote *z = NULL;
 	struct sp_err err = {0};
@@ -56,6 +61,7 @@ struct sbx_zygote *t_zygote(enum sbx_isolation iso)
 	opt.zygote_path = t_zygote_path();
 	opt.state_dir = SBX_TEST_STATE_DIR;
 	opt.isolation = iso;
+	opt.egress = egress;
 	int r = sbx_zygote_start(&opt, &z, &err);
 	cr_assert_eq(r, 0, "sbx_zygote_start: %s", err.msg);
 	cr_assert_not_null(z);

@@ -23,6 +23,9 @@ const char *t_zygote_path(void);
 /* Starts a zygote (asserts on failure). */
 struct sbx_zygote *t_zygote(enum sbx_isolation iso);
 
+/* Same, with egress (host network, any socket) on or off. */
+struct sbx_zygote *t_zygote_egress(enum sbx_isolation iso, bool egress);
+
 /* A fresh host directory for |slot|, owned as the zygote says; the path lives until t_cleanup. */
 const char *t_host_dir(struct sbx_zygote *z, unsigned slot);
 

@@ -78,6 +78,14 @@ Test(isolation, mnt_data_is_private)
 	t_expect_value(b, "import os\nsorted(os.listdir('/mnt/data'))", SBX_VALUE_TEXT,
 		       "['upload.txt']");
 	t_expect_value(b, "open('/mnt/data/upload.txt').read()", SBX_VALUE_TEXT, "'uploaded'");
+	/* Uploaded modules are importable, as in Jupyter: '' and /mnt/data lead sys.path. */
+	snprintf(path, sizeof(path), "%s/helper_mod.py", host_b);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("ANSWER = 42\n", f);
+	fclose(f);
+	t_expect_value(b, "import sys, helper_mod\n(sys.path[:2], helper_mod.ANSWER)",
+		       SBX_VALUE_TEXT, "(['', '/mnt/data'], 42)");
 	/* A's directory is not reachable from B, by its host path or otherwise. */
 	snprintf(code, sizeof(code), "os.path.exists(%s)", "'secret.txt'");
 	t_expect_value(b, code, SBX_VALUE_TEXT, "False");
@@ -105,6 +113,27 @@ Test(isolation, no_network)
 		       "b'x'");
 	t_expect_value(s, "import asyncio\nawait asyncio.sleep(0, 'ok')", SBX_VALUE_TEXT, "'ok'");
 	sbx_session_free(s);
+}
+
+Test(isolation, network_namespace_has_only_loopback)
+{
+	struct sbx_session *s = t_spawn(zyg, 1, NULL);
+	t_expect_value(
+	    s, "sorted(l.split(':')[0].strip() for l in open('/proc/net/dev').readlines()[2:])",
+	    SBX_VALUE_TEXT, "['lo']");
+	sbx_session_free(s);
+}
+
+Test(isolation, egress_keeps_the_host_network)
+{
+	struct sbx_zygote *z = t_zygote_egress(SBX_ISOLATION_AUTO, true);
+	struct sbx_session *s = t_spawn(z, 1, NULL);
+	t_expect_value(
+	    s, "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.close()",
+	    SBX_VALUE_NONE, NULL);
+	t_expect_value(s, "len(open('/proc/net/dev').readlines()[2:]) > 1", SBX_VALUE_TEXT, "True");
+	sbx_session_free(s);
+	sbx_zygote_stop(z);
 }
 
 Test(isolation, read_only_root_and_writable_tmp)
