@@ -5,6 +5,10 @@ JOBS       ?= $(shell nproc)
 LISTEN     ?= 127.0.0.1:8080
 ARGS       ?=
 CTEST_ARGS ?= --output-on-failure --timeout 600
+# Sanitizer runtime options for the ASan/UBSan suite.
+SAN_ENV    = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	     LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp
 
 .PHONY: all deps build build-asan run test test-asan test-fast bench format clean
 
@@ -30,14 +34,14 @@ run: build
 
 # The sanitizer suite runs first, so the last lines printed are the main suite's ctest summary.
 test: build build-asan
-	cd $(ASAN_BUILD) && ctest $(CTEST_ARGS) -LE no-asan
+	cd $(ASAN_BUILD) && $(SAN_ENV) ctest $(CTEST_ARGS) -LE no-asan
 	cd $(BUILD) && ctest $(CTEST_ARGS)
 
 test-fast: build
 	cd $(BUILD) && ctest $(CTEST_ARGS)
 
 test-asan: build-asan
-	cd $(ASAN_BUILD) && ctest $(CTEST_ARGS) -LE no-asan
+	cd $(ASAN_BUILD) && $(SAN_ENV) ctest $(CTEST_ARGS) -LE no-asan
 
 bench: build
 	@scripts/install-deps.sh --bench

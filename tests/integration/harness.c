@@ -138,6 +138,7 @@ int emu_start(struct emu *e, const char *const *extra_args, int timeout_s)
 int emu_stop(struct emu *e)
 {
 	int status = -1;
+	bool unclean = false;
 	if (e->pid > 0) {
 		kill(e->pid, SIGTERM);
 		for (int i = 0; i < 1000; i++) {
@@ -153,6 +154,17 @@ int emu_stop(struct emu *e)
 		/* Anything left in the process group. */
 		kill(-e->pid, SIGKILL);
 		e->pid = -1;
+		/* A sanitizer report, a crash or a hang at shutdown is a failure of every test:
+		 * the emulator must exit 0 on SIGTERM. */
+		unclean = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	if (unclean) {
+		fprintf(stderr, "harness: the emulator did not exit cleanly on SIGTERM (%s %d)\n",
+			WIFEXITED(status) ? "exit status" : "signal",
+			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		dump_log(e);
+		rm_tree(e->dir);
+		abort();
 	}
 	if (getenv("SESSIONPOOL_TEST_LOG"))
 		dump_log(e);
