@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "cleanup.h"
+#include "redact.h"
 
 struct found {
 	char *file;
@@ -245,7 +246,8 @@ static void set_result(struct shared *sh, size_t t, size_t i, enum res_kind kind
 {
 	struct scn_result *r = &sh->res->results[t * sh->s->n + i];
 	r->kind = kind;
-	r->summary = summary ? strdup(summary) : NULL;
+	/* Emulator log tails can quote a token. */
+	r->summary = summary ? redact_dup(summary, strlen(summary), NULL) : NULL;
 }
 
 static void mark_done(struct shared *sh, size_t t, size_t i)
@@ -298,9 +300,10 @@ static void run_group(struct shared *sh, const struct job *j)
 	if (t) {
 		struct sp_err ce = {0};
 		if (target_close(t, &ce) < 0) {
+			cleanup_free char *msg = redact_dup(ce.msg, strlen(ce.msg), NULL);
 			pthread_mutex_lock(&sh->lock);
 			sh->res->emulator_unclean = true;
-			fprintf(stderr, "sessionpool-conformance: warning: %s\n", ce.msg);
+			fprintf(stderr, "sessionpool-conformance: warning: %s\n", msg ? msg : "");
 			pthread_mutex_unlock(&sh->lock);
 		}
 	}
@@ -353,6 +356,22 @@ static void print_diag(FILE *f, const char *diag)
 			fprintf(f, "#   %.*s\n", (int)len, line);
 		line = eol ? eol + 1 : NULL;
 	}
+}
+
+/* A TAP comment about a target; multi-line text (an emulator log tail) stays commented. */
+static void print_comment(FILE *f, const char *target, const char *text)
+{
+	fprintf(f, "# target %s: ", target);
+	const char *s = text ? text : "";
+	size_t len = strlen(s);
+	while (len && (s[len - 1] == '\n' || s[len - 1] == ' '))
+		len--;
+	for (size_t i = 0; i < len; i++) {
+		fputc(s[i], f);
+		if (s[i] == '\n')
+			fputs("#   ", f);
+	}
+	fputc('\n', f);
 }
 
 static void print_tap(const struct suite_opts *o, size_t num, const char *id, const char *tname,
@@ -581,8 +600,8 @@ int suite_run(const struct suite *s, const struct suite_opts *o, struct suite_re
 			log = NULL;
 		struct sp_err err = {0};
 		if (target_open(spec, NULL, 0, o->globals, log, &sh.defaults[t], &err) < 0) {
-			sh.default_errors[t] = strdup(err.msg);
-			fprintf(o->tap, "# target %s: %s\n", name, err.msg);
+			sh.default_errors[t] = redact_dup(err.msg, strlen(err.msg), NULL);
+			print_comment(o->tap, name, sh.default_errors[t]);
 		} else {
 			fprintf(o->tap, "# target %s (%s): %s\n", name,
 				res.target_kinds[t] == TARGET_EMULATOR ? "emulator" : "real pool",
@@ -639,7 +658,8 @@ int suite_run(const struct suite *s, const struct suite_opts *o, struct suite_re
 		struct sp_err ce = {0};
 		if (target_close(sh.defaults[t], &ce) < 0) {
 			res.emulator_unclean = true;
-			fprintf(o->tap, "# warning: target %s: %s\n", res.target_names[t], ce.msg);
+			cleanup_free char *msg = redact_dup(ce.msg, strlen(ce.msg), NULL);
+			print_comment(o->tap, res.target_names[t], msg);
 		}
 		sh.defaults[t] = NULL;
 	}

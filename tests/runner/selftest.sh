@@ -8,7 +8,8 @@
 # MODE: ok (exit 0), failed (each file: exit 4, every line of its .err in stdout; a line
 # starting with "!" must not appear), error_parser (each file: exit 2, .err lines in
 # stdout+stderr), transport (exit 3), token (a --token-command refreshed after a 401), outputs
-# (JUnit, report, recordings and redaction), usage (--help, --list, usage errors, exit 1),
+# (JUnit, report, recordings and redaction), recorded ([CHOICE] recorded against a real
+# target), usage (--help, --list, usage errors, exit 1),
 # interrupt (Ctrl-C: exit 130 and sessions still deleted).
 set -uo pipefail
 runner=$1 echo_server=$2 work=$3 mode=$4
@@ -98,6 +99,17 @@ outputs)
 	grep -q '| `001-status` | style.md §8 \[CHOICE\] | \*\*fail\*\*' "$work/report.md" || die "report fail row"
 	grep -q '| `014-skips-and-capabilities` | .* | skipped (real-only) |' "$work/report.md" || die "report skip row"
 	grep -q 'todo (known divergence)' "$work/report.md" || die "report todo row"
+	;;
+recorded)
+	run 0 "$work/recorded.out" --kind real recorded/001-choice-only.json recorded/002-choice-assertion.json \
+		recorded/003-emulator-only.json
+	grep -q '^ok 1 - 001-choice-only # recorded: 1 \[CHOICE\] difference(s) recorded' "$work/recorded.out" ||
+		die "a [CHOICE]-only scenario was not recorded"
+	grep -q '#   recorded: step\[0\] (GET /echo): \$.method: expected "POST"' "$work/recorded.out" ||
+		die "a choice assertion was not recorded"
+	grep -q '# SKIP emulator-only' "$work/recorded.out" || die "emulator-only ran against a real target"
+	run 4 "$work/recorded.out" --kind real recorded
+	grep -q '^not ok 4 - 004-binding-failure' "$work/recorded.out" || die "a binding failure was not a failure"
 	;;
 usage)
 	"$runner" --help >"$work/usage.out" 2>&1 || die "--help failed"
