@@ -35,8 +35,8 @@ static int cmp(const void *a, const void *b)
 static double execute(CURL *c, const char *base, const char *id, const char *code)
 {
 	char url[512], body[256];
-	snprintf(url, sizeof(url), "%s/executions?api-version=2025-10-02-preview&identifier=%s", base,
-		 id);
+	snprintf(url, sizeof(url), "%s/executions?api-version=2025-10-02-preview&identifier=%s",
+		 base, id);
 	snprintf(body, sizeof(body), "{\"code\":\"%s\"}", code);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -88,8 +88,8 @@ int main(int argc, char **argv)
 		}
 	}
 	qsort(t, (size_t)n, sizeof(double), cmp);
-	printf("%s: n=%d p50=%.2f ms p90=%.2f ms p99=%.2f ms max=%.2f ms\n", argv[2], n,
-	       t[n / 2], t[n * 9 / 10], t[n * 99 / 100], t[n - 1]);
+	printf("%s: n=%d p50=%.2f ms p90=%.2f ms p99=%.2f ms max=%.2f ms\n", argv[2], n, t[n / 2],
+	       t[n * 9 / 10], t[n * 99 / 100], t[n - 1]);
 	free(t);
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);

@@ -37,10 +37,10 @@ static inline void sp_cjson_deletep(cJSON **j)
 	cJSON_Delete(*j);
 }
 
-#define cleanup_free  __attribute__((cleanup(sp_freep)))
-#define cleanup_close __attribute__((cleanup(sp_closep)))
+#define cleanup_free   __attribute__((cleanup(sp_freep)))
+#define cleanup_close  __attribute__((cleanup(sp_closep)))
 #define cleanup_fclose __attribute__((cleanup(sp_fclosep)))
-#define cleanup_cjson __attribute__((cleanup(sp_cjson_deletep)))
+#define cleanup_cjson  __attribute__((cleanup(sp_cjson_deletep)))
 
 static inline void *sp_steal_pointer(void *pp)
 {

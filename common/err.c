@@ -26,7 +26,8 @@ int sp_err_sys(struct sp_err *err, int code, const char *fmt, ...)
 		int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 		va_end(ap);
 		if (n >= 0 && (size_t)n < sizeof(err->msg))
-			snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, ": %s", strerror(-code));
+			snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, ": %s",
+				 strerror(-code));
 		err->code = code;
 	}
 	return code;

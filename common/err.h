@@ -13,8 +13,8 @@ struct sp_err {
 
 /* Fills |err| (may be NULL) with |code| and a printf-formatted message; returns |code|. */
 int sp_err_set(struct sp_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Like sp_err_set, with ": strerror(-code)" appended. */
 int sp_err_sys(struct sp_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));

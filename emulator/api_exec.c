@@ -80,7 +80,7 @@ static bool parse_body(struct req *r, struct exec_body *out)
 	}
 	/* A raw NUL byte is never valid JSON; cJSON's length must include the terminator. */
 	cleanup_cjson cJSON *root =
-		memchr(raw, '\0', len) ? NULL : cJSON_ParseWithLengthOpts(raw, len + 1, NULL, 1);
+	    memchr(raw, '\0', len) ? NULL : cJSON_ParseWithLengthOpts(raw, len + 1, NULL, 1);
 	if (!root) {
 		http_send_error(r, API_ERR_INVALID_REQUEST_BODY,
 				"The request body is not valid JSON.");
@@ -153,8 +153,8 @@ static bool parse_body(struct req *r, struct exec_body *out)
 			return false;
 		}
 		out->timeout_s = to->valuedouble > (double)c->exec_timeout_max_s
-					 ? (unsigned)c->exec_timeout_max_s
-					 : (unsigned)to->valuedouble;
+				     ? (unsigned)c->exec_timeout_max_s
+				     : (unsigned)to->valuedouble;
 	}
 
 	out->stream_max = (size_t)c->output_streams_max_default;
@@ -167,8 +167,8 @@ static bool parse_body(struct req *r, struct exec_body *out)
 			return false;
 		}
 		out->stream_max = om->valuedouble > (double)STREAM_MAX_HARD
-					  ? STREAM_MAX_HARD
-					  : (size_t)om->valuedouble;
+				      ? STREAM_MAX_HARD
+				      : (size_t)om->valuedouble;
 	}
 
 	const char *src = code->valuestring;
@@ -269,12 +269,12 @@ void api_execute(struct req *r)
 		return;
 	}
 	struct exec_params prm = {
-		.code = code,
-		.code_len = body.code_len,
-		.async = async,
-		.timeout_s = body.timeout_s,
-		.stream_max = body.stream_max,
-		.operation_id = valid_operation_id(r),
+	    .code = code,
+	    .code_len = body.code_len,
+	    .async = async,
+	    .timeout_s = body.timeout_s,
+	    .stream_max = body.stream_max,
+	    .operation_id = valid_operation_id(r),
 	};
 	struct exec_view v = {0};
 	rc = session_exec(r->srv->pool, s, &prm, &v, &err);
@@ -304,11 +304,12 @@ void api_execute(struct req *r)
 		http_add_header(r, "X-Ms-Execution-Read-Response-Time", "%lld",
 				(long long)v.read_ms);
 	}
-	bool fault = r->srv->cfg->test_fault &&
-		     !strcmp(r->srv->cfg->test_fault, "old-status-succeeded");
-	cleanup_cjson cJSON *out = r->op == OP_CODE_EXECUTE	? render_exec_old(&v, fault)
-				   : r->op == OP_PYTHON_EXECUTE ? render_exec_legacy(&v)
-								: render_exec_new(&v, r->identifier);
+	bool fault =
+	    r->srv->cfg->test_fault && !strcmp(r->srv->cfg->test_fault, "old-status-succeeded");
+	cleanup_cjson cJSON *out = r->op == OP_CODE_EXECUTE ? render_exec_old(&v, fault)
+				   : r->op == OP_PYTHON_EXECUTE
+				       ? render_exec_legacy(&v)
+				       : render_exec_new(&v, r->identifier);
 	exec_view_fini(&v);
 	http_send_json(r, status, out);
 }

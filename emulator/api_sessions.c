@@ -91,8 +91,9 @@ void api_list_sessions(struct req *r)
 	uint64_t skip = 0;
 	const char *sk = query_get(&r->query, "skip", NULL);
 	if (sk && *sk && !util_parse_u64(sk, 0, 2147483647ULL, &skip)) {
-		http_send_error(r, API_ERR_INVALID_QUERY_PARAMETER,
-				"The skip query parameter must be an integer from 0 to 2147483647.");
+		http_send_error(
+		    r, API_ERR_INVALID_QUERY_PARAMETER,
+		    "The skip query parameter must be an integer from 0 to 2147483647.");
 		return;
 	}
 	struct session_info *items = NULL;
@@ -117,8 +118,8 @@ void api_list_sessions(struct req *r)
 		unsigned long long next = (unsigned long long)(skip + n);
 		struct strbuf b = {0};
 		if (mgmt) {
-			strbuf_printf(&b, "%s%s/.management/listSessions?skip=%llu", base ? base : "",
-				      r->route.prefix, next);
+			strbuf_printf(&b, "%s%s/.management/listSessions?skip=%llu",
+				      base ? base : "", r->route.prefix, next);
 			if (ver)
 				strbuf_printf(&b, "&api-version=%s", ver);
 		} else {

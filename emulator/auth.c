@@ -48,13 +48,13 @@ static int fail(char *msg, size_t msglen, const char *why)
 	return -1;
 }
 
-static int check_jwt(const struct config *c, const char *tok, int64_t now, char *msg,
-		     size_t msglen)
+static int check_jwt(const struct config *c, const char *tok, int64_t now, char *msg, size_t msglen)
 {
 	const char *d1 = strchr(tok, '.');
 	const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
 	if (!d1 || !d2 || strchr(d2 + 1, '.'))
-		return fail(msg, msglen, "The bearer token is not a JWT (three base64url segments).");
+		return fail(msg, msglen,
+			    "The bearer token is not a JWT (three base64url segments).");
 	cleanup_cjson cJSON *hdr = decode_segment(tok, (size_t)(d1 - tok));
 	cleanup_cjson cJSON *pay = decode_segment(d1 + 1, (size_t)(d2 - d1 - 1));
 	if (!hdr || !pay)
@@ -67,7 +67,7 @@ static int check_jwt(const struct config *c, const char *tok, int64_t now, char 
 	} else if (cJSON_IsArray(aud)) {
 		cJSON *a;
 		cJSON_ArrayForEach(a, aud) if (cJSON_IsString(a) && aud_ok(c, a->valuestring)) ok =
-			true;
+		    true;
 	}
 	if (!ok)
 		return fail(msg, msglen,

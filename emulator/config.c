@@ -29,69 +29,69 @@ struct opt {
 #define U64MAX UINT64_MAX
 
 static const struct opt opts[] = {
-	{"listen", OPT_STRING, OFF(listen), "127.0.0.1:8080", 0, 0, NULL,
-	 "Address to listen on, HOST:PORT (port 0 picks a free port). HTTPS when --tls-cert is set."},
-	{"data-dir", OPT_STRING, OFF(data_dir), NULL, 0, 0, NULL,
-	 "Directory for session files (default: $XDG_RUNTIME_DIR or /tmp, then sessionpool-<uid>-<pid>)."},
-	{"ready-file", OPT_STRING, OFF(ready_file), NULL, 0, 0, NULL,
-	 "Once listening, write the base URL to this file (for scripts and tests)."},
-	{"cooldown-seconds", OPT_U64, OFF(cooldown_seconds), "300", 1, 31536000, NULL,
-	 "Idle seconds before a session expires."},
-	{"max-sessions", OPT_U64, OFF(max_sessions), "100", 1, 100000, NULL,
-	 "Live sessions allowed at once; more gives 404 SessionPoolCapacityExceeded."},
-	{"list-page-size", OPT_U64, OFF(list_page_size), "300", 1, 100000, NULL,
-	 "Page size of listSessions and .management/listSessions."},
-	{"upload-max-bytes", OPT_U64, OFF(upload_max_bytes), "134217728", 1, U64MAX / 4, NULL,
-	 "Largest uploaded file; larger gives 413 PayloadTooLarge."},
-	{"json-body-max-bytes", OPT_U64, OFF(json_body_max_bytes), "16777216", 1, 1ULL << 34, NULL,
-	 "Largest JSON request body; larger gives 413 PayloadTooLarge."},
-	{"exec-timeout-default-s", OPT_U64, OFF(exec_timeout_default_s), "220", 1, 86400, NULL,
-	 "Execution timeout when the request gives none."},
-	{"exec-timeout-max-s", OPT_U64, OFF(exec_timeout_max_s), "220", 1, 86400, NULL,
-	 "Larger requested timeouts are clamped to this."},
-	{"interrupt-grace-s", OPT_U64, OFF(interrupt_grace_s), "5", 0, 3600, NULL,
-	 "Seconds a timed-out cell gets to stop after KeyboardInterrupt before a kill and restart."},
-	{"output-streams-max-default", OPT_U64, OFF(output_streams_max_default), "4096", 0,
-	 64ULL << 20, NULL, "Default outputStreamsMaxLength (code points kept per stream)."},
-	{"execution-records-per-session", OPT_U64, OFF(execution_records_per_session), "100", 1,
-	 100000, NULL, "Finished executions kept per session for GET executions/{id}."},
-	{"auth-mode", OPT_AUTH, OFF(auth_mode), "any", 0, 0, "any|strict",
-	 "any: any bearer token; strict: JWT aud/exp/nbf checks (no signature) or --static-token."},
-	{"static-token", OPT_STRING, OFF(static_token), NULL, 0, 0, NULL,
-	 "A token accepted as-is in strict mode."},
-	{"extra-audiences", OPT_STRING, OFF(extra_audiences), NULL, 0, 0, NULL,
-	 "Comma-separated extra JWT audiences accepted in strict mode."},
-	{"deny-role", OPT_BOOL, OFF(deny_role), "off", 0, 0, NULL,
-	 "Answer every authenticated request with 403 PermissionDenied."},
-	{"api-version-mode", OPT_APIVER, OFF(api_version_mode), "strict", 0, 0, "strict|lenient",
-	 "lenient: an unknown api-version is accepted as a new-shape version."},
-	{"public-base-url", OPT_STRING, OFF(public_base_url), NULL, 0, 0, NULL,
-	 "Scheme://host[/path] used in absolute URLs (Operation-Location, nextLink)."},
-	{"pool-name", OPT_STRING, OFF(pool_name), "emulator-pool", 0, 0, NULL,
-	 "Pool name reported by .management/stopSession when the URL has no pool prefix."},
-	{"tls-cert", OPT_STRING, OFF(tls_cert), NULL, 0, 0, NULL,
-	 "PEM certificate (chain): serve HTTPS. Needs --tls-key."},
-	{"tls-key", OPT_STRING, OFF(tls_key), NULL, 0, 0, NULL, "PEM private key for --tls-cert."},
-	{"egress", OPT_EGRESS, OFF(egress), "disabled", 0, 0, "enabled|disabled",
-	 "enabled: sessions get the host network."},
-	{"isolation", OPT_ENUM, OFF(isolation), "auto", 0, 0, "auto|full|degraded",
-	 "Session isolation; auto falls back to degraded where namespaces are refused."},
-	{"session-memory-mb", OPT_U64, OFF(session_memory_mb), "2048", 64, 1ULL << 30, NULL,
-	 "Address-space limit of each session (MiB)."},
-	{"session-max-processes", OPT_U64, OFF(session_max_processes), "128", 4, 1 << 20, NULL,
-	 "Process limit of each session."},
-	{"session-disk-mb", OPT_U64, OFF(session_disk_mb), "1024", 1, 1ULL << 30, NULL,
-	 "Total size of one session's /mnt/data (MiB)."},
-	{"threads", OPT_U64, OFF(threads), "0", 0, 10000, NULL,
-	 "HTTP worker threads (each keep-alive connection holds one); 0 = max-sessions + 64."},
-	{"ready-sessions", OPT_U64, OFF(ready_sessions), "4", 0, 256, NULL,
-	 "Interpreters forked ahead of demand, so a new identifier does not wait for a fork."},
-	{"zygote", OPT_STRING, OFF(zygote), NULL, 0, 0, NULL,
-	 "Path of sessionpool-zygote (default: next to this binary)."},
-	{"test-fault", OPT_STRING, OFF(test_fault), NULL, 0, 0, NULL,
-	 "Test only: answer deliberately wrong (old-status-succeeded) to test the conformance runner."},
-	{"quiet", OPT_BOOL, OFF(quiet), "off", 0, 0, NULL,
-	 "Print only the start line and errors."},
+    {"listen", OPT_STRING, OFF(listen), "127.0.0.1:8080", 0, 0, NULL,
+     "Address to listen on, HOST:PORT (port 0 picks a free port). HTTPS when --tls-cert is set."},
+    {"data-dir", OPT_STRING, OFF(data_dir), NULL, 0, 0, NULL,
+     "Directory for session files (default: $XDG_RUNTIME_DIR or /tmp, then "
+     "sessionpool-<uid>-<pid>)."},
+    {"ready-file", OPT_STRING, OFF(ready_file), NULL, 0, 0, NULL,
+     "Once listening, write the base URL to this file (for scripts and tests)."},
+    {"cooldown-seconds", OPT_U64, OFF(cooldown_seconds), "300", 1, 31536000, NULL,
+     "Idle seconds before a session expires."},
+    {"max-sessions", OPT_U64, OFF(max_sessions), "100", 1, 100000, NULL,
+     "Live sessions allowed at once; more gives 404 SessionPoolCapacityExceeded."},
+    {"list-page-size", OPT_U64, OFF(list_page_size), "300", 1, 100000, NULL,
+     "Page size of listSessions and .management/listSessions."},
+    {"upload-max-bytes", OPT_U64, OFF(upload_max_bytes), "134217728", 1, U64MAX / 4, NULL,
+     "Largest uploaded file; larger gives 413 PayloadTooLarge."},
+    {"json-body-max-bytes", OPT_U64, OFF(json_body_max_bytes), "16777216", 1, 1ULL << 34, NULL,
+     "Largest JSON request body; larger gives 413 PayloadTooLarge."},
+    {"exec-timeout-default-s", OPT_U64, OFF(exec_timeout_default_s), "220", 1, 86400, NULL,
+     "Execution timeout when the request gives none."},
+    {"exec-timeout-max-s", OPT_U64, OFF(exec_timeout_max_s), "220", 1, 86400, NULL,
+     "Larger requested timeouts are clamped to this."},
+    {"interrupt-grace-s", OPT_U64, OFF(interrupt_grace_s), "5", 0, 3600, NULL,
+     "Seconds a timed-out cell gets to stop after KeyboardInterrupt before a kill and restart."},
+    {"output-streams-max-default", OPT_U64, OFF(output_streams_max_default), "4096", 0, 64ULL << 20,
+     NULL, "Default outputStreamsMaxLength (code points kept per stream)."},
+    {"execution-records-per-session", OPT_U64, OFF(execution_records_per_session), "100", 1, 100000,
+     NULL, "Finished executions kept per session for GET executions/{id}."},
+    {"auth-mode", OPT_AUTH, OFF(auth_mode), "any", 0, 0, "any|strict",
+     "any: any bearer token; strict: JWT aud/exp/nbf checks (no signature) or --static-token."},
+    {"static-token", OPT_STRING, OFF(static_token), NULL, 0, 0, NULL,
+     "A token accepted as-is in strict mode."},
+    {"extra-audiences", OPT_STRING, OFF(extra_audiences), NULL, 0, 0, NULL,
+     "Comma-separated extra JWT audiences accepted in strict mode."},
+    {"deny-role", OPT_BOOL, OFF(deny_role), "off", 0, 0, NULL,
+     "Answer every authenticated request with 403 PermissionDenied."},
+    {"api-version-mode", OPT_APIVER, OFF(api_version_mode), "strict", 0, 0, "strict|lenient",
+     "lenient: an unknown api-version is accepted as a new-shape version."},
+    {"public-base-url", OPT_STRING, OFF(public_base_url), NULL, 0, 0, NULL,
+     "Scheme://host[/path] used in absolute URLs (Operation-Location, nextLink)."},
+    {"pool-name", OPT_STRING, OFF(pool_name), "emulator-pool", 0, 0, NULL,
+     "Pool name reported by .management/stopSession when the URL has no pool prefix."},
+    {"tls-cert", OPT_STRING, OFF(tls_cert), NULL, 0, 0, NULL,
+     "PEM certificate (chain): serve HTTPS. Needs --tls-key."},
+    {"tls-key", OPT_STRING, OFF(tls_key), NULL, 0, 0, NULL, "PEM private key for --tls-cert."},
+    {"egress", OPT_EGRESS, OFF(egress), "disabled", 0, 0, "enabled|disabled",
+     "enabled: sessions get the host network."},
+    {"isolation", OPT_ENUM, OFF(isolation), "auto", 0, 0, "auto|full|degraded",
+     "Session isolation; auto falls back to degraded where namespaces are refused."},
+    {"session-memory-mb", OPT_U64, OFF(session_memory_mb), "2048", 64, 1ULL << 30, NULL,
+     "Address-space limit of each session (MiB)."},
+    {"session-max-processes", OPT_U64, OFF(session_max_processes), "128", 4, 1 << 20, NULL,
+     "Process limit of each session."},
+    {"session-disk-mb", OPT_U64, OFF(session_disk_mb), "1024", 1, 1ULL << 30, NULL,
+     "Total size of one session's /mnt/data (MiB)."},
+    {"threads", OPT_U64, OFF(threads), "0", 0, 10000, NULL,
+     "HTTP worker threads (each keep-alive connection holds one); 0 = max-sessions + 64."},
+    {"ready-sessions", OPT_U64, OFF(ready_sessions), "4", 0, 256, NULL,
+     "Interpreters forked ahead of demand, so a new identifier does not wait for a fork."},
+    {"zygote", OPT_STRING, OFF(zygote), NULL, 0, 0, NULL,
+     "Path of sessionpool-zygote (default: next to this binary)."},
+    {"test-fault", OPT_STRING, OFF(test_fault), NULL, 0, 0, NULL,
+     "Test only: answer deliberately wrong (old-status-succeeded) to test the conformance runner."},
+    {"quiet", OPT_BOOL, OFF(quiet), "off", 0, 0, NULL, "Print only the start line and errors."},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -152,9 +152,9 @@ static int set_opt(struct config *c, const struct opt *o, const char *v, const c
 	case OPT_U64: {
 		uint64_t x;
 		if (!util_parse_u64(v, o->min, o->max, &x))
-			return sp_err_set(err, -EINVAL,
-					  "%s: '%s' is not a whole number from %llu to %llu", src, v,
-					  (unsigned long long)o->min, (unsigned long long)o->max);
+			return sp_err_set(
+			    err, -EINVAL, "%s: '%s' is not a whole number from %llu to %llu", src,
+			    v, (unsigned long long)o->min, (unsigned long long)o->max);
 		*(uint64_t *)field = x;
 		return 0;
 	}
@@ -184,7 +184,8 @@ static int set_opt(struct config *c, const struct opt *o, const char *v, const c
 		else if (!strcmp(v, "strict"))
 			c->auth_mode = AUTH_MODE_STRICT;
 		else
-			return sp_err_set(err, -EINVAL, "%s: '%s' is not one of any|strict", src, v);
+			return sp_err_set(err, -EINVAL, "%s: '%s' is not one of any|strict", src,
+					  v);
 		return 0;
 	case OPT_APIVER:
 		if (!strcmp(v, "strict"))
@@ -262,8 +263,8 @@ int config_parse(struct config *c, int argc, char **argv, char **envp, FILE *out
 		size_t nl = eq ? (size_t)(eq - name) : strlen(name);
 		const struct opt *o = find_opt(name, nl);
 		if (!o)
-			return sp_err_set(err, -EINVAL, "unknown flag '--%.*s' (see --help)", (int)nl,
-					  name);
+			return sp_err_set(err, -EINVAL, "unknown flag '--%.*s' (see --help)",
+					  (int)nl, name);
 		const char *v;
 		if (eq) {
 			v = eq + 1;
@@ -275,7 +276,8 @@ int config_parse(struct config *c, int argc, char **argv, char **envp, FILE *out
 				v = "on";
 		} else {
 			if (i + 1 >= argc)
-				return sp_err_set(err, -EINVAL, "flag '--%s' needs a value", o->name);
+				return sp_err_set(err, -EINVAL, "flag '--%s' needs a value",
+						  o->name);
 			v = argv[++i];
 		}
 		char src[96];

@@ -17,8 +17,8 @@ enum auth_mode { AUTH_MODE_ANY, AUTH_MODE_STRICT };
 enum api_version_mode { API_VERSION_STRICT, API_VERSION_LENIENT };
 
 struct config {
-	char *listen;    /* "HOST:PORT"; port 0 = ephemeral */
-	char *data_dir;  /* NULL until config_finish() picks the default */
+	char *listen;	/* "HOST:PORT"; port 0 = ephemeral */
+	char *data_dir; /* NULL until config_finish() picks the default */
 	char *ready_file;
 	uint64_t cooldown_seconds;
 	uint64_t max_sessions;
@@ -46,7 +46,7 @@ struct config {
 	uint64_t session_disk_mb;
 	uint64_t threads; /* CivetWeb workers; 0 = automatic */
 	uint64_t ready_sessions;
-	char *zygote;     /* path of sessionpool-zygote; NULL = next to the emulator binary */
+	char *zygote;	  /* path of sessionpool-zygote; NULL = next to the emulator binary */
 	char *test_fault; /* test-only: deliberately wrong behaviour for runner self-tests */
 	bool quiet;
 };

@@ -8,23 +8,23 @@ static const struct {
 	int status;
 	const char *code;
 } table[API_ERR_COUNT_] = {
-	[API_ERR_MISSING_API_VERSION] = {400, "MissingApiVersion"},
-	[API_ERR_UNSUPPORTED_API_VERSION] = {400, "UnsupportedApiVersion"},
-	[API_ERR_MISSING_IDENTIFIER] = {400, "MissingIdentifier"},
-	[API_ERR_INVALID_IDENTIFIER] = {400, "InvalidIdentifier"},
-	[API_ERR_INVALID_REQUEST_BODY] = {400, "InvalidRequestBody"},
-	[API_ERR_INVALID_QUERY_PARAMETER] = {400, "InvalidQueryParameter"},
-	[API_ERR_INVALID_FILE_PATH] = {400, "InvalidFilePath"},
-	[API_ERR_UNAUTHORIZED] = {401, "Unauthorized"},
-	[API_ERR_PERMISSION_DENIED] = {403, "PermissionDenied"},
-	[API_ERR_ROUTE_NOT_FOUND] = {404, "RouteNotFound"},
-	[API_ERR_SESSION_NOT_FOUND] = {404, "SessionNotFound"},
-	[API_ERR_EXECUTION_NOT_FOUND] = {404, "ExecutionNotFound"},
-	[API_ERR_FILE_NOT_FOUND] = {404, "FileNotFound"},
-	[API_ERR_CAPACITY_EXCEEDED] = {404, "SessionPoolCapacityExceeded"},
-	[API_ERR_METHOD_NOT_ALLOWED] = {405, "MethodNotAllowed"},
-	[API_ERR_PAYLOAD_TOO_LARGE] = {413, "PayloadTooLarge"},
-	[API_ERR_INTERNAL] = {500, "InternalError"},
+    [API_ERR_MISSING_API_VERSION] = {400, "MissingApiVersion"},
+    [API_ERR_UNSUPPORTED_API_VERSION] = {400, "UnsupportedApiVersion"},
+    [API_ERR_MISSING_IDENTIFIER] = {400, "MissingIdentifier"},
+    [API_ERR_INVALID_IDENTIFIER] = {400, "InvalidIdentifier"},
+    [API_ERR_INVALID_REQUEST_BODY] = {400, "InvalidRequestBody"},
+    [API_ERR_INVALID_QUERY_PARAMETER] = {400, "InvalidQueryParameter"},
+    [API_ERR_INVALID_FILE_PATH] = {400, "InvalidFilePath"},
+    [API_ERR_UNAUTHORIZED] = {401, "Unauthorized"},
+    [API_ERR_PERMISSION_DENIED] = {403, "PermissionDenied"},
+    [API_ERR_ROUTE_NOT_FOUND] = {404, "RouteNotFound"},
+    [API_ERR_SESSION_NOT_FOUND] = {404, "SessionNotFound"},
+    [API_ERR_EXECUTION_NOT_FOUND] = {404, "ExecutionNotFound"},
+    [API_ERR_FILE_NOT_FOUND] = {404, "FileNotFound"},
+    [API_ERR_CAPACITY_EXCEEDED] = {404, "SessionPoolCapacityExceeded"},
+    [API_ERR_METHOD_NOT_ALLOWED] = {405, "MethodNotAllowed"},
+    [API_ERR_PAYLOAD_TOO_LARGE] = {413, "PayloadTooLarge"},
+    [API_ERR_INTERNAL] = {500, "InternalError"},
 };
 
 int api_error_status(enum api_error e)
@@ -44,23 +44,41 @@ const char *api_error_code(enum api_error e)
 const char *http_reason_phrase(int status)
 {
 	switch (status) {
-	case 100: return "Continue";
-	case 200: return "OK";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 411: return "Length Required";
-	case 413: return "Payload Too Large";
-	case 414: return "URI Too Long";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	default: return "Unknown";
+	case 100:
+		return "Continue";
+	case 200:
+		return "OK";
+	case 202:
+		return "Accepted";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Payload Too Large";
+	case 414:
+		return "URI Too Long";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Unknown";
 	}
 }

@@ -7,8 +7,8 @@
  */
 #pragma once
 
-#include <cjson/cJSON.h>
 #include <civetweb.h>
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,17 +41,17 @@ struct req {
 	enum route_op op;
 	bool new_shape;
 	const char *api_version; /* borrowed from query; NULL when absent */
-	const char *identifier;  /* decoded, borrowed from query; NULL when absent */
+	const char *identifier;	 /* decoded, borrowed from query; NULL when absent */
 	size_t identifier_len;
-	int64_t t0_ns;           /* arrival, monotonic */
-	struct strbuf headers;   /* extra response headers, "Name: value\r\n" lines */
+	int64_t t0_ns;	       /* arrival, monotonic */
+	struct strbuf headers; /* extra response headers, "Name: value\r\n" lines */
 	bool responded;
-	bool continued;          /* "100 Continue" was written: CivetWeb's header API is unusable */
+	bool continued; /* "100 Continue" was written: CivetWeb's header API is unusable */
 };
 
 /* Adds a response header for the response still to be sent. */
 void http_add_header(struct req *r, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Sends |status| with a compact JSON body (cJSON_PrintUnformatted of |body|; not consumed). */
 void http_send_json(struct req *r, int status, const cJSON *body);
@@ -59,7 +59,7 @@ void http_send_json(struct req *r, int status, const cJSON *body);
 void http_send_json_text(struct req *r, int status, const char *json, size_t len);
 /* Sends the error envelope {"error":{"code","message"}} with x-ms-error-code. */
 void http_send_error(struct req *r, enum api_error e, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Sends |status| with no body (Content-Length: 0). */
 void http_send_empty(struct req *r, int status);
 /* Sends |status| with |ctype| and |len| bytes of |body|. */

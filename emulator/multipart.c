@@ -57,17 +57,6 @@ static bool ieq_span(const char *a, size_t alen, const char *b)
 	return true;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int mp_rfc5987_decode(const char *in, size_t len, char **out, size_t *out_len)
 {
 	const char *q1 = memchr(in, '\'', len);
@@ -96,7 +85,8 @@ int mp_rfc5987_decode(const char *in, size_t len, char **out, size_t *out_len)
 		if (b == '%') {
 			if (i + 2 >= vlen)
 				return -EINVAL;
-			int hi = hexval(v[i + 1]), lo = hexval(v[i + 2]);
+			int hi = util_hexval((unsigned char)v[i + 1]);
+			int lo = util_hexval((unsigned char)v[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -EINVAL;
 			b = (unsigned char)(hi << 4 | lo);

@@ -177,7 +177,8 @@ static void rm_tree_at(int dfd)
 		if (errno != EISDIR && errno != EPERM)
 			continue;
 		fchmodat(dirfd(d), e->d_name, 0700, AT_SYMLINK_NOFOLLOW);
-		int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int sub =
+		    openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub >= 0)
 			rm_tree_at(sub);
 		unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
@@ -356,8 +357,7 @@ static void destroy_all(struct pool *p, struct session **v, size_t n)
 
 /* ---- life cycle ---- */
 
-int pool_new(const struct config *cfg, struct sbx_zygote *z, struct pool **out,
-	     struct sp_err *err)
+int pool_new(const struct config *cfg, struct sbx_zygote *z, struct pool **out, struct sp_err *err)
 {
 	struct pool *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -974,11 +974,11 @@ static int run_cell(struct pool *p, struct session *s, struct exec_record *rec, 
 	pthread_mutex_unlock(&s->mu);
 
 	struct sbx_exec_request req = {
-		.code = prm->code,
-		.code_len = prm->code_len,
-		.timeout_ms = prm->timeout_s * 1000u,
-		.grace_ms = (unsigned)s->pool->cfg->interrupt_grace_s * 1000u,
-		.stream_max_chars = prm->stream_max,
+	    .code = prm->code,
+	    .code_len = prm->code_len,
+	    .timeout_ms = prm->timeout_s * 1000u,
+	    .grace_ms = (unsigned)s->pool->cfg->interrupt_grace_s * 1000u,
+	    .stream_max_chars = prm->stream_max,
 	};
 	struct sbx_exec_result res = {0};
 	int r = sbx_session_exec(sbx, &req, &res, err);

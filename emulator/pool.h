@@ -24,8 +24,7 @@
 struct pool;
 struct session;
 
-int pool_new(const struct config *cfg, struct sbx_zygote *z, struct pool **out,
-	     struct sp_err *err);
+int pool_new(const struct config *cfg, struct sbx_zygote *z, struct pool **out, struct sp_err *err);
 /* Starts the reaper thread (destroys expired sessions at least once per second). */
 int pool_start_reaper(struct pool *p, struct sp_err *err);
 /*
@@ -53,7 +52,7 @@ struct session_info {
 	char etag[37];
 	int64_t created;       /* ticks (util_now_ticks) */
 	int64_t last_accessed; /* ticks */
-	int64_t expire;        /* ticks */
+	int64_t expire;	       /* ticks */
 };
 
 /* Non-data lookup (never creates, never touches): 0 or -ENOENT. */
@@ -83,10 +82,10 @@ uid_t session_uid(const struct session *s);
 enum exec_status { EXEC_RUNNING, EXEC_SUCCEEDED, EXEC_FAILED, EXEC_CANCELED };
 enum exec_error {
 	EXEC_ERR_NONE,
-	EXEC_ERR_EXECUTION,   /* ExecutionError */
-	EXEC_ERR_TIMEOUT,     /* ExecutionTimeout */
-	EXEC_ERR_RESTARTED,   /* InterpreterRestarted */
-	EXEC_ERR_CANCELED,    /* ExecutionCanceled */
+	EXEC_ERR_EXECUTION, /* ExecutionError */
+	EXEC_ERR_TIMEOUT,   /* ExecutionTimeout */
+	EXEC_ERR_RESTARTED, /* InterpreterRestarted */
+	EXEC_ERR_CANCELED,  /* ExecutionCanceled */
 };
 
 struct exec_params {

@@ -100,4 +100,3 @@ cJSON *render_exec_new(const struct exec_view *v, const char *identifier)
 	}
 	return root;
 }
-

@@ -261,7 +261,8 @@ const char *route_allow(const struct route *r, char *buf, size_t len)
 	} order[] = {{HTTP_GET, "GET"}, {HTTP_POST, "POST"}, {HTTP_DELETE, "DELETE"}};
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
 		if (r->methods & order[i].bit)
-			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ", " : "", order[i].name);
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ", " : "",
+					      order[i].name);
 	if (r->methods & HTTP_GET)
 		o += (size_t)snprintf(buf + o, len - o, "%sHEAD", o ? ", " : "");
 	snprintf(buf + o, len - o, "%sOPTIONS", o ? ", " : "");
@@ -494,8 +495,8 @@ bool identifier_valid(const char *s, size_t len)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  (c != 0 && strchr(specials, c));
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || (c != 0 && strchr(specials, c));
 		if (!ok)
 			return false;
 	}

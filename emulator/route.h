@@ -25,21 +25,21 @@ enum http_method http_method_parse(const char *m);
 
 /* The path's resource, before the method and the api-version are looked at. */
 enum route_resource {
-	RES_NONE,           /* no row of the route table */
+	RES_NONE,	    /* no row of the route table */
 	RES_CODE_EXECUTE,   /* code/execute */
 	RES_PYTHON_EXECUTE, /* python/execute */
-	RES_FILES,          /* files */
+	RES_FILES,	    /* files */
 	RES_FILES_UPLOAD,   /* files/upload (also files/{name+} with name "upload") */
-	RES_FILES_SUB,      /* files/{…} */
-	RES_EXECUTIONS,     /* executions */
-	RES_EXECUTION,      /* executions/{id} */
-	RES_SESSION,        /* session */
+	RES_FILES_SUB,	    /* files/{…} */
+	RES_EXECUTIONS,	    /* executions */
+	RES_EXECUTION,	    /* executions/{id} */
+	RES_SESSION,	    /* session */
 	RES_LIST_SESSIONS,  /* listSessions */
-	RES_METADATA,       /* metadata */
-	RES_MGMT_GET,       /* .management/getSession */
-	RES_MGMT_LIST,      /* .management/listSessions */
-	RES_MGMT_STOP,      /* .management/stopSession */
-	RES_HEALTHZ,        /* /healthz (no prefix) */
+	RES_METADATA,	    /* metadata */
+	RES_MGMT_GET,	    /* .management/getSession */
+	RES_MGMT_LIST,	    /* .management/listSessions */
+	RES_MGMT_STOP,	    /* .management/stopSession */
+	RES_HEALTHZ,	    /* /healthz (no prefix) */
 };
 
 enum route_op {
@@ -65,11 +65,11 @@ enum route_op {
 };
 
 struct route {
-	char *prefix;  /* the pool prefix as sent (after collapsing //), "" when absent */
-	char *pool;    /* decoded {pool} segment, NULL when there is no prefix */
-	size_t nseg;   /* segments after the prefix */
-	char **raw;    /* raw segments */
-	char **dec;    /* percent-decoded segments (may hold '/' from %2F) */
+	char *prefix; /* the pool prefix as sent (after collapsing //), "" when absent */
+	char *pool;   /* decoded {pool} segment, NULL when there is no prefix */
+	size_t nseg;  /* segments after the prefix */
+	char **raw;   /* raw segments */
+	char **dec;   /* percent-decoded segments (may hold '/' from %2F) */
 	size_t *dec_len;
 	enum route_resource res;
 	unsigned methods; /* allowed methods (HEAD and OPTIONS are added by route_allow) */
@@ -122,8 +122,7 @@ const char *query_get(const struct query *q, const char *name, size_t *len);
 enum api_version_check { APIV_OK, APIV_MISSING, APIV_UNSUPPORTED };
 
 /* Classifies |v| (NULL = absent); *is_new tells the shape. */
-enum api_version_check api_version_check(const char *v, enum api_version_mode mode,
-					 bool *is_new);
+enum api_version_check api_version_check(const char *v, enum api_version_mode mode, bool *is_new);
 /* "2024-02-02-preview, 2024-08-02-preview, …": the supported list, for messages. */
 const char *api_versions_supported(void);
 

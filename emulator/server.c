@@ -72,10 +72,11 @@ static void dispatch(struct req *r)
 					"The api-version query parameter is required.");
 			return;
 		case APIV_UNSUPPORTED:
-			http_send_error(r, API_ERR_UNSUPPORTED_API_VERSION,
-					"The api-version '%s' is not supported. Supported versions: "
-					"%s.",
-					r->api_version, api_versions_supported());
+			http_send_error(
+			    r, API_ERR_UNSUPPORTED_API_VERSION,
+			    "The api-version '%s' is not supported. Supported versions: "
+			    "%s.",
+			    r->api_version, api_versions_supported());
 			return;
 		}
 	} else {
@@ -166,8 +167,9 @@ static int handle(struct mg_connection *conn, void *cbdata)
  * answered in the contract's envelope instead of CivetWeb's text/plain page. */
 static int on_http_error(struct mg_connection *conn, int status, const char *msg)
 {
-	const char *code = status == 413 ? "PayloadTooLarge" : status >= 500 ? "InternalError"
-									     : "BadRequest";
+	const char *code = status == 413   ? "PayloadTooLarge"
+			   : status >= 500 ? "InternalError"
+					   : "BadRequest";
 	cleanup_cjson cJSON *root = cJSON_CreateObject();
 	cJSON *inner = cJSON_AddObjectToObject(root, "error");
 	cJSON_AddStringToObject(inner, "code", code);
@@ -262,7 +264,8 @@ struct mg_context *server_start(struct server *srv, char **base_url, struct sp_e
 	memset(&cb, 0, sizeof(cb));
 	cb.http_error = on_http_error;
 	cb.log_message = on_log_message;
-	struct mg_init_data init = {.callbacks = &cb, .user_data = srv, .configuration_options = opts};
+	struct mg_init_data init = {
+	    .callbacks = &cb, .user_data = srv, .configuration_options = opts};
 	struct mg_error_data ed;
 	char errtxt[256] = "";
 	unsigned errcode = 0;

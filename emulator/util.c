@@ -45,8 +45,8 @@ char *util_format_ticks(int64_t ticks, char *buf, size_t len)
 	long frac = (long)(ticks % UTIL_TICKS_PER_SEC);
 	struct tm tm;
 	gmtime_r(&secs, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%07ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%07ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 	return buf;
 }
 
@@ -73,13 +73,12 @@ void util_guid(char buf[static 37])
 	}
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(buf, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-		 b[14], b[15]);
+	snprintf(buf, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
 }
 
-static int hexval(int c)
+int util_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -98,8 +97,8 @@ char *util_pct_decode(const char *in, size_t len, size_t *out_len)
 	size_t o = 0;
 	for (size_t i = 0; i < len; i++) {
 		if (in[i] == '%' && i + 2 < len) {
-			int h = hexval((unsigned char)in[i + 1]);
-			int l = hexval((unsigned char)in[i + 2]);
+			int h = util_hexval((unsigned char)in[i + 1]);
+			int l = util_hexval((unsigned char)in[i + 2]);
 			if (h >= 0 && l >= 0) {
 				out[o++] = (char)(h * 16 + l);
 				i += 2;

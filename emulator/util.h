@@ -37,6 +37,9 @@ void util_guid(char buf[static 37]);
  */
 char *util_pct_decode(const char *in, size_t len, size_t *out_len);
 
+/* The value of hex digit |c| (any case), or -1. */
+int util_hexval(int c);
+
 /* Percent-encodes every byte outside RFC 3986 unreserved into a new string. NULL on OOM. */
 char *util_pct_encode(const char *in);
 

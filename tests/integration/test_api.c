@@ -18,7 +18,10 @@ static const char *const json_hdr[] = {"Content-Type: application/json", NULL};
 static struct http_resp post(const struct emu *e, const char *path, const char *body)
 {
 	struct http_resp r;
-	struct http_req q = {.method = "POST", .path = path, .headers = json_hdr, .body = body,
+	struct http_req q = {.method = "POST",
+			     .path = path,
+			     .headers = json_hdr,
+			     .body = body,
 			     .body_len = body ? strlen(body) : 0};
 	cr_assert_eq(emu_request(e, &q, &r), 0, "%s: %s", path, r.error);
 	return r;
@@ -39,8 +42,7 @@ static void expect_error(struct http_resp *r, long status, const char *code)
 	cJSON *j = http_resp_json(r);
 	cr_assert(j, "not JSON: %s", r->body);
 	cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "code");
-	cr_expect(cJSON_IsString(c) && !strcmp(c->valuestring, code), "want %s: %s", code,
-		  r->body);
+	cr_expect(cJSON_IsString(c) && !strcmp(c->valuestring, code), "want %s: %s", code, r->body);
 	cr_expect(cJSON_IsString(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "message")));
 	char *h = http_resp_header(r, "x-ms-error-code");
 	cr_expect(h && !strcmp(h, code), "x-ms-error-code %s", h ? h : "(none)");
@@ -95,18 +97,22 @@ static const char *str_at(cJSON *j, const char *a, const char *b)
 Test(exec, old_shape_body_and_headers)
 {
 	struct emu e = shared_emu();
-	struct http_resp r =
-		post(&e, "/code/execute?identifier=old-shape-1&" OLD,
-		     "{\"properties\":{\"codeInputType\":\"inline\",\"executionType\":"
-		     "\"synchronous\",\"code\":\"6*7\"}}");
+	struct http_resp r = post(&e, "/code/execute?identifier=old-shape-1&" OLD,
+				  "{\"properties\":{\"codeInputType\":\"inline\",\"executionType\":"
+				  "\"synchronous\",\"code\":\"6*7\"}}");
 	cr_assert_eq(r.status, 200, "%s", r.body);
-	cr_expect(strstr(r.body, "{\"$id\":\"1\",\"properties\":{\"$id\":\"2\",\"status\":\"Success\","
-				 "\"stdout\":\"\",\"stderr\":\"\",\"result\":42,"
-				 "\"executionTimeInMilliseconds\":") == r.body,
+	cr_expect(strstr(r.body,
+			 "{\"$id\":\"1\",\"properties\":{\"$id\":\"2\",\"status\":\"Success\","
+			 "\"stdout\":\"\",\"stderr\":\"\",\"result\":42,"
+			 "\"executionTimeInMilliseconds\":") == r.body,
 		  "%s", r.body);
-	const char *names[] = {"operation-id", "Operation-Location", "X-Ms-Session-Guid",
-			       "X-Ms-Overall-Execution-Time", "X-Ms-Preparation-Time",
-			       "X-Ms-Execution-Request-Time", "X-Ms-Execution-Read-Response-Time",
+	const char *names[] = {"operation-id",
+			       "Operation-Location",
+			       "X-Ms-Session-Guid",
+			       "X-Ms-Overall-Execution-Time",
+			       "X-Ms-Preparation-Time",
+			       "X-Ms-Execution-Request-Time",
+			       "X-Ms-Execution-Read-Response-Time",
 			       "Date"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
 		char *h = http_resp_header(&r, names[i]);
@@ -155,21 +161,21 @@ Test(exec, cell_values_over_http)
 		const char *code;
 		const char *json;
 	} rows[] = {
-		{"print(7*9)", "\"\""},
-		{"x = 1", "\"\""},
-		{"a = None;a", "null"},
-		{"{}.get('k')", "\"\""},
-		{"6*7;", "\"\""},
-		{"sum([1,10,-1541])", "-1530"},
-		{"a = float('nan');a", "\"nan\""},
-		{"a = \"nan\";a", "\"'nan'\""},
-		{"0.1 + 0.2", "0.30000000000000004"},
-		{"10**30", "1000000000000000000000000000000"},
-		{"1e16", "1e+16"},
-		{"True", "\"True\""},
-		{"[1, 2, 3]", "[1,2,3]"},
-		{"['a', 'b']", "\"['a', 'b']\""},
-		{"(1, 2)", "\"(1, 2)\""},
+	    {"print(7*9)", "\"\""},
+	    {"x = 1", "\"\""},
+	    {"a = None;a", "null"},
+	    {"{}.get('k')", "\"\""},
+	    {"6*7;", "\"\""},
+	    {"sum([1,10,-1541])", "-1530"},
+	    {"a = float('nan');a", "\"nan\""},
+	    {"a = \"nan\";a", "\"'nan'\""},
+	    {"0.1 + 0.2", "0.30000000000000004"},
+	    {"10**30", "1000000000000000000000000000000"},
+	    {"1e16", "1e+16"},
+	    {"True", "\"True\""},
+	    {"[1, 2, 3]", "[1,2,3]"},
+	    {"['a', 'b']", "\"['a', 'b']\""},
+	    {"(1, 2)", "\"(1, 2)\""},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++) {
 		/* Look at the raw body: number tokens must arrive verbatim, not via a double. */
@@ -200,8 +206,9 @@ Test(exec, image_is_a_png)
 	/* old shape: an unclosed figure at the end of the cell */
 	struct http_resp r = post(&e, "/code/execute?identifier=image-1&" OLD,
 				  "{\"properties\":{\"code\":\"plt.figure(); plt.bar([1],[2])\"}}");
-	cr_expect(strstr(r.body, "\"result\":{\"type\":\"image\",\"format\":\"png\",\"base64_data\":"
-				 "\"iVBORw0KGgo"),
+	cr_expect(strstr(r.body,
+			 "\"result\":{\"type\":\"image\",\"format\":\"png\",\"base64_data\":"
+			 "\"iVBORw0KGgo"),
 		  "%.200s", r.body);
 	http_resp_fini(&r);
 }
@@ -217,7 +224,8 @@ Test(exec, fd_level_output_and_utf8)
 	cr_expect_str_eq(str_at(res, "stdout", NULL), "a\nb\nd\n");
 	cr_expect_str_eq(str_at(res, "stderr", NULL), "c\né€\n");
 	cJSON_Delete(j);
-	j = run_new(&e, "output-1", "{\"code\":\"print('x' * 100)\",\"outputStreamsMaxLength\":10}");
+	j = run_new(&e, "output-1",
+		    "{\"code\":\"print('x' * 100)\",\"outputStreamsMaxLength\":10}");
 	cr_expect_str_eq(str_at(cJSON_GetObjectItem(j, "result"), "stdout", NULL), "xxxxxxxxxx");
 	cJSON_Delete(j);
 }
@@ -261,17 +269,16 @@ Test(exec, timeout_interrupts_and_keeps_state, .timeout = 60)
 			 "Execution timed out after 1 seconds.\n");
 	cJSON_Delete(j);
 	j = run_code(&e, "timeout-1", "kept", 0);
-	cr_expect_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "result"), "executionResult")
-			     ->valueint,
-		     7);
+	cr_expect_eq(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "result"), "executionResult")->valueint, 7);
 	cJSON_Delete(j);
 }
 
 Test(exec, stuck_c_loop_is_killed_and_restarted, .timeout = 90)
 {
 	struct emu e = shared_emu();
-	cJSON_Delete(run_code(&e, "kill-1", "lost = 1\nopen('/mnt/data/kept.txt', 'w').write('k')",
-			      0));
+	cJSON_Delete(
+	    run_code(&e, "kill-1", "lost = 1\nopen('/mnt/data/kept.txt', 'w').write('k')", 0));
 	cJSON *j = run_code(&e, "kill-1", "sum(range(10**12))", 1);
 	cJSON *err = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "error");
 	cr_expect_str_eq(str_at(err, "code", NULL), "ExecutionTimeout");
@@ -297,7 +304,8 @@ Test(exec, crash_restarts_the_interpreter)
 			 "restarted and variables and imports were lost.\n"));
 	cJSON_Delete(j);
 	j = run_code(&e, "crash-1", "'gone' in globals()", 0);
-	cr_expect_str_eq(str_at(cJSON_GetObjectItem(j, "result"), "executionResult", NULL), "False");
+	cr_expect_str_eq(str_at(cJSON_GetObjectItem(j, "result"), "executionResult", NULL),
+			 "False");
 	cJSON_Delete(j);
 }
 
@@ -306,7 +314,8 @@ Test(exec, async_flow_and_records)
 	struct emu e = shared_emu();
 	struct http_resp r;
 	const char *hdrs[] = {"Content-Type: application/json", "operation-id: my-op-1", NULL};
-	struct http_req q = {.path = "/executions?" NEW "&identifier=async-1", .headers = hdrs,
+	struct http_req q = {.path = "/executions?" NEW "&identifier=async-1",
+			     .headers = hdrs,
 			     .body = "{\"code\":\"import time\\ntime.sleep(0.5)\\nv = 5\\nv\","
 				     "\"executionType\":\"Asynchronous\"}"};
 	q.body_len = strlen(q.body);
@@ -320,9 +329,8 @@ Test(exec, async_flow_and_records)
 	http_resp_fini(&r);
 	/* A synchronous cell queued behind it runs after it (arrival order). */
 	cJSON *j = run_code(&e, "async-1", "v * 2", 0);
-	cr_expect_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "result"), "executionResult")
-			     ->valueint,
-		     10);
+	cr_expect_eq(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "result"), "executionResult")->valueint, 10);
 	cJSON_Delete(j);
 	r = get(&e, "GET", "/executions/my-op-1?" NEW "&identifier=async-1");
 	cr_expect_eq(r.status, 200);
@@ -358,15 +366,15 @@ Test(exec, body_tolerance_and_validation)
 	const char *path = "/executions?" NEW "&identifier=body-1";
 	/* accepted forms */
 	const char *ok[] = {
-		"{\"properties\":{\"code\":\"1\"}}",
-		"{\"pythonCode\":\"1\"}",
-		"{\"code\":\"1\",\"codeInputType\":\"INLINE\",\"executionType\":\"synchronous\"}",
-		"{\"code\":\"MQ==\",\"codeInputType\":\"InlineBase64\"}",
-		"{\"code\":\"M\\nQ\",\"codeInputType\":\"inlinebase64\"}",
-		"{\"code\":\"1\",\"codeInputType\":\"InlineText\",\"timeoutInSeconds\":9999}",
-		"{\"code\":\"1\",\"timeoutInSeconds\":null,\"useEmptyKernel\":true,"
-		"\"returnJupyterFormatExecutionResult\":true,\"identifier\":\"zzz\"}",
-		"{\"code\":\"1\",\"outputStreamsMaxLength\":0}",
+	    "{\"properties\":{\"code\":\"1\"}}",
+	    "{\"pythonCode\":\"1\"}",
+	    "{\"code\":\"1\",\"codeInputType\":\"INLINE\",\"executionType\":\"synchronous\"}",
+	    "{\"code\":\"MQ==\",\"codeInputType\":\"InlineBase64\"}",
+	    "{\"code\":\"M\\nQ\",\"codeInputType\":\"inlinebase64\"}",
+	    "{\"code\":\"1\",\"codeInputType\":\"InlineText\",\"timeoutInSeconds\":9999}",
+	    "{\"code\":\"1\",\"timeoutInSeconds\":null,\"useEmptyKernel\":true,"
+	    "\"returnJupyterFormatExecutionResult\":true,\"identifier\":\"zzz\"}",
+	    "{\"code\":\"1\",\"outputStreamsMaxLength\":0}",
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(*ok); i++) {
 		struct http_resp r = post(&e, path, ok[i]);
@@ -375,25 +383,25 @@ Test(exec, body_tolerance_and_validation)
 		http_resp_fini(&r);
 	}
 	const char *bad[] = {
-		"",
-		"{",
-		"[1]",
-		"\"code\"",
-		"{}",
-		"{\"code\":1}",
-		"{\"code\":null}",
-		"{\"code\":\"1\",\"codeInputType\":\"Base32\"}",
-		"{\"code\":\"1\",\"codeInputType\":7}",
-		"{\"code\":\"1\",\"executionType\":\"Later\"}",
-		"{\"code\":\"1\",\"timeoutInSeconds\":0}",
-		"{\"code\":\"1\",\"timeoutInSeconds\":1.5}",
-		"{\"code\":\"1\",\"timeoutInSeconds\":\"10\"}",
-		"{\"code\":\"1\",\"outputStreamsMaxLength\":-1}",
-		"{\"code\":\"1\",\"shellCommand\":\"ls\"}",
-		"{\"code\":\"1\",\"stdin\":\"x\"}",
-		"{\"code\":\"!!\",\"codeInputType\":\"InlineBase64\"}",
-		"{\"code\":\"/w==\",\"codeInputType\":\"InlineBase64\"}",
-		"{\"code\":\"1\"} trailing",
+	    "",
+	    "{",
+	    "[1]",
+	    "\"code\"",
+	    "{}",
+	    "{\"code\":1}",
+	    "{\"code\":null}",
+	    "{\"code\":\"1\",\"codeInputType\":\"Base32\"}",
+	    "{\"code\":\"1\",\"codeInputType\":7}",
+	    "{\"code\":\"1\",\"executionType\":\"Later\"}",
+	    "{\"code\":\"1\",\"timeoutInSeconds\":0}",
+	    "{\"code\":\"1\",\"timeoutInSeconds\":1.5}",
+	    "{\"code\":\"1\",\"timeoutInSeconds\":\"10\"}",
+	    "{\"code\":\"1\",\"outputStreamsMaxLength\":-1}",
+	    "{\"code\":\"1\",\"shellCommand\":\"ls\"}",
+	    "{\"code\":\"1\",\"stdin\":\"x\"}",
+	    "{\"code\":\"!!\",\"codeInputType\":\"InlineBase64\"}",
+	    "{\"code\":\"/w==\",\"codeInputType\":\"InlineBase64\"}",
+	    "{\"code\":\"1\"} trailing",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		struct http_resp r = post(&e, path, bad[i]);
@@ -480,10 +488,11 @@ Test(routes, prefix_slashes_case_head_options)
 {
 	struct emu e = shared_emu();
 	const char *paths[] = {
-		"/subscriptions/s/resourceGroups/rg/sessionPools/p/code/execute?identifier=route-1&" OLD,
-		"/subscriptions/s/resourceGroups/rg/sessionPools/p//code/execute/?" OLD
-		"&identifier=route-1",
-		"//CODE/Execute?IDENTIFIER=route-1&API-VERSION=2024-08-02-preview",
+	    "/subscriptions/s/resourceGroups/rg/sessionPools/p/code/"
+	    "execute?identifier=route-1&" OLD,
+	    "/subscriptions/s/resourceGroups/rg/sessionPools/p//code/execute/?" OLD
+	    "&identifier=route-1",
+	    "//CODE/Execute?IDENTIFIER=route-1&API-VERSION=2024-08-02-preview",
 	};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++) {
 		struct http_resp r = post(&e, paths[i], "{\"properties\":{\"code\":\"1\"}}");
@@ -552,8 +561,9 @@ Test(sessions, get_delete_management_and_lists)
 	cr_expect(cJSON_IsNull(cJSON_GetObjectItem(l, "nextLink")));
 	cJSON_Delete(l);
 	/* stopSession: text/plain, pool from the prefix or the default name */
-	r = get(&e, "POST", "/subscriptions/s/resourceGroups/r/sessionPools/myPool/.management/"
-			    "stopSession?" NEW "&identifier=sess-1");
+	r = get(&e, "POST",
+		"/subscriptions/s/resourceGroups/r/sessionPools/myPool/.management/"
+		"stopSession?" NEW "&identifier=sess-1");
 	cr_expect_eq(r.status, 200);
 	cr_expect_str_eq(r.body, "Session sess-1 in session pool myPool stopped.");
 	char *ct = http_resp_header(&r, "Content-Type");
@@ -564,7 +574,8 @@ Test(sessions, get_delete_management_and_lists)
 	expect_error(&r, 404, "SessionNotFound");
 	/* a data operation creates a fresh session: new etag, empty state */
 	cJSON *j = run_code(&e, "sess-1", "'x' in globals()", 0);
-	cr_expect_str_eq(str_at(cJSON_GetObjectItem(j, "result"), "executionResult", NULL), "False");
+	cr_expect_str_eq(str_at(cJSON_GetObjectItem(j, "result"), "executionResult", NULL),
+			 "False");
 	cJSON_Delete(j);
 	r = get(&e, "GET", "/session?" NEW "&identifier=sess-1");
 	cJSON *s2 = http_resp_json(&r);
@@ -645,7 +656,8 @@ Test(pool, metadata_and_healthz)
 	struct http_req q = {.path = "/healthz", .no_auth = true};
 	cr_assert_eq(emu_request(&e, &q, &r), 0);
 	cr_expect_eq(r.status, 200);
-	cr_expect(strstr(r.body, "\"isolation\":\"full\"") || strstr(r.body, "\"isolation\":\"degraded\""));
+	cr_expect(strstr(r.body, "\"isolation\":\"full\"") ||
+		  strstr(r.body, "\"isolation\":\"degraded\""));
 	http_resp_fini(&r);
 }
 

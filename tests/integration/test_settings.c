@@ -112,8 +112,8 @@ Test(settings, capacity, .timeout = 120)
 Test(settings, paging_of_both_lists, .timeout = 120)
 {
 	struct emu e;
-	const char *args[] = {"--list-page-size", "2", "--public-base-url", "https://pool.example/x/",
-			      NULL};
+	const char *args[] = {"--list-page-size", "2", "--public-base-url",
+			      "https://pool.example/x/", NULL};
 	start(&e, args);
 	const char *ids[] = {"page-a", "page-b", "page-c", "page-d", "page-e"};
 	for (size_t i = 0; i < 5; i++)
@@ -181,8 +181,7 @@ Test(settings, strict_auth_and_deny_role, .timeout = 120)
 	/* an unsigned JWT with the right audience and a future exp */
 	char tok[512];
 	/* {"alg":"none"} . {"aud":"https://dynamicsessions.io","exp":4102444800} */
-	snprintf(tok, sizeof(tok), "Authorization: Bearer %s.%s.",
-		 "eyJhbGciOiJub25lIn0",
+	snprintf(tok, sizeof(tok), "Authorization: Bearer %s.%s.", "eyJhbGciOiJub25lIn0",
 		 "eyJhdWQiOiJodHRwczovL2R5bmFtaWNzZXNzaW9ucy5pbyIsImV4cCI6NDEwMjQ0NDgwMH0");
 	const char *jwt[] = {tok, NULL};
 	q.headers = jwt;
@@ -207,14 +206,23 @@ Test(settings, strict_auth_and_deny_role, .timeout = 120)
 Test(settings, json_limit_lenient_versions_and_timeout_clamp, .timeout = 120)
 {
 	struct emu e;
-	const char *args[] = {"--json-body-max-bytes", "100", "--api-version-mode", "lenient",
-			      "--exec-timeout-max-s", "1", "--interrupt-grace-s", "1", NULL};
+	const char *args[] = {"--json-body-max-bytes",
+			      "100",
+			      "--api-version-mode",
+			      "lenient",
+			      "--exec-timeout-max-s",
+			      "1",
+			      "--interrupt-grace-s",
+			      "1",
+			      NULL};
 	start(&e, args);
 	const char *h[] = {"Content-Type: application/json", NULL};
 	char body[256];
 	snprintf(body, sizeof(body), "{\"code\":\"%0120d\"}", 1);
-	struct http_req q = {.path = "/executions?" NEW "&identifier=limit-1", .headers = h,
-			     .body = body, .body_len = strlen(body)};
+	struct http_req q = {.path = "/executions?" NEW "&identifier=limit-1",
+			     .headers = h,
+			     .body = body,
+			     .body_len = strlen(body)};
 	struct http_resp r;
 	cr_assert_eq(emu_request(&e, &q, &r), 0);
 	cr_expect_eq(r.status, 413);
@@ -317,7 +325,8 @@ Test(settings, shutdown_leaves_no_process_and_no_file, .timeout = 120)
 	cr_assert_eq(exec_status(&e, "down-2", NULL), 200);
 	struct http_resp r;
 	const char *h[] = {"Content-Type: application/json", NULL};
-	struct http_req q = {.path = "/executions?" NEW "&identifier=down-1", .headers = h,
+	struct http_req q = {.path = "/executions?" NEW "&identifier=down-1",
+			     .headers = h,
 			     .body = "{\"code\":\"import subprocess; subprocess.Popen(['sleep', "
 				     "'300'])\"}"};
 	q.body_len = strlen(q.body);

@@ -78,22 +78,22 @@ Test(auth, strict_mode_claims)
 		const char *nbf;
 		int want;
 	} rows[] = {
-		{"\"https://dynamicsessions.io\"", 3600, NULL, 0},
-		{"\"https://dynamicsessions.io/\"", 3600, NULL, 0},
-		{"\"https://acasessions.io\"", 3600, NULL, 0},
-		{"[\"x\",\"https://acasessions.io/\"]", 3600, NULL, 0},
-		{"\"https://example.com\"", 3600, NULL, -1},
-		{"[\"x\"]", 3600, NULL, -1},
-		{"\"https://dynamicsessions.io\"", -200, NULL, 0},  /* within the 300 s skew */
-		{"\"https://dynamicsessions.io\"", -400, NULL, -1}, /* expired */
-		{"\"https://dynamicsessions.io\"", 3600, "1700000200", 0},
-		{"\"https://dynamicsessions.io\"", 3600, "1700000400", -1},
-		{"\"https://dynamicsessions.io\"", 3600, "\"soon\"", -1},
+	    {"\"https://dynamicsessions.io\"", 3600, NULL, 0},
+	    {"\"https://dynamicsessions.io/\"", 3600, NULL, 0},
+	    {"\"https://acasessions.io\"", 3600, NULL, 0},
+	    {"[\"x\",\"https://acasessions.io/\"]", 3600, NULL, 0},
+	    {"\"https://example.com\"", 3600, NULL, -1},
+	    {"[\"x\"]", 3600, NULL, -1},
+	    {"\"https://dynamicsessions.io\"", -200, NULL, 0},	/* within the 300 s skew */
+	    {"\"https://dynamicsessions.io\"", -400, NULL, -1}, /* expired */
+	    {"\"https://dynamicsessions.io\"", 3600, "1700000200", 0},
+	    {"\"https://dynamicsessions.io\"", 3600, "1700000400", -1},
+	    {"\"https://dynamicsessions.io\"", 3600, "\"soon\"", -1},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		if (rows[i].nbf)
-			snprintf(buf, sizeof(buf), "{\"aud\":%s,\"exp\":%ld,\"nbf\":%s}", rows[i].aud,
-				 NOW + rows[i].exp_off, rows[i].nbf);
+			snprintf(buf, sizeof(buf), "{\"aud\":%s,\"exp\":%ld,\"nbf\":%s}",
+				 rows[i].aud, NOW + rows[i].exp_off, rows[i].nbf);
 		else
 			snprintf(buf, sizeof(buf), "{\"aud\":%s,\"exp\":%ld}", rows[i].aud,
 				 NOW + rows[i].exp_off);

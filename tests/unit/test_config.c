@@ -52,8 +52,11 @@ Test(config, flags_override_environment)
 	config_init(&c);
 	char *envp[] = {"SESSIONPOOL_COOLDOWN_SECONDS=7", "SESSIONPOOL_MAX_SESSIONS=3",
 			"SESSIONPOOL_AUTH_MODE=strict", "OTHER=1", NULL};
-	char *argv[] = {"emu", "--cooldown-seconds", "2", "--listen=127.0.0.1:0", "--deny-role",
-			"--egress", "enabled", "--extra-audiences", "a,b", NULL};
+	char *argv[] = {"emu",	       "--cooldown-seconds",
+			"2",	       "--listen=127.0.0.1:0",
+			"--deny-role", "--egress",
+			"enabled",     "--extra-audiences",
+			"a,b",	       NULL};
 	cr_assert_eq(parse(&c, argv, envp, &err), 0, "%s", err.msg);
 	cr_expect_eq(c.cooldown_seconds, 2);
 	cr_expect_eq(c.max_sessions, 3);
@@ -85,15 +88,15 @@ Test(config, bad_values_are_rejected_with_a_message)
 		char *argv[4];
 		const char *needle;
 	} cases[] = {
-		{{"emu", "--cooldown-seconds", "0", NULL}, "--cooldown-seconds"},
-		{{"emu", "--cooldown-seconds", "-1", NULL}, "whole number"},
-		{{"emu", "--max-sessions", "ten", NULL}, "--max-sessions"},
-		{{"emu", "--auth-mode", "none", NULL}, "any|strict"},
-		{{"emu", "--isolation", "weak", NULL}, "auto|full|degraded"},
-		{{"emu", "--nope", NULL}, "unknown flag"},
-		{{"emu", "--listen", NULL}, "needs a value"},
-		{{"emu", "stray", NULL}, "unexpected argument"},
-		{{"emu", "--egress", "maybe", NULL}, "on/off"},
+	    {{"emu", "--cooldown-seconds", "0", NULL}, "--cooldown-seconds"},
+	    {{"emu", "--cooldown-seconds", "-1", NULL}, "whole number"},
+	    {{"emu", "--max-sessions", "ten", NULL}, "--max-sessions"},
+	    {{"emu", "--auth-mode", "none", NULL}, "any|strict"},
+	    {{"emu", "--isolation", "weak", NULL}, "auto|full|degraded"},
+	    {{"emu", "--nope", NULL}, "unknown flag"},
+	    {{"emu", "--listen", NULL}, "needs a value"},
+	    {{"emu", "stray", NULL}, "unexpected argument"},
+	    {{"emu", "--egress", "maybe", NULL}, "on/off"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct config c;
@@ -140,20 +143,34 @@ Test(config, help_lists_every_flag_with_its_variable)
 	char *argv[] = {"emu", "--help", NULL};
 	cr_expect_eq(config_parse(&c, 2, argv, NULL, f, &err), 1);
 	fclose(f);
-	const char *want[] = {"--cooldown-seconds", "SESSIONPOOL_COOLDOWN_SECONDS",
-			      "--max-sessions",     "--upload-max-bytes",
-			      "--auth-mode",        "--static-token",
-			      "--extra-audiences",  "--deny-role",
-			      "--api-version-mode", "--public-base-url",
-			      "--pool-name",        "--tls-cert",
-			      "--tls-key",          "--egress",
-			      "--isolation",        "--listen",
-			      "--data-dir",         "--ready-file",
-			      "--list-page-size",   "--json-body-max-bytes",
-			      "--exec-timeout-default-s", "--exec-timeout-max-s",
-			      "--interrupt-grace-s", "--output-streams-max-default",
-			      "--execution-records-per-session", "--session-memory-mb",
-			      "--session-max-processes", "--session-disk-mb"};
+	const char *want[] = {"--cooldown-seconds",
+			      "SESSIONPOOL_COOLDOWN_SECONDS",
+			      "--max-sessions",
+			      "--upload-max-bytes",
+			      "--auth-mode",
+			      "--static-token",
+			      "--extra-audiences",
+			      "--deny-role",
+			      "--api-version-mode",
+			      "--public-base-url",
+			      "--pool-name",
+			      "--tls-cert",
+			      "--tls-key",
+			      "--egress",
+			      "--isolation",
+			      "--listen",
+			      "--data-dir",
+			      "--ready-file",
+			      "--list-page-size",
+			      "--json-body-max-bytes",
+			      "--exec-timeout-default-s",
+			      "--exec-timeout-max-s",
+			      "--interrupt-grace-s",
+			      "--output-streams-max-default",
+			      "--execution-records-per-session",
+			      "--session-memory-mb",
+			      "--session-max-processes",
+			      "--session-disk-mb"};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		cr_expect(strstr(buf, want[i]), "missing %s", want[i]);
 	free(buf);

@@ -34,17 +34,17 @@ Test(render, old_shape_value_kinds)
 		const char *value;
 		const char *result;
 	} rows[] = {
-		{SBX_VALUE_NONE, NULL, "\"\""},
-		{SBX_VALUE_NULL, NULL, "null"},
-		{SBX_VALUE_JSON, "42", "42"},
-		{SBX_VALUE_JSON, "[1,2,3]", "[1,2,3]"},
-		{SBX_VALUE_JSON, "1000000000000000000000000000000", "1000000000000000000000000000000"},
-		{SBX_VALUE_JSON, "0.30000000000000004", "0.30000000000000004"},
-		{SBX_VALUE_TEXT, "'nan'", "\"'nan'\""},
-		{SBX_VALUE_TEXT, "\"it's\"", "\"\\\"it's\\\"\""},
-		{SBX_VALUE_TEXT, "['a',\n 'b']", "\"['a',\\n 'b']\""},
-		{SBX_VALUE_IMAGE, "iVBOR",
-		 "{\"type\":\"image\",\"format\":\"png\",\"base64_data\":\"iVBOR\"}"},
+	    {SBX_VALUE_NONE, NULL, "\"\""},
+	    {SBX_VALUE_NULL, NULL, "null"},
+	    {SBX_VALUE_JSON, "42", "42"},
+	    {SBX_VALUE_JSON, "[1,2,3]", "[1,2,3]"},
+	    {SBX_VALUE_JSON, "1000000000000000000000000000000", "1000000000000000000000000000000"},
+	    {SBX_VALUE_JSON, "0.30000000000000004", "0.30000000000000004"},
+	    {SBX_VALUE_TEXT, "'nan'", "\"'nan'\""},
+	    {SBX_VALUE_TEXT, "\"it's\"", "\"\\\"it's\\\"\""},
+	    {SBX_VALUE_TEXT, "['a',\n 'b']", "\"['a',\\n 'b']\""},
+	    {SBX_VALUE_IMAGE, "iVBOR",
+	     "{\"type\":\"image\",\"format\":\"png\",\"base64_data\":\"iVBOR\"}"},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct exec_view v = ok_view(rows[i].k, rows[i].value);
@@ -65,8 +65,9 @@ Test(render, legacy_sends_null_as_empty_string)
 {
 	struct exec_view v = ok_view(SBX_VALUE_NULL, NULL);
 	char *s = text(render_exec_legacy(&v));
-	cr_expect_str_eq(s, "{\"status\":\"Success\",\"stdout\":\"63\\n\",\"stderr\":\"\",\"result\":"
-			    "\"\",\"executionTimeInMilliseconds\":4}");
+	cr_expect_str_eq(s,
+			 "{\"status\":\"Success\",\"stdout\":\"63\\n\",\"stderr\":\"\",\"result\":"
+			 "\"\",\"executionTimeInMilliseconds\":4}");
 	free(s);
 	exec_view_fini(&v);
 }
@@ -75,10 +76,11 @@ Test(render, new_shape_matches_the_spec_example)
 {
 	struct exec_view v = ok_view(SBX_VALUE_NONE, NULL);
 	char *s = text(render_exec_new(&v, "testSessionIdentifier"));
-	cr_expect_str_eq(s, "{\"id\":\"testExecutionId\",\"identifier\":\"testSessionIdentifier\","
-			    "\"executionType\":\"Synchronous\",\"status\":\"Succeeded\",\"result\":{"
-			    "\"stdout\":\"63\\n\",\"stderr\":\"\",\"executionResult\":\"\","
-			    "\"executionTimeInMilliseconds\":4}}");
+	cr_expect_str_eq(s,
+			 "{\"id\":\"testExecutionId\",\"identifier\":\"testSessionIdentifier\","
+			 "\"executionType\":\"Synchronous\",\"status\":\"Succeeded\",\"result\":{"
+			 "\"stdout\":\"63\\n\",\"stderr\":\"\",\"executionResult\":\"\","
+			 "\"executionTimeInMilliseconds\":4}}");
 	free(s);
 	exec_view_fini(&v);
 }
@@ -102,11 +104,12 @@ Test(render, failures_in_each_shape)
 	v.error = EXEC_ERR_EXECUTION;
 	v.error_message = strdup("ZeroDivisionError: division by zero");
 	char *s = text(render_exec_new(&v, "abcd"));
-	cr_expect_str_eq(s, "{\"id\":\"testExecutionId\",\"identifier\":\"abcd\",\"executionType\":"
-			    "\"Synchronous\",\"status\":\"Failed\",\"error\":{\"error\":{\"code\":"
-			    "\"ExecutionError\",\"message\":\"ZeroDivisionError: division by zero\"}},"
-			    "\"result\":{\"stdout\":\"63\\n\",\"stderr\":\"\",\"executionResult\":null,"
-			    "\"executionTimeInMilliseconds\":4}}");
+	cr_expect_str_eq(
+	    s, "{\"id\":\"testExecutionId\",\"identifier\":\"abcd\",\"executionType\":"
+	       "\"Synchronous\",\"status\":\"Failed\",\"error\":{\"error\":{\"code\":"
+	       "\"ExecutionError\",\"message\":\"ZeroDivisionError: division by zero\"}},"
+	       "\"result\":{\"stdout\":\"63\\n\",\"stderr\":\"\",\"executionResult\":null,"
+	       "\"executionTimeInMilliseconds\":4}}");
 	free(s);
 	s = text(render_exec_old(&v, false));
 	cr_expect(strstr(s, "\"status\":\"Failure\""));

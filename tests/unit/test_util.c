@@ -52,8 +52,8 @@ Test(util, utf8)
 {
 	cr_expect(util_utf8_valid("héllo", 6));
 	cr_expect_not(util_utf8_valid("\xff", 1));
-	cr_expect_not(util_utf8_valid("\xc0\xaf", 2));       /* overlong */
-	cr_expect_not(util_utf8_valid("\xed\xa0\x80", 3));   /* surrogate */
+	cr_expect_not(util_utf8_valid("\xc0\xaf", 2));	   /* overlong */
+	cr_expect_not(util_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
 	char *s = util_utf8_sanitize("a\xffz\xe2\x82", 5);
 	cr_expect_str_eq(s, "a\xef\xbf\xbdz\xef\xbf\xbd\xef\xbf\xbd");
 	free(s);
