@@ -5,3 +5,4 @@ target_link_libraries(bench-sandbox PRIVATE sandbox)
 target_compile_definitions(bench-sandbox PRIVATE
 	SBX_BENCH_ZYGOTE="$<TARGET_FILE:sessionpool-zygote>")
 add_dependencies(bench-sandbox sessionpool-zygote)
+sp_sanitize(bench-sandbox)
