@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 LISTEN     ?= 127.0.0.1:8080
 ARGS       ?=
-CTEST_ARGS ?= --output-on-failure --timeout 600
+CTEST_ARGS ?= --output-on-failure --timeout 600 -j2
 # Sanitizer runtime options for the ASan/UBSan suite.
 SAN_ENV    = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

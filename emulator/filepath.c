@@ -95,7 +95,8 @@ int filepath_effective(const char *dir, size_t dir_len, const char *name, size_t
 	rc = filepath_normalize(name, name_len, &nm);
 	if (rc < 0)
 		return rc;
-	if (!*nm)
+	/* A name ending in '/' names a directory, not a file (§9.1 step 5). */
+	if (!*nm || name[name_len - 1] == '/')
 		return -EINVAL;
 	size_t dl = strlen(d), nl = strlen(nm);
 	if (dl + (dl ? 1 : 0) + nl > FILEPATH_PATH_MAX)

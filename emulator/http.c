@@ -138,7 +138,8 @@ void http_continue(struct req *r)
 	const char *e = mg_get_header(r->conn, "Expect");
 	if (e && !strcasecmp(e, "100-continue") && strcmp(r->ri->http_version, "1.1") == 0 &&
 	    !r->continued) {
-		mg_printf(r->conn, "HTTP/1.1 100 Continue\r\n\r\n");
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		mg_write(r->conn, cont, sizeof(cont) - 1);
 		r->continued = true;
 	}
 }

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
 	build-essential cmake pkg-config
-	libcivetweb-dev libcjson-dev libcurl4-openssl-dev libseccomp-dev libpython3-dev libcriterion-dev
+	civetweb libcivetweb-dev libcjson-dev libcurl4-openssl-dev libseccomp-dev libpython3-dev libcriterion-dev
 	python3 python3-numpy python3-pandas python3-matplotlib python3-sklearn python3-scipy
 	python3-openpyxl python3-setuptools python3-ipython
 	libssl-dev curl openssl

@@ -197,6 +197,9 @@ Test(filepath, effective_empty_name)
 	expect_eff_err("sub", "./", -EINVAL);
 	expect_eff_err(NULL, "/mnt/data", -EINVAL);
 	expect_eff_err(NULL, "/mnt/data/", -EINVAL);
+	expect_eff_err(NULL, "dir/", -EINVAL);
+	expect_eff_err("sub", "a/b/", -EINVAL);
+	expect_eff_err(NULL, "dir//", -EINVAL);
 }
 
 Test(filepath, effective_invalid_parts)
