@@ -148,12 +148,24 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+static char *dup_n(const char *s, size_t len)
+{
+	if (!s)
+		return NULL;
+	char *d = malloc(len + 1);
+	if (d) {
+		memcpy(d, s, len);
+		d[len] = '\0';
+	}
+	return d;
+}
+
 static void view_copy(struct exec_view *dst, const struct exec_view *src)
 {
 	*dst = *src;
 	dst->error_message = dup_or_null(src->error_message);
-	dst->stdout_text = dup_or_null(src->stdout_text);
-	dst->stderr_text = dup_or_null(src->stderr_text);
+	dst->stdout_text = dup_n(src->stdout_text, src->stdout_len);
+	dst->stderr_text = dup_n(src->stderr_text, src->stderr_len);
 	dst->value = dup_or_null(src->value);
 }
 
@@ -851,20 +863,22 @@ static void evict_records(struct session *s)
 	}
 }
 
-/* Appends |line| to |*stream| and cuts the result to |max| code points. */
-static void append_capped(char **stream, const char *line, size_t max)
+/* Appends |line| to the stream and cuts the result to |max| code points. */
+static void append_capped(char **stream, size_t *len, const char *line, size_t max)
 {
 	struct strbuf b = {0};
 	if (*stream)
-		strbuf_puts(&b, *stream);
+		strbuf_append(&b, *stream, *len);
 	strbuf_puts(&b, line);
+	size_t n = b.len;
 	char *s = strbuf_steal(&b);
 	if (!s)
 		return;
-	size_t cut = util_utf8_prefix_bytes(s, strlen(s), max);
+	size_t cut = util_utf8_prefix_bytes(s, n, max);
 	s[cut] = '\0';
 	free(*stream);
 	*stream = s;
+	*len = cut;
 }
 
 static void set_failure(struct exec_view *v, enum exec_status st, enum exec_error e,
@@ -877,7 +891,7 @@ static void set_failure(struct exec_view *v, enum exec_status st, enum exec_erro
 	char *nl = v->error_message ? strchr(v->error_message, '\n') : NULL;
 	if (nl)
 		*nl = '\0';
-	append_capped(&v->stderr_text, line, max);
+	append_capped(&v->stderr_text, &v->stderr_len, line, max);
 	free(v->value);
 	v->value = NULL;
 	v->kind = SBX_VALUE_NULL;
@@ -890,6 +904,8 @@ static void finish(struct exec_record *rec, struct sbx_exec_result *res, unsigne
 	struct exec_view *v = &rec->v;
 	v->stdout_text = steal_pointer(&res->stdout_text);
 	v->stderr_text = steal_pointer(&res->stderr_text);
+	v->stdout_len = v->stdout_text ? res->stdout_len : 0;
+	v->stderr_len = v->stderr_text ? res->stderr_len : 0;
 	v->exec_ms = res->exec_ms;
 	v->prepare_ms = res->prepare_ms;
 	v->request_ms = res->request_ms;

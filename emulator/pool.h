@@ -104,8 +104,10 @@ struct exec_view {
 	enum exec_status status;
 	enum exec_error error;
 	char *error_message;
-	char *stdout_text;
+	char *stdout_text; /* NUL-terminated, but may also contain U+0000: use the lengths */
 	char *stderr_text;
+	size_t stdout_len;
+	size_t stderr_len;
 	enum sbx_value_kind kind;
 	char *value;
 	int64_t exec_ms;

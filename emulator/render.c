@@ -6,6 +6,61 @@
 #include "render.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/*
+ * A JSON string of |len| bytes of valid UTF-8. cJSON strings end at the first NUL, and output
+ * may hold U+0000: such text is escaped here (same escapes as cJSON) and inserted raw.
+ */
+static cJSON *string_n(const char *s, size_t len)
+{
+	if (!s)
+		return cJSON_CreateString("");
+	if (!memchr(s, '\0', len))
+		return cJSON_CreateString(s);
+	struct strbuf b = {0};
+	strbuf_puts(&b, "\"");
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		switch (c) {
+		case '"':
+			strbuf_puts(&b, "\\\"");
+			break;
+		case '\\':
+			strbuf_puts(&b, "\\\\");
+			break;
+		case '\b':
+			strbuf_puts(&b, "\\b");
+			break;
+		case '\f':
+			strbuf_puts(&b, "\\f");
+			break;
+		case '\n':
+			strbuf_puts(&b, "\\n");
+			break;
+		case '\r':
+			strbuf_puts(&b, "\\r");
+			break;
+		case '\t':
+			strbuf_puts(&b, "\\t");
+			break;
+		default:
+			if (c < 0x20)
+				strbuf_printf(&b, "\\u%04x", c);
+			else
+				strbuf_append(&b, (const char *)&s[i], 1);
+		}
+	}
+	strbuf_puts(&b, "\"");
+	char *text = strbuf_steal(&b);
+	cJSON *j = text ? cJSON_CreateRaw(text) : cJSON_CreateString("");
+	free(text);
+	return j;
+}
 
 /* The cell value as JSON (§8.2, §8.3); |legacy|: null is sent as "" (§5.7). */
 static cJSON *value_json(const struct exec_view *v, bool legacy)
@@ -56,8 +111,8 @@ cJSON *render_exec_old(const struct exec_view *v, bool fault_succeeded)
 	cJSON *p = cJSON_AddObjectToObject(root, "properties");
 	cJSON_AddStringToObject(p, "$id", "2");
 	cJSON_AddStringToObject(p, "status", status);
-	cJSON_AddStringToObject(p, "stdout", v->stdout_text ? v->stdout_text : "");
-	cJSON_AddStringToObject(p, "stderr", v->stderr_text ? v->stderr_text : "");
+	cJSON_AddItemToObject(p, "stdout", string_n(v->stdout_text, v->stdout_len));
+	cJSON_AddItemToObject(p, "stderr", string_n(v->stderr_text, v->stderr_len));
 	cJSON_AddItemToObject(p, "result", ok ? value_json(v, false) : cJSON_CreateString(""));
 	cJSON_AddNumberToObject(p, "executionTimeInMilliseconds", (double)v->exec_ms);
 	return root;
@@ -68,8 +123,8 @@ cJSON *render_exec_legacy(const struct exec_view *v)
 	bool ok = v->status == EXEC_SUCCEEDED;
 	cJSON *root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "status", ok ? "Success" : "Failure");
-	cJSON_AddStringToObject(root, "stdout", v->stdout_text ? v->stdout_text : "");
-	cJSON_AddStringToObject(root, "stderr", v->stderr_text ? v->stderr_text : "");
+	cJSON_AddItemToObject(root, "stdout", string_n(v->stdout_text, v->stdout_len));
+	cJSON_AddItemToObject(root, "stderr", string_n(v->stderr_text, v->stderr_len));
 	cJSON_AddItemToObject(root, "result", ok ? value_json(v, true) : cJSON_CreateString(""));
 	cJSON_AddNumberToObject(root, "executionTimeInMilliseconds", (double)v->exec_ms);
 	return root;
@@ -91,8 +146,8 @@ cJSON *render_exec_new(const struct exec_view *v, const char *identifier)
 	}
 	if (v->status != EXEC_RUNNING) {
 		cJSON *res = cJSON_AddObjectToObject(root, "result");
-		cJSON_AddStringToObject(res, "stdout", v->stdout_text ? v->stdout_text : "");
-		cJSON_AddStringToObject(res, "stderr", v->stderr_text ? v->stderr_text : "");
+		cJSON_AddItemToObject(res, "stdout", string_n(v->stdout_text, v->stdout_len));
+		cJSON_AddItemToObject(res, "stderr", string_n(v->stderr_text, v->stderr_len));
 		cJSON_AddItemToObject(res, "executionResult",
 				      v->status == EXEC_SUCCEEDED ? value_json(v, false)
 								  : cJSON_CreateNull());

@@ -22,6 +22,7 @@ static struct exec_view ok_view(enum sbx_value_kind k, const char *value)
 	v.kind = k;
 	v.value = value ? strdup(value) : NULL;
 	v.stdout_text = strdup("63\n");
+	v.stdout_len = 3;
 	v.stderr_text = strdup("");
 	v.exec_ms = 4;
 	return v;
@@ -141,6 +142,22 @@ Test(render, test_fault_changes_only_old_status)
 	struct exec_view v = ok_view(SBX_VALUE_NONE, NULL);
 	char *s = text(render_exec_old(&v, true));
 	cr_expect(strstr(s, "\"status\":\"Succeeded\""));
+	free(s);
+	exec_view_fini(&v);
+}
+
+Test(render, output_with_nul_bytes_is_not_cut)
+{
+	struct exec_view v = ok_view(SBX_VALUE_NONE, NULL);
+	free(v.stdout_text);
+	v.stdout_text = malloc(8);
+	memcpy(v.stdout_text, "a\0b\"\x01\n\0", 8);
+	v.stdout_len = 7;
+	char *s = text(render_exec_new(&v, "abcd"));
+	cr_expect(strstr(s, "\"stdout\":\"a\\u0000b\\\"\\u0001\\n\\u0000\""), "%s", s);
+	free(s);
+	s = text(render_exec_old(&v, false));
+	cr_expect(strstr(s, "\"stdout\":\"a\\u0000b"), "%s", s);
 	free(s);
 	exec_view_fini(&v);
 }
