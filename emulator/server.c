@@ -7,8 +7,11 @@
  */
 #include "server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,10 +313,54 @@ struct mg_context *server_start(struct server *srv, char **base_url, struct sp_e
 	return ctx;
 }
 
+struct waker {
+	struct sockaddr_in addr;
+	atomic_bool done;
+};
+
+/* CivetWeb 1.15's listener thread sees the stop flag only when its poll() times out (2 s):
+ * connecting to our own port wakes it, so shutdown takes milliseconds. */
+static void *wake_listener(void *arg)
+{
+	struct waker *w = arg;
+	while (!atomic_load(&w->done)) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0) {
+			connect(fd, (struct sockaddr *)&w->addr, sizeof(w->addr));
+			close(fd);
+		}
+		struct timespec ts = {0, 20 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
 void server_stop(struct mg_context *ctx)
 {
-	if (ctx) {
-		mg_stop(ctx);
-		mg_exit_library();
+	if (!ctx)
+		return;
+	struct waker w = {.addr = {.sin_family = AF_INET}};
+	struct mg_server_port port[1];
+	pthread_t t;
+	bool waking = false;
+	const struct server *srv = mg_get_user_data(ctx);
+	if (mg_get_server_ports(ctx, 1, port) == 1 && port[0].protocol == 1) {
+		/* The configured host, or loopback for a wildcard or a name. */
+		char host[256];
+		snprintf(host, sizeof(host), "%s", srv ? srv->cfg->listen : "");
+		char *colon = strrchr(host, ':');
+		if (colon)
+			*colon = '\0';
+		if (!*host || inet_pton(AF_INET, host, &w.addr.sin_addr) != 1 ||
+		    w.addr.sin_addr.s_addr == htonl(INADDR_ANY))
+			w.addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		w.addr.sin_port = htons((uint16_t)port[0].port);
+		waking = pthread_create(&t, NULL, wake_listener, &w) == 0;
 	}
+	mg_stop(ctx);
+	if (waking) {
+		atomic_store(&w.done, true);
+		pthread_join(t, NULL);
+	}
+	mg_exit_library();
 }

@@ -16,4 +16,5 @@
  * e.g. "http://127.0.0.1:41235", the real port when port 0 was asked) and returns the context.
  */
 struct mg_context *server_start(struct server *srv, char **base_url, struct sp_err *err);
+/* Stops listening and waits for every worker thread. */
 void server_stop(struct mg_context *ctx);
