@@ -732,7 +732,7 @@ static int upload_prepare(struct upload *u)
 				   "Internal error: cannot create a temporary file: %s.",
 				   strerror(errno));
 	/* Sessions run under their own uid and must be able to rewrite what was uploaded. */
-	if ((uid != (uid_t)-1 && fchown(u->tmpfd, uid, (gid_t)-1) < 0) ||
+	if ((uid != (uid_t)-1 && fchown(u->tmpfd, uid, (gid_t)uid) < 0) ||
 	    fchmod(u->tmpfd, 0644) < 0)
 		return upload_fail(u, API_ERR_INTERNAL,
 				   "Internal error: cannot set the file owner: %s.",

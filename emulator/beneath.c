@@ -87,7 +87,7 @@ static int walk(int rootfd, const char *rel, bool mkdirs, uid_t uid, int flags, 
 			fd = (int)TEMP_FAILURE_RETRY_INT(
 			    openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 			if (fd >= 0 && uid != (uid_t)-1 &&
-			    fchownat(fd, "", uid, (gid_t)-1, AT_EMPTY_PATH) < 0) {
+			    fchownat(fd, "", uid, (gid_t)uid, AT_EMPTY_PATH) < 0) {
 				int e = errno;
 				close(fd);
 				return -e;

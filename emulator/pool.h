@@ -74,7 +74,8 @@ const char *session_identifier(const struct session *s);
 const char *session_etag(const struct session *s);
 /* Host path of the session's /mnt/data (an existing directory). */
 const char *session_dir(const struct session *s);
-/* Owner for files the emulator writes there, or (uid_t)-1 to keep the emulator's. */
+/* Owner (uid, and gid of the same number) for files the emulator writes there, or (uid_t)-1
+ * to keep the emulator's. */
 uid_t session_uid(const struct session *s);
 
 /* ---- executions ---- */
