@@ -16,6 +16,7 @@
 #include "sandbox.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -60,6 +61,7 @@ struct sbx_zygote {
 	char *packages;
 	bool root;
 	uid_t uid_base;
+	char *run_dir; /* <state_dir>/sbx-XXXXXX: the zygote's own files; removed at stop */
 };
 
 /* One interpreter process of a session, as handed over by the zygote. */
@@ -196,6 +198,51 @@ static char *dup_json_string(const cJSON *obj, const char *key)
 	return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
 }
 
+/* Removes everything below the open directory |dfd| (consumed), never following symlinks and
+ * never crossing into another file system. */
+static void rm_tree_at(int dfd, dev_t dev)
+{
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (!S_ISDIR(st.st_mode)) {
+			unlinkat(dirfd(d), e->d_name, 0);
+			continue;
+		}
+		if (st.st_dev != dev)
+			continue; /* a mount point: leave it to its owner */
+		int sub =
+		    openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub >= 0)
+			rm_tree_at(sub, dev);
+		unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
+	}
+	closedir(d);
+}
+
+/* Removes the zygote's run directory: it is gone by now, and every session with it. */
+static void remove_run_dir(struct sbx_zygote *z)
+{
+	struct stat st;
+	if (!z->run_dir)
+		return;
+	int fd = open(z->run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0)
+		rm_tree_at(fd, st.st_dev);
+	else if (fd >= 0)
+		close(fd);
+	rmdir(z->run_dir);
+}
+
 static void zygote_free(struct sbx_zygote *z)
 {
 	if (z->ctl >= 0)
@@ -206,6 +253,8 @@ static void zygote_free(struct sbx_zygote *z)
 	free(z->reason);
 	free(z->version);
 	free(z->packages);
+	remove_run_dir(z); /* the zygote is not running (never started, or reaped) */
+	free(z->run_dir);
 	free(z);
 }
 
@@ -247,7 +296,7 @@ static int spawn_zygote(struct sbx_zygote *z, const struct sbx_options *opt, int
 	    "--uid-base",
 	    uidb,
 	    "--state-dir",
-	    (char *)opt->state_dir,
+	    z->run_dir,
 	    NULL,
 	};
 	posix_spawn_file_actions_t fa;
@@ -309,6 +358,28 @@ int sbx_zygote_start(const struct sbx_options *opt, struct sbx_zygote **out, str
 	z->pidfd = -1;
 	z->pid = -1;
 	z->uid_base = opt->uid_base;
+
+	/* A directory of this zygote's own inside state_dir (several zygotes may share one): its
+	 * mount point and fallbacks live there, and it goes away at stop. */
+	size_t dlen = strlen(opt->state_dir);
+	z->run_dir = malloc(dlen + sizeof("/sbx-XXXXXX"));
+	if (!z->run_dir) {
+		zygote_free(z);
+		return sp_err_set(err, -ENOMEM, "out of memory");
+	}
+	memcpy(z->run_dir, opt->state_dir, dlen);
+	memcpy(z->run_dir + dlen, "/sbx-XXXXXX", sizeof("/sbx-XXXXXX"));
+	if (!mkdtemp(z->run_dir)) {
+		r = sp_err_sys(err, -errno, "create a directory in %s", opt->state_dir);
+		free(steal_pointer(&z->run_dir)); /* nothing to remove */
+		zygote_free(z);
+		return r;
+	}
+	if (chmod(z->run_dir, 0755) < 0) {
+		r = sp_err_sys(err, -errno, "chmod %s", z->run_dir);
+		zygote_free(z);
+		return r;
+	}
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		r = sp_err_sys(err, -errno, "socketpair");

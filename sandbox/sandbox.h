@@ -46,7 +46,8 @@ struct sbx_options {
 	uint64_t file_size_bytes; /* RLIMIT_FSIZE per session; 0 = unlimited */
 	uint64_t tmp_bytes;	  /* size of the session's tmpfs /tmp and /dev/shm */
 	uid_t uid_base;		  /* running as root: session in slot n runs as uid_base + n */
-	const char *state_dir;	  /* a private directory the sandbox may use (mount points);
+	const char *state_dir;	  /* a directory the sandbox may use: it makes one sbx-XXXXXX
+				   * subdirectory there and removes it in sbx_zygote_stop();
 				   * not owned; must exist */
 	int log_fd;		  /* where the zygote writes its diagnostics; -1 = stderr */
 };
@@ -64,7 +65,9 @@ struct sbx_zygote;
  */
 int sbx_zygote_start(const struct sbx_options *opt, struct sbx_zygote **out, struct sp_err *err);
 
-/* Stops the zygote (and with it every session process still alive) and frees |z|. NULL ok. */
+/* Stops the zygote (and with it every session process still alive), removes everything the
+ * sandbox created (its directory in state_dir; in degraded mode the host's /mnt/data symlink if
+ * this zygote made it) and frees |z|. NULL ok. */
 void sbx_zygote_stop(struct sbx_zygote *z);
 
 /* The isolation mode in force (never AUTO), and, for DEGRADED, why (static string or NULL). */
