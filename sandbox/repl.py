@@ -20,6 +20,7 @@ when matplotlib rendered a PNG during the cell (§8.3). Output goes to file desc
 import ast
 import base64
 import builtins
+import importlib.util
 import io
 import json
 import os
@@ -513,6 +514,70 @@ def _import_pretty():
     return pretty
 
 
+class _StashLoader:
+    """Hands a stashed module back to the import system as it is: no code runs again."""
+
+    def __init__(self, module):
+        self._module = module
+        self._spec = getattr(module, "__spec__", None)
+
+    def create_module(self, spec):
+        return self._module
+
+    def exec_module(self, module):
+        # module_from_spec() replaced __spec__ with ours: give the module its own back.
+        if self._spec is not None:
+            module.__spec__ = self._spec
+        _patch_pyplot()
+
+
+class _StashFinder:
+    """§8.3: the zygote preloads matplotlib for speed, yet a session starts without it in
+    sys.modules. The first import of any stashed name puts every stashed module back at once
+    (the very objects the zygote loaded and warmed up), then this finder removes itself."""
+
+    def find_spec(self, name, path=None, target=None):
+        module = _stash.pop(name, None)
+        if module is None:
+            return None
+        # Everything else goes back now; |name| itself is put in sys.modules by the import
+        # system from our spec (were it there already, importlib would run its file again).
+        _unstash()
+        return importlib.util.spec_from_loader(
+            name,
+            _StashLoader(module),
+            origin=getattr(getattr(module, "__spec__", None), "origin", None),
+            is_package=hasattr(module, "__path__"),
+        )
+
+
+_stash = {}  # module name -> module object, while stashed
+_finder = _StashFinder()
+
+
+def _unstash():
+    try:
+        sys.meta_path.remove(_finder)
+    except ValueError:
+        pass
+    for name, module in _stash.items():
+        sys.modules.setdefault(name, module)
+    _stash.clear()
+    _patch_pyplot()
+
+
+def _stash_new_modules(before):
+    """Moves the third-party modules imported since |before| (a set of names) out of
+    sys.modules; standard-library modules imported on the way stay, as any program has them."""
+    stdlib = sys.stdlib_module_names
+    for name in list(sys.modules):
+        if name in before or name.partition(".")[0] in stdlib:
+            continue
+        _stash[name] = sys.modules.pop(name)
+    if _stash:
+        sys.meta_path.insert(0, _finder)
+
+
 def init():
     """Zygote start-up: preload the scientific stack once, warm it up, freeze the heap."""
     global _pretty
@@ -520,24 +585,29 @@ def init():
     import random  # noqa: F401
     import subprocess  # noqa: F401
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy
     import pandas
     import pkg_resources  # noqa: F401
 
     _pretty = _import_pretty()
     pandas.DataFrame({"a": numpy.arange(1000), "b": numpy.arange(1000) % 7}).groupby("b").describe()
+    _classify("[1, 2]")
+    _suppressed("1;")
+    _patch_process_functions()
+
+    before = set(sys.modules)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     fig = plt.figure()
     plt.plot([1, 2, 3], [1, 4, 9])
     fig.savefig(io.BytesIO(), format="png", bbox_inches="tight")
     plt.close("all")
-    _classify("[1, 2]")
-    _suppressed("1;")
-    _patch_process_functions()
     _patch_pyplot()
+    del fig, plt, matplotlib
+    _stash_new_modules(before)
 
     import gc
 

@@ -253,3 +253,42 @@ Test(values, pkg_resources_and_scientific_stack)
 		       SBX_VALUE_JSON, "6");
 	t_expect_value(ses, "import matplotlib\nmatplotlib.get_backend()", SBX_VALUE_TEXT, "'agg'");
 }
+
+Test(values, matplotlib_is_preloaded_but_not_imported)
+{
+	/* §8.3: a fresh session has not imported matplotlib (nor what came with it)... */
+	t_expect_value(ses,
+		       "import sys\n[m for m in ('matplotlib', 'matplotlib.pyplot', "
+		       "'mpl_toolkits.mplot3d', 'PIL', 'kiwisolver', 'cycler', 'pyparsing') "
+		       "if m in sys.modules]",
+		       SBX_VALUE_JSON, "[]");
+	/* ...yet importing it is instant: the zygote's modules come back as they are, once. */
+	t_expect_value(ses,
+		       "import time\nt0 = time.perf_counter()\nimport matplotlib.pyplot as plt\n"
+		       "time.perf_counter() - t0 < 0.05",
+		       SBX_VALUE_TEXT, "True");
+	t_expect_value(ses,
+		       "import matplotlib, PIL\n(plt.matplotlib is matplotlib, "
+		       "type(matplotlib.__spec__.loader).__name__, "
+		       "any(type(f).__name__ == '_StashFinder' for f in sys.meta_path))",
+		       SBX_VALUE_TEXT, "(True, 'SourceFileLoader', False)");
+	t_expect_value(ses, "matplotlib.get_backend()", SBX_VALUE_TEXT, "'agg'");
+	struct sbx_exec_result r;
+	t_exec(ses, "plt.plot([1, 2, 3])\nplt.show()", &r);
+	cr_expect_eq(r.value_kind, SBX_VALUE_IMAGE, "kind %s: %s", t_kind_name(r.value_kind),
+		     r.stderr_text);
+	sbx_exec_result_fini(&r);
+}
+
+Test(values, importing_a_module_that_came_with_matplotlib_brings_it_all_back)
+{
+	t_expect_value(ses,
+		       "import sys\nimport PIL.Image\n('matplotlib.pyplot' in sys.modules, "
+		       "sys.modules['matplotlib.pyplot'].show.__name__)",
+		       SBX_VALUE_TEXT, "(True, 'show')");
+	struct sbx_exec_result r;
+	t_exec(ses, "import matplotlib.pyplot as plt\nplt.figure()\nplt.plot([1])\nNone", &r);
+	cr_expect_eq(r.value_kind, SBX_VALUE_IMAGE, "kind %s: %s", t_kind_name(r.value_kind),
+		     r.stderr_text);
+	sbx_exec_result_fini(&r);
+}
