@@ -40,6 +40,7 @@ _CO_COROUTINE = 0x80  # inspect.CO_COROUTINE
 
 _out = None  # our block-buffered writers on fds 1 and 2
 _err = None
+_gates = ()  # the _Gate under each of them
 _ns = None  # the __main__ namespace of the session
 _loop = None  # asyncio loop for top-level await, created on first use
 _images = []  # PNG bytes rendered during the current cell
@@ -56,6 +57,48 @@ def _flush():
             except Exception:
                 pass
     _sbx.fflush()
+
+
+class _Gate(io.RawIOBase):
+    """The raw layer under sys.stdout and sys.stderr: writes reach the pipe only while a cell
+    runs. §8.4: output produced between cells is discarded, including what a background thread
+    left in the 64 KiB buffer above us, or wrote through a reference it kept (a logging
+    handler's stream). Called once per buffer flush, so being Python costs nothing measurable.
+    """
+
+    def __init__(self, fd, name):
+        super().__init__()
+        self._fd = fd
+        self.name = name
+        self.open = False
+
+    def writable(self):
+        return True
+
+    def fileno(self):
+        return self._fd
+
+    def isatty(self):
+        return False
+
+    def write(self, b):
+        if not self.open:
+            return len(b)
+        return os.write(self._fd, b)
+
+
+def _streams_open():
+    """At the start of a cell: what was buffered between cells goes nowhere, then the pipes."""
+    _flush()
+    for g in _gates:
+        g.open = True
+
+
+def _streams_close():
+    """At the end of a cell: everything the cell wrote goes to the pipes, later writes nowhere."""
+    _flush()
+    for g in _gates:
+        g.open = False
 
 
 def _copy_meta(wrapper, fn):
@@ -284,6 +327,7 @@ def run(frame):
     op = req.get("op")
     if op == "exec":
         code = req.get("code")
+        _streams_open()
         return _run_cell(code if isinstance(code, str) else "")
     if op == "ping":
         return {"op": "pong"}
@@ -366,7 +410,7 @@ def _text(s):
 
 def finish(st):
     global _images
-    _flush()
+    _streams_close()
     _reap()
     if st is None:
         # Interrupted outside the user code (after it ended, before the result was built).
@@ -415,16 +459,13 @@ def finish(st):
 
 def session_init(warm_up):
     """Per-session state, on standby: streams, environment, paths, seeds, __main__."""
-    global _out, _err, _ns
+    global _out, _err, _ns, _gates
+    _gates = (_Gate(1, "<stdout>"), _Gate(2, "<stderr>"))
     _out = io.TextIOWrapper(
-        io.BufferedWriter(io.FileIO(1, "wb", closefd=False), 65536),
-        encoding="utf-8",
-        errors="backslashreplace",
+        io.BufferedWriter(_gates[0], 65536), encoding="utf-8", errors="backslashreplace"
     )
     _err = io.TextIOWrapper(
-        io.BufferedWriter(io.FileIO(2, "wb", closefd=False), 65536),
-        encoding="utf-8",
-        errors="backslashreplace",
+        io.BufferedWriter(_gates[1], 65536), encoding="utf-8", errors="backslashreplace"
     )
     sys.stdout = sys.__stdout__ = _out
     sys.stderr = sys.__stderr__ = _err

@@ -235,6 +235,30 @@ Test(streams, output_between_cells_is_discarded)
 	expect_output("print('next')", "next\n", "");
 }
 
+Test(streams, buffered_output_between_cells_is_discarded)
+{
+	/* Not flushed: it sits in the interpreter's buffers until the next cell flushes them. The
+	 * logging handler keeps its own reference to sys.stderr. */
+	struct sbx_exec_result r;
+	t_exec(ses,
+	       "import threading, logging, sys\n"
+	       "log = logging.getLogger('bg')\n"
+	       "log.addHandler(logging.StreamHandler(sys.stderr))\n"
+	       "threading.Timer(0.3, lambda: (print('late'), log.warning('late-log'))).start()\n"
+	       "print('now')",
+	       &r);
+	cr_expect_str_eq(r.stdout_text, "now\n");
+	cr_expect_str_eq(r.stderr_text, "");
+	sbx_exec_result_fini(&r);
+	usleep(1000 * 1000);
+	expect_output("print('next')\nlog.warning('now-log')", "next\n", "now-log\n");
+	/* More than the 64 KiB buffer between cells: the excess is dropped too. */
+	t_exec(ses, "threading.Timer(0.2, lambda: print('y' * 200000)).start()", &r);
+	sbx_exec_result_fini(&r);
+	usleep(700 * 1000);
+	expect_output("print('after')", "after\n", "");
+}
+
 Test(streams, background_threads_run_between_cells)
 {
 	struct sbx_exec_result r;
