@@ -24,6 +24,7 @@
  * "status". End of file on the control socket (the emulator is gone) also kills every session.
  */
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -141,27 +142,100 @@ static void describe_status(int status, char *buf, size_t n)
 	}
 }
 
-/* Kills every process running as |uid| (degraded mode: a session's leftovers). */
-static void kill_uid(uid_t uid)
+/* Real and effective uid of the living (not zombie) process |pid|, from /proc; 0 or -1. */
+static int proc_uids(pid_t pid, uid_t *ruid, uid_t *euid)
+{
+	char path[64], line[256], state = '?';
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	cleanup_fclose FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned a, b;
+		if (sscanf(line, "State: %c", &state) == 1 && (state == 'Z' || state == 'X'))
+			return -1;
+		if (sscanf(line, "Uid: %u %u", &a, &b) == 2) {
+			*ruid = a;
+			*euid = b;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Appends the children of every thread of |pid| to |*v| (/proc/PID/task/TID/children). */
+static void add_children(pid_t pid, pid_t **v, size_t *n, size_t *cap)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		char file[320];
+		snprintf(file, sizeof(file), "/proc/%d/task/%s/children", (int)pid, e->d_name);
+		cleanup_fclose FILE *f = fopen(file, "re");
+		int child;
+		while (f && fscanf(f, "%d", &child) == 1) {
+			if (*n == *cap) {
+				size_t nc = *cap ? *cap * 2 : 256;
+				pid_t *nv = realloc(*v, nc * sizeof(*nv));
+				if (!nv)
+					break;
+				*v = nv;
+				*cap = nc;
+			}
+			(*v)[(*n)++] = child;
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
+/*
+ * Degraded mode: kills what is left of a session, every process below us running as |uid|. We
+ * are a child subreaper, so a session's processes never leave our subtree, however they fork
+ * or setsid(); processes of other emulators' sessions, which may well run as the same uid, are
+ * never touched (kill(-1) as |uid| used to reach them all, and their interpreters died of
+ * SIGKILL in the middle of a cell). Repeats until a walk finds none, so that children forked
+ * meanwhile go too.
+ */
+static void kill_leftovers(uid_t uid)
 {
 	if (uid == 0)
 		return;
-	pid_t h = fork();
-	if (h == 0) {
-		if (setresuid(uid, uid, uid) < 0)
-			_exit(1);
-		/* kill(-1) reaches every process of our uid but us; repeat until none is left. */
-		for (int i = 0; i < 100; i++) {
-			if (kill(-1, SIGKILL) < 0 && errno == ESRCH)
-				_exit(0);
+	for (int round = 0; round < 100; round++) {
+		pid_t *v = NULL;
+		size_t n = 0, cap = 0, found = 0;
+		add_children(getpid(), &v, &n, &cap);
+		for (size_t i = 0; i < n; i++) {
+			add_children(v[i], &v, &n, &cap);
+			uid_t r, e;
+			if (proc_uids(v[i], &r, &e) < 0 || (r != uid && e != uid))
+				continue;
+			found++;
+			/* Checked again through a pidfd: a recycled pid is never signalled. */
+			int pfd = pidfd_open(v[i], 0);
+			if (pfd >= 0 && proc_uids(v[i], &r, &e) == 0 && (r == uid || e == uid))
+				pidfd_send_signal(pfd, SIGKILL, NULL, 0);
+			if (pfd >= 0)
+				close(pfd);
 		}
-		_exit(0);
+		free(v);
+		if (!found)
+			return;
+		struct timespec ts = {0, 1000 * 1000};
+		nanosleep(&ts, NULL);
 	}
-	if (h > 0) {
-		int st;
-		while (waitpid(h, &st, 0) < 0 && errno == EINTR)
-			;
+}
+
+/* Degraded mode: whether a live session (other than |except|) runs in |slot|. */
+static bool slot_in_use(const struct zygote *z, unsigned slot, pid_t except)
+{
+	for (size_t i = 0; i < z->nlive; i++) {
+		if (z->live[i].slot == slot && z->live[i].pid != except)
+			return true;
 	}
+	return false;
 }
 
 static void standby_close(struct standby *sb)
@@ -190,8 +264,10 @@ static void forget_live(struct zygote *z, pid_t pid)
 			continue;
 		unsigned slot = z->live[i].slot;
 		z->live[i] = z->live[--z->nlive];
-		if (z->mode == SBX_ISOLATION_DEGRADED && slot != UINT_MAX)
-			kill_uid(jail_session_uid(&z->jail, slot));
+		/* Not when the slot has a new interpreter already (a restart, or the slot's next
+		 * session): handle_spawn cleared the slot before handing it out. */
+		if (z->mode == SBX_ISOLATION_DEGRADED && !slot_in_use(z, slot, pid))
+			kill_leftovers(jail_session_uid(&z->jail, slot));
 		return;
 	}
 }
@@ -221,7 +297,7 @@ static void kill_all_sessions(struct zygote *z)
 	for (size_t i = 0; i < z->nlive; i++) {
 		kill(z->live[i].pid, SIGKILL);
 		if (z->mode == SBX_ISOLATION_DEGRADED)
-			kill_uid(jail_session_uid(&z->jail, z->live[i].slot));
+			kill_leftovers(jail_session_uid(&z->jail, z->live[i].slot));
 	}
 	z->nlive = 0;
 	for (int round = 0; round < 1000; round++) {
@@ -405,6 +481,12 @@ static int handle_spawn(struct zygote *z, const cJSON *req, int *fds, size_t nfd
 		return send_error(z, "spawn: bad request");
 	unsigned slot = (unsigned)jslot->valuedouble;
 	snprintf(assign, sizeof(assign), "{\"op\":\"assign\",\"slot\":%u}", slot);
+	/* Degraded: a slot's uid is all that separates its sessions, so whatever a previous
+	 * interpreter of the slot left behind goes before the new one starts. */
+	if (z->mode == SBX_ISOLATION_DEGRADED) {
+		reap_children(z);
+		kill_leftovers(jail_session_uid(&z->jail, slot));
+	}
 
 	/* A standby that died meanwhile fails the send: then one fresh fork gets a second try. */
 	for (int attempt = 0; attempt < 2; attempt++) {

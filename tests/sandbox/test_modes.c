@@ -279,3 +279,44 @@ Test(modes, auto_falls_back_to_degraded_without_namespaces)
 	sbx_zygote_stop(z);
 	restore_mnt_data();
 }
+
+Test(modes, degraded_cleanup_spares_other_zygotes_sessions)
+{
+	if (geteuid() != 0)
+		cr_skip_test("degraded mode needs root (per-session uids)");
+	note_mnt_data();
+	/* Both zygotes use the default uid base: slot 7 is uid 200007 in each. */
+	struct sbx_zygote *full = t_zygote(SBX_ISOLATION_FULL);
+	struct sbx_zygote *deg = t_zygote(SBX_ISOLATION_DEGRADED);
+	cr_assert_eq(sbx_zygote_slot_uid(full, 7), sbx_zygote_slot_uid(deg, 7));
+	struct sbx_session *a = t_spawn(full, 7, NULL);
+	pid_t pid = sbx_session_pid(a);
+	struct sbx_exec_result r;
+	t_exec(a, "import subprocess\np = subprocess.Popen(['sleep', '1000.25'])\nNone", &r);
+	sbx_exec_result_fini(&r);
+
+	/* The degraded session's end (a free, a crash and its restart, a stop) kills what is left
+	 * of it; nothing of the other zygote's session with the same uid. */
+	struct sbx_session *b = t_spawn(deg, 7, NULL);
+	t_exec(b, "import subprocess\nsubprocess.Popen(['setsid', 'sleep', '1000.5'])\nNone", &r);
+	sbx_exec_result_fini(&r);
+	for (int i = 0; i < 3; i++) {
+		t_exec(b, "import os\nos._exit(3)", &r);
+		cr_expect_eq(r.outcome, SBX_OUTCOME_CRASHED, "%s", t_outcome_name(r.outcome));
+		sbx_exec_result_fini(&r);
+		/* The fresh interpreter must not die of the old one's clean-up either. */
+		t_expect_value(b, "6 * 7", SBX_VALUE_JSON, "42");
+	}
+	for (int i = 0; i < 200 && count_sleepers("1000.5") != 0; i++)
+		usleep(10000);
+	cr_expect_eq(count_sleepers("1000.5"), 0, "the degraded session's stray process survived");
+	sbx_session_free(b);
+	sbx_zygote_stop(deg);
+	restore_mnt_data();
+
+	cr_expect_eq(sbx_session_pid(a), pid);
+	t_expect_value(a, "p.poll() is None", SBX_VALUE_TEXT, "True");
+	cr_expect_eq(count_sleepers("1000.25"), 1);
+	sbx_session_free(a);
+	sbx_zygote_stop(full);
+}
