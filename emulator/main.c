@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,10 @@ int main(int argc, char **argv, char **envp)
 	}
 	if (!cfg.zygote)
 		cfg.zygote = default_zygote();
+	/* Large transient buffers (request bodies, replies of MiBs) must go back to the system
+	 * when freed: a fixed mmap threshold stops glibc from moving them into per-thread arenas
+	 * (it raises the threshold dynamically up to 32 MiB otherwise). */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	if (mkdir(cfg.data_dir, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "sessionpool-emulator: create %s: %s\n", cfg.data_dir,
 			strerror(errno));

@@ -26,9 +26,15 @@
 #include "cleanup.h"
 #include "util.h"
 
+/* Bounds on what sandboxed code can make the emulator hold (contract §8 sets none). */
+#define VALUE_MAX_BYTES	  (8u << 20)  /* one cell value, image included */
+#define MESSAGE_MAX_CHARS 4096	      /* error.message */
+#define RECORDS_MAX_BYTES (32u << 20) /* finished records kept per session */
+
 struct exec_record {
 	unsigned refs; /* s->mu */
 	bool finished;
+	size_t bytes; /* memory held by the finished record's texts */
 	struct exec_record *next;
 	struct exec_view v;
 };
@@ -59,6 +65,7 @@ struct session {
 	struct sbx_session *sbx;
 	struct exec_record *records; /* oldest first */
 	size_t nfinished;
+	size_t record_bytes; /* sum of finished records' bytes */
 };
 
 struct pool {
@@ -316,6 +323,7 @@ static void destroy(struct pool *p, struct session *s)
 	struct exec_record *r = s->records;
 	s->records = NULL;
 	s->nfinished = 0;
+	s->record_bytes = 0;
 	while (r) {
 		struct exec_record *next = r->next;
 		record_unref(r);
@@ -847,20 +855,56 @@ static struct exec_record *find_record(struct session *s, const char *id, size_t
 	return NULL;
 }
 
+/* Evicts the oldest finished records beyond the count limit or the byte budget; the newest
+ * finished record always stays. */
 static void evict_records(struct session *s)
 {
 	size_t limit = s->pool->cfg->execution_records_per_session;
 	struct exec_record **pp = &s->records;
-	while (s->nfinished > limit && *pp) {
+	while ((s->nfinished > limit || s->record_bytes > RECORDS_MAX_BYTES) && s->nfinished > 1 &&
+	       *pp) {
 		struct exec_record *r = *pp;
 		if (r->finished) {
 			*pp = r->next;
 			s->nfinished--;
+			s->record_bytes -= r->bytes;
 			record_unref(r);
 		} else {
 			pp = &r->next;
 		}
 	}
+}
+
+/* Applies the value and message bounds, and counts what the record holds. */
+static void bound_record(struct exec_record *rec)
+{
+	struct exec_view *v = &rec->v;
+	if (v->value && strlen(v->value) > VALUE_MAX_BYTES) {
+		if (v->kind == SBX_VALUE_IMAGE) {
+			char note[160];
+			snprintf(note, sizeof(note),
+				 "[image of %zu base64 characters omitted: larger than the %u MiB "
+				 "value limit]",
+				 strlen(v->value), VALUE_MAX_BYTES >> 20);
+			free(v->value);
+			v->value = strdup(note);
+		} else {
+			/* Cut on a code-point boundary; what is left is text, not JSON. */
+			size_t cut = VALUE_MAX_BYTES;
+			while (cut > 0 && ((unsigned char)v->value[cut] & 0xc0) == 0x80)
+				cut--;
+			v->value[cut] = '\0';
+		}
+		v->kind = SBX_VALUE_TEXT;
+	}
+	if (v->error_message) {
+		size_t n = strlen(v->error_message);
+		v->error_message[util_utf8_prefix_bytes(v->error_message, n, MESSAGE_MAX_CHARS)] =
+		    '\0';
+	}
+	rec->bytes = sizeof(*rec) + v->stdout_len + v->stderr_len +
+		     (v->value ? strlen(v->value) : 0) +
+		     (v->error_message ? strlen(v->error_message) : 0);
 }
 
 /* Appends |line| to the stream and cuts the result to |max| code points. */
@@ -1008,7 +1052,9 @@ static int run_cell(struct pool *p, struct session *s, struct exec_record *rec, 
 		finish_canceled(rec, prm->stream_max);
 	else
 		finish(rec, &res, prm->timeout_s, prm->stream_max);
+	bound_record(rec);
 	s->nfinished++;
+	s->record_bytes += rec->bytes;
 	evict_records(s);
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
