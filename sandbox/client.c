@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -70,9 +71,12 @@ struct interp {
 	int out;
 	int err;
 	int pidfd;
-	pid_t pid;	 /* as the zygote knows it (its pid namespace may be nested) */
-	pid_t local_pid; /* in our pid namespace */
+	pid_t pid;	      /* as the zygote knows it (its pid namespace may be nested) */
+	pid_t local_pid;      /* in our pid namespace */
+	const int64_t *clock; /* read-only view of its clock page (pyrunner.h), or NULL */
 };
+
+#define CLOCK_PAGE_SIZE 4096
 
 struct sbx_session {
 	struct sbx_zygote *z; /* not owned */
@@ -595,6 +599,9 @@ static void interp_close(struct interp *it)
 			close(*fds[i]);
 		*fds[i] = -1;
 	}
+	if (it->clock)
+		munmap((void *)it->clock, CLOCK_PAGE_SIZE);
+	it->clock = NULL;
 	it->pid = -1;
 	it->local_pid = -1;
 }
@@ -632,7 +639,7 @@ static int interp_spawn(struct sbx_zygote *z, int host_dir, unsigned slot, struc
 	cJSON *reply = NULL;
 	int fds[SBX_CTL_MAXFDS];
 	size_t nfds = 0;
-	struct interp it = {-1, -1, -1, -1, -1, -1};
+	struct interp it = {-1, -1, -1, -1, -1, -1, NULL};
 
 	snprintf(req, sizeof(req), "{\"op\":\"spawn\",\"slot\":%u}", slot);
 	int r = ctl_call(z, req, &host_dir, 1, &reply, fds, &nfds, SBX_CTL_MAXFDS, err);
@@ -641,7 +648,7 @@ static int interp_spawn(struct sbx_zygote *z, int host_dir, unsigned slot, struc
 	const cJSON *jpid = cJSON_GetObjectItemCaseSensitive(reply, "pid");
 	it.pid = cJSON_IsNumber(jpid) ? (pid_t)jpid->valuedouble : -1;
 	cJSON_Delete(reply);
-	if (nfds != 4 || it.pid <= 0) {
+	if (nfds != 5 || it.pid <= 0) {
 		for (size_t i = 0; i < nfds; i++)
 			close(fds[i]);
 		return sp_err_set(err, -EPROTO, "malformed spawn reply from the zygote");
@@ -650,6 +657,9 @@ static int interp_spawn(struct sbx_zygote *z, int host_dir, unsigned slot, struc
 	it.out = fds[1];
 	it.err = fds[2];
 	it.pidfd = fds[3];
+	void *page = mmap(NULL, CLOCK_PAGE_SIZE, PROT_READ, MAP_SHARED, fds[4], 0);
+	close(fds[4]);
+	it.clock = page == MAP_FAILED ? NULL : page; /* without it: deadlines count from the send */
 	it.local_pid = pidfd_pid(it.pidfd);
 	if (set_nonblock(it.sock) < 0 || set_nonblock(it.out) < 0 || set_nonblock(it.err) < 0) {
 		r = sp_err_sys(err, -errno, "fcntl");
@@ -753,7 +763,7 @@ static void session_drop_interp(struct sbx_session *s)
 {
 	pthread_mutex_lock(&s->lock);
 	struct interp it = s->it;
-	s->it = (struct interp){-1, -1, -1, -1, -1, -1};
+	s->it = (struct interp){-1, -1, -1, -1, -1, -1, NULL};
 	atomic_store(&s->pid, -1);
 	s->alive = false;
 	pthread_mutex_unlock(&s->lock);
@@ -993,21 +1003,61 @@ static enum pump pump_socket(struct sbx_session *s, struct exec_ctx *x)
 	return PUMP_REPLY;
 }
 
-/* Waits for the reply or the death of the interpreter, enforcing the deadline and grace. */
+/*
+ * When the cell's user code started (CLOCK_MONOTONIC ms, rounded up), as the session wrote it on
+ * its clock page; -1 while that is before |sent| (not started yet) or in the future.
+ */
+static int64_t user_code_start(const struct interp *it, int64_t sent, int64_t now)
+{
+	if (!it->clock)
+		return sent; /* no page: count from the send */
+	int64_t ns = __atomic_load_n(it->clock, __ATOMIC_ACQUIRE);
+	int64_t ms = ns / 1000000 + (ns % 1000000 != 0);
+	return ms >= sent && ms <= now ? ms : -1;
+}
+
+#define START_POLL_MS 10
+
+/*
+ * Waits for the reply or the death of the interpreter, enforcing the deadline and grace.
+ *
+ * The timeout counts from the start of the user code (§8.6), which under load, or behind a
+ * thread of the session that holds the GIL, comes well after the request was sent. When the
+ * deadline computed from the send passes, the session's clock page says when the code started,
+ * and the deadline moves there; a cell whose code has not started keeps waiting, up to one more
+ * timeout after the send. Whatever the session writes on its page, it gains at most that.
+ */
 static void exec_wait(struct sbx_session *s, const struct sbx_exec_request *req, struct exec_ctx *x)
 {
 	int64_t t_int = 0, t_kill = 0;
-	int64_t start = x->t_sent_us / 1000;
+	int64_t sent = x->t_sent_us / 1000;
+	int64_t run_deadline = sent + req->timeout_ms;
+	bool started = false;
 
 	for (;;) {
 		int64_t now = now_ms(), deadline = -1;
 		if (x->phase == PHASE_RUN && req->timeout_ms > 0)
-			deadline = start + req->timeout_ms;
+			deadline = run_deadline;
 		else if (x->phase == PHASE_INTERRUPTED)
 			deadline = t_int + req->grace_ms;
 		else if (x->phase == PHASE_KILLED)
 			deadline = t_kill + DEATH_TIMEOUT_MS;
 		if (deadline >= 0 && now >= deadline) {
+			if (x->phase == PHASE_RUN && !started) {
+				int64_t start = user_code_start(&s->it, sent, now);
+				int64_t cap = sent + 2 * (int64_t)req->timeout_ms;
+				if (start >= 0) {
+					started = true;
+					run_deadline = start + req->timeout_ms;
+				} else if (now < cap) {
+					run_deadline =
+					    now + START_POLL_MS < cap ? now + START_POLL_MS : cap;
+				} else {
+					started = true;
+				}
+				if (now < run_deadline)
+					continue;
+			}
 			if (x->phase == PHASE_RUN) {
 				session_signal(s, SIGINT);
 				x->phase = PHASE_INTERRUPTED;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "jail.h"
@@ -29,6 +30,23 @@ static PyObject *repl_run;
 static PyObject *repl_finish;
 static PyObject *repl_session_init;
 static PyObject *repl_hello;
+static int64_t *clock_page;
+
+void pyr_set_clock(void *page)
+{
+	clock_page = page;
+}
+
+static PyObject *sbx_mark_start(PyObject *self, PyObject *unused)
+{
+	(void)self;
+	(void)unused;
+	struct timespec ts;
+	if (clock_page && clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
+		__atomic_store_n(clock_page, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+				 __ATOMIC_RELEASE);
+	Py_RETURN_NONE;
+}
 
 static PyObject *sbx_fflush(PyObject *self, PyObject *unused)
 {
@@ -40,6 +58,7 @@ static PyObject *sbx_fflush(PyObject *self, PyObject *unused)
 
 static PyMethodDef sbx_methods[] = {
     {"fflush", sbx_fflush, METH_NOARGS, "fflush(NULL): flush C stdio buffers."},
+    {"mark_start", sbx_mark_start, METH_NOARGS, "Records that user code starts now."},
     {NULL, NULL, 0, NULL},
 };
 

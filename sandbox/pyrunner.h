@@ -20,6 +20,16 @@ int pyr_init(struct sp_err *err);
 /* JSON {"version":"3.11.2","packages":[{"name","version"},…]} (malloc'd) or NULL with |err|. */
 char *pyr_hello(struct sp_err *err);
 
+/*
+ * The clock page: a shared page where the session records, as CLOCK_MONOTONIC nanoseconds
+ * (int64, at offset 0), the moment each cell's user code starts (_sbx.mark_start(), called by
+ * repl.py where it starts timing the cell). The client reads it when its deadline passes, so
+ * that the timeout counts from the start of the user code (api-contract §8.6), not from when
+ * the request was sent: under load the two are tens of milliseconds apart.
+ */
+#define PYR_CLOCK_SIZE 4096
+void pyr_set_clock(void *page);
+
 /* PyOS_BeforeFork / PyOS_AfterFork_Parent / PyOS_AfterFork_Child, plus a stdio flush before. */
 void pyr_before_fork(void);
 void pyr_after_fork_parent(void);

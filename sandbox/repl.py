@@ -296,6 +296,7 @@ def _run_cell(src):
     st = {"op": "result", "status": "ok", "kind": "none", "value": None, "exc": None}
     if sys.stdin is None or getattr(sys.stdin, "closed", False):
         sys.stdin = _stdin()
+    _sbx.mark_start()
     t0 = time.perf_counter()
     try:
         try:

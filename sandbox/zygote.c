@@ -8,7 +8,7 @@
  * request at a time on the control socket:
  *
  *   spawn {slot} + [host dir]  → hand a standby process its session; reply {pid} + [socket,
- *                                stdout, stderr, pidfd]
+ *                                stdout, stderr, pidfd, clock page]
  *   status {pid}               → how a session process ended ("exit status 3", "signal SIGSEGV")
  *   stop                       → kill every session and exit
  *
@@ -75,6 +75,7 @@ struct standby {
 	int sock; /* our end of its session socket: the assignment, then the client's */
 	int out_r;
 	int err_r;
+	int clock; /* memfd of the page where it writes when user code starts (pyrunner.h) */
 };
 
 struct zygote {
@@ -240,8 +241,8 @@ static bool slot_in_use(const struct zygote *z, unsigned slot, pid_t except)
 
 static void standby_close(struct standby *sb)
 {
-	int *fds[] = {&sb->pidfd, &sb->sock, &sb->out_r, &sb->err_r};
-	for (size_t i = 0; i < 4; i++) {
+	int *fds[] = {&sb->pidfd, &sb->sock, &sb->out_r, &sb->err_r, &sb->clock};
+	for (size_t i = 0; i < 5; i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);
 		*fds[i] = -1;
@@ -397,19 +398,33 @@ static int standby_fork(struct zygote *z, bool pooled, struct standby *out, stru
 		return sp_err_sys(err, -errno, "pipe");
 	err_r = p[0];
 	err_w = p[1];
+	/* Mapped before the fork, so the child shares it without keeping a descriptor. */
+	cleanup_close int clock = memfd_create("sessionpool-clock", MFD_CLOEXEC);
+	if (clock < 0)
+		return sp_err_sys(err, -errno, "memfd_create");
+	if (ftruncate(clock, PYR_CLOCK_SIZE) < 0)
+		return sp_err_sys(err, -errno, "ftruncate");
+	void *page = mmap(NULL, PYR_CLOCK_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, clock, 0);
+	if (page == MAP_FAILED)
+		return sp_err_sys(err, -errno, "mmap");
 
 	struct jail_fds jf = {.sock = sock_theirs, .out = out_w, .err = err_w};
 	if (full) {
 		int r = jail_prefork(&z->jail, err);
-		if (r < 0)
+		if (r < 0) {
+			munmap(page, PYR_CLOCK_SIZE);
 			return r;
+		}
 	}
 	pyr_before_fork();
 	pid_t b = fork();
-	if (b == 0)
+	if (b == 0) {
+		pyr_set_clock(page);
 		run_standby(z, &jf, pooled);
+	}
 	int fork_errno = errno;
 	pyr_after_fork_parent();
+	munmap(page, PYR_CLOCK_SIZE);
 	if (full) {
 		struct sp_err e = {0};
 		if (jail_postfork(&z->jail, &e) < 0) {
@@ -430,7 +445,8 @@ static int standby_fork(struct zygote *z, bool pooled, struct standby *out, stru
 		kill(b, SIGKILL);
 		return r;
 	}
-	*out = (struct standby){b, pidfd, steal_fd(&sock_ours), steal_fd(&out_r), steal_fd(&err_r)};
+	*out = (struct standby){
+	    b, pidfd, steal_fd(&sock_ours), steal_fd(&out_r), steal_fd(&err_r), steal_fd(&clock)};
 	return 0;
 }
 
@@ -529,8 +545,8 @@ static int handle_spawn(struct zygote *z, const cJSON *req, int *fds, size_t nfd
 	}
 	cJSON_AddBoolToObject(reply, "ok", 1);
 	cJSON_AddNumberToObject(reply, "pid", sb.pid);
-	int out_fds[4] = {sb.sock, sb.out_r, sb.err_r, sb.pidfd};
-	r = send_reply(z, reply, out_fds, 4);
+	int out_fds[5] = {sb.sock, sb.out_r, sb.err_r, sb.pidfd, sb.clock};
+	r = send_reply(z, reply, out_fds, 5);
 	if (r < 0)
 		kill(sb.pid, SIGKILL);
 	standby_close(&sb);

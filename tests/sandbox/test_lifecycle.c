@@ -394,3 +394,29 @@ Test(lifecycle, stop_kills_live_sessions)
 	/* The session is dead; freeing it afterwards is still fine. */
 	sbx_session_free(s);
 }
+
+Test(lifecycle, timeout_counts_from_the_start_of_user_code)
+{
+	/* A thread of the session holds the GIL (one long C call) from 0.2 s to about 1.7 s: a cell
+	 * sent at 0.4 s starts at about 1.7 s, and must still get its full second (§8.6). */
+	struct sbx_session *s = t_spawn(zyg, 1, NULL);
+	struct sbx_exec_result r;
+	t_exec(s,
+	       "import threading, time\n"
+	       "t0 = time.perf_counter(); sum(range(10**6)); per = time.perf_counter() - t0\n"
+	       "n = int(10**6 * 1.5 / per)\n"
+	       "def hog():\n    time.sleep(0.2)\n    sum(range(n))\n"
+	       "threading.Thread(target=hog).start()",
+	       &r);
+	sbx_exec_result_fini(&r);
+	usleep(400 * 1000);
+	int64_t t0 = now_ms();
+	t_exec_with(s, "while True:\n    pass", 1000, 5000, T_MAX_CHARS, &r);
+	int64_t took = now_ms() - t0;
+	cr_expect_eq(r.outcome, SBX_OUTCOME_TIMEOUT, "%s", t_outcome_name(r.outcome));
+	cr_expect_geq(r.exec_ms, 1000, "the cell ran %lld ms", (long long)r.exec_ms);
+	cr_expect_lt(r.exec_ms, 1500, "the cell ran %lld ms", (long long)r.exec_ms);
+	cr_expect_geq(took, 1900, "interrupted %lld ms after the send", (long long)took);
+	sbx_exec_result_fini(&r);
+	sbx_session_free(s);
+}
