@@ -60,6 +60,7 @@ struct sbx_zygote {
 	char *reason;
 	char *version;
 	char *packages;
+	char *cgroups;
 	bool root;
 	uid_t uid_base;
 	char *run_dir; /* <state_dir>/sbx-XXXXXX: the zygote's own files; removed at stop */
@@ -257,6 +258,7 @@ static void zygote_free(struct sbx_zygote *z)
 	free(z->reason);
 	free(z->version);
 	free(z->packages);
+	free(z->cgroups);
 	remove_run_dir(z); /* the zygote is not running (never started, or reaped) */
 	free(z->run_dir);
 	free(z);
@@ -280,7 +282,7 @@ static void zygote_reap(struct sbx_zygote *z, int64_t ms)
 static int spawn_zygote(struct sbx_zygote *z, const struct sbx_options *opt, int child_end,
 			struct sp_err *err)
 {
-	char iso[16], egress[4], mem[32], nproc[32], fsize[32], tmp[32], uidb[32];
+	char iso[16], egress[4], mem[32], nproc[32], fsize[32], tmp[32], disk[32], uidb[32];
 	char *argv[] = {
 	    (char *)opt->zygote_path,
 	    "--ctl-fd",
@@ -297,6 +299,8 @@ static int spawn_zygote(struct sbx_zygote *z, const struct sbx_options *opt, int
 	    fsize,
 	    "--tmp",
 	    tmp,
+	    "--disk",
+	    disk,
 	    "--uid-base",
 	    uidb,
 	    "--state-dir",
@@ -314,6 +318,7 @@ static int spawn_zygote(struct sbx_zygote *z, const struct sbx_options *opt, int
 	snprintf(nproc, sizeof(nproc), "%u", opt->max_processes);
 	snprintf(fsize, sizeof(fsize), "%llu", (unsigned long long)opt->file_size_bytes);
 	snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)opt->tmp_bytes);
+	snprintf(disk, sizeof(disk), "%llu", (unsigned long long)opt->disk_bytes);
 	snprintf(uidb, sizeof(uidb), "%u", (unsigned)opt->uid_base);
 
 	posix_spawn_file_actions_init(&fa);
@@ -437,8 +442,9 @@ int sbx_zygote_start(const struct sbx_options *opt, struct sbx_zygote **out, str
 	z->reason = dup_json_string(hello, "reason");
 	z->version = dup_json_string(hello, "version");
 	z->packages = cJSON_PrintUnformatted(pkgs);
+	z->cgroups = dup_json_string(hello, "cgroups");
 	z->root = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hello, "root"));
-	if (!z->version || !z->packages) {
+	if (!z->version || !z->packages || !z->cgroups) {
 		r = sp_err_set(err, -ENOMEM, "out of memory");
 		zygote_reap(z, 0);
 		zygote_free(z);
@@ -482,6 +488,11 @@ enum sbx_isolation sbx_zygote_isolation(const struct sbx_zygote *z)
 const char *sbx_zygote_isolation_reason(const struct sbx_zygote *z)
 {
 	return z->mode == SBX_ISOLATION_DEGRADED ? z->reason : NULL;
+}
+
+const char *sbx_zygote_cgroups(const struct sbx_zygote *z)
+{
+	return z->cgroups;
 }
 
 const char *sbx_zygote_python_version(const struct sbx_zygote *z)

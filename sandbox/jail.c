@@ -451,6 +451,10 @@ int jail_standby(const struct jail_config *c, const struct jail_fds *fds, int *s
 	 * kill(0, …) from the session must not reach the zygote (same uid in a user namespace). */
 	if (setsid() < 0)
 		return sp_err_sys(err, -errno, "setsid");
+	/* Should the host run out of memory, sessions go first, never the emulator. */
+	if (write_file("/proc/self/oom_score_adj", "1000") < 0) {
+		/* Best effort: the cgroup limits are the real protection. */
+	}
 	if (c->mode == SBX_ISOLATION_FULL) {
 		r = unshare_session(c, err);
 		if (r == 0)

@@ -45,6 +45,9 @@ struct sbx_options {
 	unsigned max_processes;	  /* RLIMIT_NPROC per session (and pids cgroup where offered) */
 	uint64_t file_size_bytes; /* RLIMIT_FSIZE per session; 0 = unlimited */
 	uint64_t tmp_bytes;	  /* size of the session's tmpfs /tmp and /dev/shm */
+	uint64_t disk_bytes;	  /* the /mnt/data quota the caller enforces (tmpfs size); counted
+				   * in the session's memory cgroup, which holds its files too;
+				   * 0 = none */
 	uid_t uid_base;		  /* running as root: session in slot n runs as uid_base + n */
 	const char *state_dir;	  /* a directory the sandbox may use: it makes one sbx-XXXXXX
 				   * subdirectory there and removes it in sbx_zygote_stop();
@@ -73,6 +76,14 @@ void sbx_zygote_stop(struct sbx_zygote *z);
 /* The isolation mode in force (never AUTO), and, for DEGRADED, why (static string or NULL). */
 enum sbx_isolation sbx_zygote_isolation(const struct sbx_zygote *z);
 const char *sbx_zygote_isolation_reason(const struct sbx_zygote *z);
+
+/*
+ * The session control groups in force, one line: "v1 (memory 2176 MiB, pids 128)", or
+ * "off (why)". Borrowed. With cgroups, a session's processes together (and its files on tmpfs)
+ * stay under memory_bytes + disk_bytes + 2 × tmp_bytes and max_processes; one that runs out of
+ * memory is killed whole (its cell ends CRASHED), never another session or the emulator.
+ */
+const char *sbx_zygote_cgroups(const struct sbx_zygote *z);
 
 /* The sessions' interpreter version, e.g. "3.11.2" (platform.python_version()). Borrowed. */
 const char *sbx_zygote_python_version(const struct sbx_zygote *z);

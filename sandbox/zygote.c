@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
 #include "err.h"
 #include "jail.h"
@@ -66,6 +67,7 @@ struct live {
 struct exit_rec {
 	pid_t pid;
 	int status;
+	bool oom; /* killed because its slot ran out of memory */
 };
 
 /* A pre-forked session process waiting for its session; the descriptors are ours. */
@@ -96,6 +98,11 @@ struct zygote {
 	size_t nstandby;
 	unsigned standby_failures;
 	bool stopping;
+	struct cgroups cg;
+	uint64_t disk_bytes;
+	bool cg_join_failed; /* logged once */
+	bool *oom_pending;   /* per slot: out of memory, its interpreter not reaped yet */
+	size_t noom;
 };
 
 static volatile sig_atomic_t sig_fd = -1;
@@ -267,10 +274,25 @@ static void forget_live(struct zygote *z, pid_t pid)
 		z->live[i] = z->live[--z->nlive];
 		/* Not when the slot has a new interpreter already (a restart, or the slot's next
 		 * session): handle_spawn cleared the slot before handing it out. */
-		if (z->mode == SBX_ISOLATION_DEGRADED && !slot_in_use(z, slot, pid))
+		if (z->mode == SBX_ISOLATION_DEGRADED && !slot_in_use(z, slot, pid)) {
+			cg_slot_kill(&z->cg, slot);
 			kill_leftovers(jail_session_uid(&z->jail, slot));
+		}
 		return;
 	}
+}
+
+/* Whether |pid| is the interpreter of a slot that ran out of memory (and forgets that). */
+static bool take_oom(struct zygote *z, pid_t pid)
+{
+	for (size_t i = 0; i < z->nlive; i++) {
+		unsigned slot = z->live[i].slot;
+		if (z->live[i].pid == pid && slot < z->noom && z->oom_pending[slot]) {
+			z->oom_pending[slot] = false;
+			return true;
+		}
+	}
+	return false;
 }
 
 static void reap_children(struct zygote *z)
@@ -280,7 +302,8 @@ static void reap_children(struct zygote *z)
 		pid_t pid = waitpid(-1, &st, WNOHANG);
 		if (pid <= 0)
 			return;
-		z->ring[z->ring_next % EXIT_RING] = (struct exit_rec){pid, st};
+		bool oom = take_oom(z, pid);
+		z->ring[z->ring_next % EXIT_RING] = (struct exit_rec){pid, st, oom};
 		z->ring_next++;
 		forget_live(z, pid);
 	}
@@ -501,6 +524,7 @@ static int handle_spawn(struct zygote *z, const cJSON *req, int *fds, size_t nfd
 	 * interpreter of the slot left behind goes before the new one starts. */
 	if (z->mode == SBX_ISOLATION_DEGRADED) {
 		reap_children(z);
+		cg_slot_kill(&z->cg, slot);
 		kill_leftovers(jail_session_uid(&z->jail, slot));
 	}
 
@@ -510,6 +534,12 @@ static int handle_spawn(struct zygote *z, const cJSON *req, int *fds, size_t nfd
 		if (!pooled && standby_fork(z, false, &sb, &e) < 0) {
 			snprintf(msg, sizeof(msg), "spawn: %s", e.msg);
 			return send_error(z, msg);
+		}
+		/* Into the slot's control groups before it runs anything of the session. */
+		if (cg_slot_join(&z->cg, slot, sb.pid, &e) < 0 && !z->cg_join_failed) {
+			z->cg_join_failed = true;
+			logf_("sessionpool-zygote: sessions run without their cgroup limits: %s",
+			      e.msg);
 		}
 		r = sbx_frame_send_fd(sb.sock, assign, strlen(assign), fds[0]);
 		if (r == 0) {
@@ -553,6 +583,39 @@ static int handle_spawn(struct zygote *z, const cJSON *req, int *fds, size_t nfd
 	return r;
 }
 
+/* v1 cgroups: the kernel killed one process of a slot that ran out of memory; the session goes
+ * whole, as with memory.oom.group in v2 (its cell ends CRASHED, its files stay). */
+static void handle_oom(struct zygote *z, unsigned slot)
+{
+	uint64_t n;
+	if (read(cg_slot_oom_fd(&z->cg, slot), &n, sizeof(n)) < 0)
+		return;
+	logf_("sessionpool-zygote: the session in slot %u ran out of memory: killed", slot);
+	if (slot >= z->noom) {
+		size_t len = z->cg.nslots > slot ? z->cg.nslots : slot + 1;
+		bool *v = realloc(z->oom_pending, len * sizeof(*v));
+		if (v) {
+			memset(v + z->noom, 0, (len - z->noom) * sizeof(*v));
+			z->oom_pending = v;
+			z->noom = len;
+		}
+	}
+	if (slot < z->noom)
+		z->oom_pending[slot] = true;
+	cg_slot_kill(&z->cg, slot);
+}
+
+/* Handles the out-of-memory events that are pending now. */
+static void poll_oom(struct zygote *z)
+{
+	for (unsigned i = 0; i < z->cg.nslots; i++) {
+		int fd = cg_slot_oom_fd(&z->cg, i);
+		struct pollfd p = {fd, POLLIN, 0};
+		if (fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & POLLIN))
+			handle_oom(z, i);
+	}
+}
+
 static int handle_status(struct zygote *z, const cJSON *req)
 {
 	const cJSON *jpid = cJSON_GetObjectItemCaseSensitive(req, "pid");
@@ -561,6 +624,9 @@ static int handle_status(struct zygote *z, const cJSON *req)
 	if (!cJSON_IsNumber(jpid))
 		return send_error(z, "status: bad request");
 	pid_t pid = (pid_t)jpid->valuedouble;
+	/* The kernel signals the event before the victim dies: it is there by now if it was
+	 * the cause. */
+	poll_oom(z);
 	reap_children(z);
 	cleanup_cjson cJSON *reply = cJSON_CreateObject();
 	if (!reply)
@@ -571,6 +637,9 @@ static int handle_status(struct zygote *z, const cJSON *req)
 		struct exit_rec *rec = &z->ring[(i - 1) % EXIT_RING];
 		if (rec->pid == pid) {
 			describe_status(rec->status, text, sizeof(text));
+			if (rec->oom)
+				snprintf(text + strlen(text), sizeof(text) - strlen(text),
+					 ", out of memory");
 			cJSON_AddStringToObject(reply, "status", text);
 			return send_reply(z, reply, NULL, 0);
 		}
@@ -583,6 +652,7 @@ static int handle_status(struct zygote *z, const cJSON *req)
 static void remove_traces(struct zygote *z)
 {
 	char target[64];
+	cg_fini(&z->cg);
 	if (z->made_data_link) {
 		ssize_t n = readlink("/mnt/data", target, sizeof(target) - 1);
 		if (n > 0) {
@@ -642,14 +712,40 @@ static int handle_request(struct zygote *z)
 
 static void serve(struct zygote *z)
 {
+	struct pollfd *p = NULL;
+	unsigned *slot_of = NULL;
+	size_t cap = 0;
+
 	for (;;) {
-		struct pollfd p[2] = {{z->ctl, POLLIN, 0}, {z->sig_pipe[0], POLLIN, 0}};
+		size_t n = 2;
+		if (cap < 2 + z->cg.nslots) {
+			cap = 2 + z->cg.nslots;
+			struct pollfd *np = realloc(p, cap * sizeof(*np));
+			unsigned *ns = realloc(slot_of, cap * sizeof(*ns));
+			if (np)
+				p = np;
+			if (ns)
+				slot_of = ns;
+			if (!np || !ns) {
+				logf_("sessionpool-zygote: out of memory");
+				shutdown_and_exit(z, 1);
+			}
+		}
+		p[0] = (struct pollfd){z->ctl, POLLIN, 0};
+		p[1] = (struct pollfd){z->sig_pipe[0], POLLIN, 0};
+		for (unsigned i = 0; i < z->cg.nslots; i++) {
+			int fd = cg_slot_oom_fd(&z->cg, i);
+			if (fd >= 0) {
+				slot_of[n] = i;
+				p[n++] = (struct pollfd){fd, POLLIN, 0};
+			}
+		}
 		reap_children(z);
 		/* Refill the standby pool once no request came for a moment: the fork competes for
 		 * the CPU with the session that was just handed out. */
 		bool refill =
 		    z->nstandby < STANDBY_TARGET && z->standby_failures < STANDBY_FAILURES;
-		int ready = poll(p, 2, refill ? STANDBY_IDLE_MS : -1);
+		int ready = poll(p, n, refill ? STANDBY_IDLE_MS : -1);
 		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
@@ -660,10 +756,14 @@ static void serve(struct zygote *z)
 			standby_refill(z);
 			continue;
 		}
+		for (size_t i = 2; i < n; i++) {
+			if (p[i].revents & POLLIN)
+				handle_oom(z, slot_of[i]);
+		}
 		if (p[1].revents & POLLIN) {
 			unsigned char sigs[64];
-			ssize_t n = read(z->sig_pipe[0], sigs, sizeof(sigs));
-			for (ssize_t i = 0; i < n; i++) {
+			ssize_t k = read(z->sig_pipe[0], sigs, sizeof(sigs));
+			for (ssize_t i = 0; i < k; i++) {
 				if (sigs[i] == SIGTERM || sigs[i] == SIGHUP)
 					shutdown_and_exit(z, 0);
 			}
@@ -701,6 +801,7 @@ static int parse_args(struct zygote *z, int argc, char **argv, struct sp_err *er
 	    {"nproc", required_argument, NULL, 'n'},
 	    {"fsize", required_argument, NULL, 'f'},
 	    {"tmp", required_argument, NULL, 't'},
+	    {"disk", required_argument, NULL, 'd'},
 	    {"uid-base", required_argument, NULL, 'u'},
 	    {"state-dir", required_argument, NULL, 's'},
 	    {NULL, 0, NULL, 0},
@@ -736,6 +837,9 @@ static int parse_args(struct zygote *z, int argc, char **argv, struct sp_err *er
 			break;
 		case 't':
 			z->jail.tmp_bytes = v;
+			break;
+		case 'd':
+			z->disk_bytes = v;
 			break;
 		case 'u':
 			z->jail.uid_base = (uid_t)v;
@@ -902,6 +1006,19 @@ degraded:
 	return 0;
 }
 
+/* Control groups per slot, where the machine offers them (cgroup.h); never fatal. */
+static int init_cgroups(struct zygote *z)
+{
+	uint64_t tmp = z->jail.tmp_bytes ? z->jail.tmp_bytes : (uint64_t)64 << 20;
+	uint64_t mem = 0;
+	if (z->jail.memory_bytes) /* the processes' memory, plus what their tmpfs files hold */
+		mem = z->jail.memory_bytes + z->disk_bytes + 2 * tmp;
+	cg_init(&z->cg, mem, z->jail.max_processes);
+	if (!z->cg.version)
+		logf_("sessionpool-zygote: no session cgroups: %s", z->cg.reason);
+	return 0;
+}
+
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
 #endif
@@ -949,6 +1066,9 @@ static int say_hello(struct zygote *z, const char *hello_json, const char *error
 		else
 			cJSON_AddNullToObject(msg, "reason");
 		cJSON_AddBoolToObject(msg, "root", geteuid() == 0);
+		char cg[400];
+		cg_describe(&z->cg, cg, sizeof(cg));
+		cJSON_AddStringToObject(msg, "cgroups", cg);
 	}
 	return send_reply(z, msg, NULL, 0);
 }
@@ -967,7 +1087,7 @@ int main(int argc, char **argv)
 			say_hello(&z, NULL, err.msg);
 		return 2;
 	}
-	if (setup_process(&z, &err) < 0 || choose_mode(&z, &err) < 0 ||
+	if (setup_process(&z, &err) < 0 || choose_mode(&z, &err) < 0 || init_cgroups(&z) < 0 ||
 	    policy_build(z.jail.egress, &z.filter, &err) < 0 || pyr_init(&err) < 0) {
 		logf_("sessionpool-zygote: %s", err.msg);
 		say_hello(&z, NULL, err.msg);
