@@ -85,6 +85,7 @@ int main(int argc, char **argv, char **envp)
 	so.memory_bytes = cfg.session_memory_mb << 20;
 	so.max_processes = (unsigned)cfg.session_max_processes;
 	so.file_size_bytes = cfg.upload_max_bytes;
+	so.disk_bytes = cfg.session_disk_mb << 20;
 	so.state_dir = cfg.data_dir;
 	sbx_isolation_parse(cfg.isolation, &so.isolation);
 
@@ -101,6 +102,7 @@ int main(int argc, char **argv, char **envp)
 	enum sbx_isolation mode = sbx_zygote_isolation(srv.zygote);
 	printf("sessionpool-emulator %s listening on %s (isolation: %s, python %s)\n", SP_VERSION,
 	       url, sbx_isolation_name(mode), sbx_zygote_python_version(srv.zygote));
+	printf("sessionpool-emulator: session cgroups: %s\n", sbx_zygote_cgroups(srv.zygote));
 	if (mode == SBX_ISOLATION_DEGRADED)
 		fprintf(stderr,
 			"sessionpool-emulator: WARNING: DEGRADED ISOLATION (%s). Sessions have no "
