@@ -247,8 +247,11 @@ static int prepare_mounts(const struct jail_config *c, struct sp_err *err)
 	char opts[96];
 	int r;
 
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return sp_err_sys(err, -errno, "make / private");
+	/* A slave, not private, until pivot_root: the host directory given later may be a mount
+	 * made after this copy of the mount table (the emulator's per-session tmpfs with the
+	 * /mnt/data quota, under a shared mount), and must propagate here to be bound. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return sp_err_sys(err, -errno, "make / a slave");
 	if (mount("sbxroot", R, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755") < 0)
 		return sp_err_sys(err, -errno, "mount tmpfs root on %s", R);
 
@@ -330,9 +333,10 @@ static int finish_mounts(const struct jail_config *c, int host_dir, struct sp_er
 	struct stat want, got;
 	int r;
 
-	/* The descriptor names the directory even if it was renamed since, but it belongs to the
-	 * zygote's mount namespace, which MS_BIND refuses (EINVAL): bind its current path, and
-	 * check that the path still leads to the same directory. */
+	/* The descriptor names the directory, but it belongs to the zygote's mount namespace,
+	 * which MS_BIND refuses (EINVAL): bind its path, and check that the path leads to the same
+	 * directory here (a tmpfs mounted there after our copy of the mount table reached us by
+	 * propagation, see prepare_mounts). */
 	snprintf(p, sizeof(p), "%s/mnt/data", R);
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", host_dir);
 	ssize_t n = readlink(link, q, sizeof(q) - 1);
@@ -360,6 +364,9 @@ static int finish_mounts(const struct jail_config *c, int host_dir, struct sp_er
 		return sp_err_sys(err, -errno, "detach the old root");
 	if (rmdir("/.old") < 0)
 		return sp_err_sys(err, -errno, "rmdir /.old");
+	/* From now on nothing of the host's mount events reaches the session. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return sp_err_sys(err, -errno, "make / private");
 	return remount("/", MS_RDONLY | MS_NOSUID | MS_NODEV, err);
 }
 
