@@ -786,6 +786,12 @@ static int on_part_data(void *ctx, const char *data, size_t len)
 				   u->max);
 	while (len > 0) {
 		ssize_t n = TEMP_FAILURE_RETRY_INT(write(u->tmpfd, data, len));
+		/* The session's /mnt/data is a tmpfs of --session-disk-mb (datafs.h). */
+		if (n < 0 && (errno == ENOSPC || errno == EDQUOT))
+			return upload_fail(u, API_ERR_PAYLOAD_TOO_LARGE,
+					   "The file does not fit in the session's storage quota "
+					   "of %" PRIu64 " MiB.",
+					   u->r->srv->cfg->session_disk_mb);
 		if (n < 0)
 			return upload_fail(u, API_ERR_INTERNAL,
 					   "Internal error: cannot write the file: %s.",

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "datafs.h"
 #include "http.h"
 #include "pool.h"
 #include "sandbox.h"
@@ -69,6 +70,15 @@ int main(int argc, char **argv, char **envp)
 			strerror(errno));
 		return 1;
 	}
+	/* First, while we have one thread: the private mount namespace of the /mnt/data quota,
+	 * which the zygote started below shares. */
+	struct datafs fs;
+	if (datafs_init(&fs, cfg.data_dir, cfg.session_disk_mb << 20, &err) < 0) {
+		fprintf(stderr, "sessionpool-emulator: %s\n", err.msg);
+		rmdir(cfg.data_dir);
+		config_fini(&cfg);
+		return 1;
+	}
 
 	/* Signals are taken with sigwait(); every thread inherits the mask. */
 	sigset_t stop;
@@ -94,7 +104,7 @@ int main(int argc, char **argv, char **envp)
 	char *url = NULL;
 	int rc = 1;
 	if (sbx_zygote_start(&so, &srv.zygote, &err) < 0 ||
-	    pool_new(&cfg, srv.zygote, &srv.pool, &err) < 0 ||
+	    pool_new(&cfg, srv.zygote, &fs, &srv.pool, &err) < 0 ||
 	    pool_start_reaper(srv.pool, &err) < 0 || !(ctx = server_start(&srv, &url, &err))) {
 		fprintf(stderr, "sessionpool-emulator: %s\n", err.msg);
 		goto out;
@@ -103,6 +113,11 @@ int main(int argc, char **argv, char **envp)
 	printf("sessionpool-emulator %s listening on %s (isolation: %s, python %s)\n", SP_VERSION,
 	       url, sbx_isolation_name(mode), sbx_zygote_python_version(srv.zygote));
 	printf("sessionpool-emulator: session cgroups: %s\n", sbx_zygote_cgroups(srv.zygote));
+	if (fs.quota)
+		printf("sessionpool-emulator: /mnt/data quota: %llu MiB per session (tmpfs)\n",
+		       (unsigned long long)cfg.session_disk_mb);
+	else
+		printf("sessionpool-emulator: /mnt/data quota: off (%s)\n", fs.reason);
 	if (mode == SBX_ISOLATION_DEGRADED)
 		fprintf(stderr,
 			"sessionpool-emulator: WARNING: DEGRADED ISOLATION (%s). Sessions have no "
@@ -124,6 +139,7 @@ out:
 	server_stop(ctx);
 	pool_free(srv.pool);
 	sbx_zygote_stop(srv.zygote);
+	datafs_fini(&fs);
 	if (cfg.tls_cert) {
 		char pem[PATH_MAX];
 		snprintf(pem, sizeof(pem), "%s/tls.pem", cfg.data_dir);

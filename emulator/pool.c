@@ -9,7 +9,11 @@
  *
  * A session leaves the table exactly once (expiry, deletion, failed creation or shutdown) and
  * whoever removes it destroys it: cancel the running cell, wait for it, free the interpreter
- * (which waits until its processes are gone), delete its directory, free its slot.
+ * (which waits until its processes are gone), remove its directory, free its slot.
+ *
+ * A session's /mnt data is the directory of its slot (datafs.h: a tmpfs with the quota, which
+ * cannot be renamed), made when the slot is taken: a ready interpreter's slot, directory
+ * included, simply becomes its session's.
  */
 #include "pool.h"
 
@@ -24,6 +28,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "datafs.h"
 #include "util.h"
 
 /* Bounds on what sandboxed code can make the emulator hold (contract §8 sets none). */
@@ -71,7 +76,7 @@ struct session {
 struct pool {
 	const struct config *cfg;
 	struct sbx_zygote *z;
-	char *sessions_dir;
+	const struct datafs *fs; /* not owned */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cv; /* a creation finished; an async job ended */
@@ -86,12 +91,10 @@ struct pool {
 	bool stopping;
 	pthread_cond_t reaper_cv;
 
-	/* Pre-forked interpreters, each on its own ready/<n> directory, claimed by rename(). */
-	char *ready_dir;
+	/* Pre-forked interpreters, each with its slot and directory, claimed whole. */
 	struct ready *ready;
 	size_t nready;
 	size_t ready_target;
-	unsigned ready_seq;
 	pthread_t filler;
 	bool filler_started;
 	pthread_cond_t filler_cv;
@@ -177,60 +180,6 @@ static void view_copy(struct exec_view *dst, const struct exec_view *src)
 }
 
 /* ---- directories ---- */
-
-/* Removes everything below the open directory |dfd| (consumed), never following symlinks;
- * directories that session code made unreadable are chmod'ed back first. */
-static void rm_tree_at(int dfd)
-{
-	DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return;
-	}
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
-			continue;
-		if (errno != EISDIR && errno != EPERM)
-			continue;
-		fchmodat(dirfd(d), e->d_name, 0700, AT_SYMLINK_NOFOLLOW);
-		int sub =
-		    openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub >= 0)
-			rm_tree_at(sub);
-		unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
-	}
-	closedir(d);
-}
-
-static void rm_tree(const char *path)
-{
-	chmod(path, 0700);
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0)
-		rm_tree_at(fd);
-	rmdir(path);
-}
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[4096];
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 /* ---- table (p->lock held) ---- */
 
@@ -332,7 +281,7 @@ static void destroy(struct pool *p, struct session *s)
 	pthread_mutex_unlock(&s->mu);
 
 	sbx_session_free(sbx);
-	rm_tree(s->dir);
+	datafs_remove(p->fs, s->dir);
 
 	pthread_mutex_lock(&p->lock);
 	if (s->slot < p->nslots)
@@ -377,33 +326,15 @@ static void destroy_all(struct pool *p, struct session **v, size_t n)
 
 /* ---- life cycle ---- */
 
-int pool_new(const struct config *cfg, struct sbx_zygote *z, struct pool **out, struct sp_err *err)
+int pool_new(const struct config *cfg, struct sbx_zygote *z, const struct datafs *fs,
+	     struct pool **out, struct sp_err *err)
 {
 	struct pool *p = calloc(1, sizeof(*p));
 	if (!p)
 		return sp_err_set(err, -ENOMEM, "out of memory");
 	p->cfg = cfg;
 	p->z = z;
-	char buf[4096];
-	snprintf(buf, sizeof(buf), "%s/sessions", cfg->data_dir);
-	p->sessions_dir = strdup(buf);
-	int r = p->sessions_dir ? mkdir_p(p->sessions_dir, 0711) : -ENOMEM;
-	if (r < 0) {
-		sp_err_sys(err, r, "create %s", buf);
-		free(p->sessions_dir);
-		free(p);
-		return r;
-	}
-	snprintf(buf, sizeof(buf), "%s/ready", cfg->data_dir);
-	p->ready_dir = strdup(buf);
-	r = p->ready_dir ? mkdir_p(p->ready_dir, 0711) : -ENOMEM;
-	if (r < 0) {
-		sp_err_sys(err, r, "create %s", buf);
-		free(p->ready_dir);
-		free(p->sessions_dir);
-		free(p);
-		return r;
-	}
+	p->fs = fs;
 	p->ready_target = (size_t)cfg->ready_sessions;
 	p->ready = calloc(p->ready_target ? p->ready_target : 1, sizeof(*p->ready));
 	pthread_mutex_init(&p->lock, NULL);
@@ -449,7 +380,7 @@ static void ready_free(struct pool *p, struct ready *rd)
 {
 	sbx_session_free(rd->sbx);
 	if (rd->dir)
-		rm_tree(rd->dir);
+		datafs_remove(p->fs, rd->dir);
 	free(rd->dir);
 	pthread_mutex_lock(&p->lock);
 	if (rd->slot < p->nslots)
@@ -457,8 +388,8 @@ static void ready_free(struct pool *p, struct ready *rd)
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* Keeps ready_target interpreters forked ahead of demand, so that a new identifier costs a
- * rename() instead of a fork of the zygote (§1.9 of the sandbox notes: ~1 ms against ~10). */
+/* Keeps ready_target interpreters forked ahead of demand, so that a new identifier costs no
+ * fork of the zygote (§1.9 of the sandbox notes: ~1 ms against ~10). */
 static void *filler_main(void *arg)
 {
 	struct pool *p = arg;
@@ -473,19 +404,16 @@ static void *filler_main(void *arg)
 			pthread_cond_wait(&p->filler_cv, &p->lock);
 			continue;
 		}
-		unsigned seq = p->ready_seq++;
 		pthread_mutex_unlock(&p->lock);
 
 		char buf[4096];
-		snprintf(buf, sizeof(buf), "%s/%u", p->ready_dir, seq);
+		datafs_slot_dir(p->fs, rd.slot, buf, sizeof(buf));
 		rd.dir = strdup(buf);
 		rd.uid = sbx_zygote_slot_uid(p->z, rd.slot);
 		struct sp_err err = {0};
 		int r = -ENOMEM;
 		if (rd.dir) {
-			r = mkdir(rd.dir, 0700) < 0 ? -errno : 0;
-			if (r == 0 && rd.uid != (uid_t)-1 && chown(rd.dir, rd.uid, rd.uid) < 0)
-				r = -errno;
+			r = datafs_make(p->fs, rd.dir, rd.uid, &err);
 			if (r == 0)
 				r = sbx_session_spawn(p->z, rd.dir, rd.slot, &rd.sbx, &err);
 		}
@@ -563,17 +491,13 @@ void pool_free(struct pool *p)
 	pthread_mutex_unlock(&p->lock);
 	pool_shutdown(p); /* anything created while the jobs were ending */
 
-	rmdir(p->sessions_dir);
-	rmdir(p->ready_dir);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->cv);
 	pthread_cond_destroy(&p->reaper_cv);
 	pthread_cond_destroy(&p->filler_cv);
 	free(p->ready);
-	free(p->ready_dir);
 	free(p->tab);
 	free(p->slots);
-	free(p->sessions_dir);
 	free(p);
 }
 
@@ -588,7 +512,7 @@ static struct session *session_new(struct pool *p, const char *id, unsigned slot
 	s->identifier = strdup(id);
 	util_guid(s->etag);
 	char buf[4096];
-	snprintf(buf, sizeof(buf), "%s/%s", p->sessions_dir, s->etag);
+	datafs_slot_dir(p->fs, slot, buf, sizeof(buf));
 	s->dir = strdup(buf);
 	if (!s->identifier || !s->dir) {
 		free(s->identifier);
@@ -604,23 +528,11 @@ static struct session *session_new(struct pool *p, const char *id, unsigned slot
 	return s;
 }
 
-/* A new slot for |s| (its claimed one was released). */
-static int alloc_slot_sync(struct pool *p, struct session *s)
-{
-	pthread_mutex_lock(&p->lock);
-	int r = alloc_slot_locked(p, &s->slot);
-	pthread_mutex_unlock(&p->lock);
-	if (r == 0)
-		s->uid = sbx_zygote_slot_uid(p->z, s->slot);
-	return r;
-}
-
 static int spawn(struct pool *p, struct session *s, struct sp_err *err)
 {
-	if (mkdir(s->dir, 0700) < 0)
-		return sp_err_sys(err, -errno, "create %s", s->dir);
-	if (s->uid != (uid_t)-1 && chown(s->dir, s->uid, s->uid) < 0)
-		return sp_err_sys(err, -errno, "chown %s", s->dir);
+	int r = datafs_make(p->fs, s->dir, s->uid, err);
+	if (r < 0)
+		return r;
 	return sbx_session_spawn(p->z, s->dir, s->slot, &s->sbx, err);
 }
 
@@ -705,18 +617,13 @@ int pool_acquire(struct pool *p, const char *id, bool create, struct session **o
 
 	int64_t t0 = util_mono_ms();
 	int r;
-	if (claimed && rename(rd.dir, s->dir) == 0) {
-		/* The interpreter's /mnt/data bind mount follows the rename. */
+	if (claimed) {
+		/* Same slot, so same directory: the interpreter and its /mnt/data carry over. */
 		s->sbx = rd.sbx;
 		free(rd.dir);
 		r = 0;
 	} else {
-		if (claimed)
-			ready_free(p, &rd);
-		if (claimed && alloc_slot_sync(p, s) < 0)
-			r = sp_err_set(err, -ENOMEM, "out of memory");
-		else
-			r = spawn(p, s, err);
+		r = spawn(p, s, err);
 	}
 
 	pthread_mutex_lock(&p->lock);

@@ -24,7 +24,10 @@
 struct pool;
 struct session;
 
-int pool_new(const struct config *cfg, struct sbx_zygote *z, struct pool **out, struct sp_err *err);
+/* |fs| (datafs.h) makes and removes the sessions' directories; borrowed until pool_free(). */
+struct datafs;
+int pool_new(const struct config *cfg, struct sbx_zygote *z, const struct datafs *fs,
+	     struct pool **out, struct sp_err *err);
 /* Starts the reaper thread (destroys expired sessions at least once per second). */
 int pool_start_reaper(struct pool *p, struct sp_err *err);
 /*
@@ -72,7 +75,8 @@ size_t pool_live_count(struct pool *p);
 /* Accessors, valid while the session is acquired. */
 const char *session_identifier(const struct session *s);
 const char *session_etag(const struct session *s);
-/* Host path of the session's /mnt/data (an existing directory). */
+/* Host path of the session's /mnt/data (an existing directory: <data_dir>/slots/<slot>, a tmpfs
+ * of the quota's size when datafs has one). */
 const char *session_dir(const struct session *s);
 /* Owner (uid, and gid of the same number) for files the emulator writes there, or (uid_t)-1
  * to keep the emulator's. */

@@ -3,7 +3,8 @@
  * Behaviour that depends on settings, each test with its own emulator: expiry with a short
  * cooldown (the reaper really removes the session and its files), capacity, paging of both
  * list routes, strict authentication, the deny-role switch, the JSON body limit, lenient
- * api-versions, public base URL, HTTPS, and a clean shutdown (no process or file left).
+ * api-versions, public base URL, HTTPS, the /mnt/data quota, and a clean shutdown (no process or
+ * file left).
  */
 #include <criterion/criterion.h>
 #include <curl/curl.h>
@@ -68,12 +69,13 @@ static size_t count_entries(const char *dir)
 Test(settings, expiry_removes_the_session_and_its_files, .timeout = 120)
 {
 	struct emu e;
-	const char *args[] = {"--cooldown-seconds", "2", NULL};
+	/* No ready interpreters: the only slot directory is the session's. */
+	const char *args[] = {"--cooldown-seconds", "2", "--ready-sessions", "0", NULL};
 	start(&e, args);
 	char *code = NULL;
 	cr_assert_eq(exec_status(&e, "expire-1", NULL), 200);
 	char sessions[512];
-	snprintf(sessions, sizeof(sessions), "%s/sessions", e.data_dir);
+	snprintf(sessions, sizeof(sessions), "%s/slots", e.data_dir);
 	cr_expect_eq(count_entries(sessions), 1);
 	cr_expect_eq(status_of(&e, "GET", "/session?" NEW "&identifier=expire-1"), 200);
 	sleep(1);
@@ -351,5 +353,104 @@ Test(settings, shutdown_leaves_no_process_and_no_file, .timeout = 120)
 	}
 	struct stat sb;
 	cr_expect(stat(data, &sb) < 0, "%s still exists", data);
+	emu_stop(&e);
+}
+
+/* The "executionResult" (as compact JSON text) and stdout of one new-shape cell. */
+static void cell(const struct emu *e, const char *id, const char *code, char **value, char **out)
+{
+	struct http_resp r;
+	char *status = emu_exec(e, id, code, &r);
+	cr_assert_not_null(status, "%s", r.body);
+	cr_expect_str_eq(status, "Succeeded", "%s", r.body);
+	free(status);
+	cJSON *j = http_resp_json(&r);
+	const cJSON *res = cJSON_GetObjectItemCaseSensitive(j, "result");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(res, "executionResult");
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(res, "stdout");
+	*value = v ? cJSON_PrintUnformatted(v) : strdup("(none)");
+	if (out)
+		*out = strdup(cJSON_IsString(o) ? o->valuestring : "");
+	cJSON_Delete(j);
+	http_resp_fini(&r);
+}
+
+static long upload_bytes(const struct emu *e, const char *id, const char *name, size_t size,
+			 char **body)
+{
+	char *content = malloc(size + 1);
+	cr_assert_not_null(content);
+	memset(content, 'q', size);
+	content[size] = '\0';
+	const char *names[] = {"file"}, *fns[] = {name}, *cs[] = {content};
+	size_t len;
+	char *mp = emu_multipart(&len, 1, names, fns, cs);
+	free(content);
+	char path[256];
+	snprintf(path, sizeof(path), "/files?" NEW "&identifier=%s", id);
+	const char *h[] = {"Content-Type: multipart/form-data; boundary=" EMU_BOUNDARY, NULL};
+	struct http_req q = {.path = path, .headers = h, .body = mp, .body_len = len};
+	struct http_resp r;
+	cr_assert_eq(emu_request(e, &q, &r), 0, "%s", r.error);
+	free(mp);
+	long status = r.status;
+	if (body)
+		*body = strdup(r.body ? r.body : "");
+	http_resp_fini(&r);
+	return status;
+}
+
+Test(settings, disk_quota_is_enforced_in_sessions_and_on_upload, .timeout = 120)
+{
+	struct emu e;
+	const char *args[] = {"--session-disk-mb", "32", NULL};
+	start(&e, args);
+	char *value, *out, *body;
+	char log[512];
+	snprintf(log, sizeof(log), "%s/emulator.log", e.dir);
+	FILE *f = fopen(log, "re");
+	char line[512];
+	bool off = false;
+	while (f && fgets(line, sizeof(line), f))
+		off |= strstr(line, "/mnt/data quota: off") != NULL;
+	if (f)
+		fclose(f);
+	if (off) {
+		emu_stop(&e);
+		cr_skip_test("no /mnt/data quota on this machine (see the emulator's log)");
+	}
+
+	cr_expect_eq(upload_bytes(&e, "quota-1", "kept.bin", 1000, NULL), 200);
+	cell(&e, "quota-1", "open('/mnt/data/kept.txt', 'w').write('before')", &value, NULL);
+	free(value);
+	/* Past 32 MiB: ENOSPC inside the session, which keeps running. */
+	cell(&e, "quota-1",
+	     "import errno\nbig = open('/mnt/data/big.bin', 'wb')\ntry:\n"
+	     "    for i in range(64):\n        big.write(b'x' * (1 << 20))\n        big.flush()\n"
+	     "except OSError as err:\n    print(errno.errorcode[err.errno])\n"
+	     "big = None\nimport os\nos.path.getsize('/mnt/data/big.bin') >> 20",
+	     &value, &out);
+	cr_expect_str_eq(out, "ENOSPC\n");
+	cr_expect(!strcmp(value, "31") || !strcmp(value, "32"), "big.bin: %s MiB", value);
+	free(value);
+	free(out);
+	cell(&e, "quota-1",
+	     "(open('/mnt/data/kept.txt').read(), os.path.getsize('/mnt/data/kept.bin'))", &value,
+	     NULL);
+	cr_expect_str_eq(value, "\"('before', 1000)\"");
+	free(value);
+
+	/* An upload that does not fit: 413 naming the quota; what was there stays. */
+	cell(&e, "quota-1", "os.remove('/mnt/data/big.bin')", &value, NULL);
+	free(value);
+	cr_expect_eq(upload_bytes(&e, "quota-1", "huge.bin", (size_t)40 << 20, &body), 413);
+	cr_expect(strstr(body, "PayloadTooLarge") && strstr(body, "quota of 32 MiB"), "%s", body);
+	free(body);
+	cell(&e, "quota-1", "sorted(os.listdir('/mnt/data'))", &value, NULL);
+	cr_expect_str_eq(value, "\"['kept.bin', 'kept.txt']\"");
+	free(value);
+	cr_expect_eq(upload_bytes(&e, "quota-1", "small.bin", (size_t)1 << 20, NULL), 200);
+	/* Another session has a quota of its own. */
+	cr_expect_eq(upload_bytes(&e, "quota-2", "other.bin", (size_t)30 << 20, NULL), 200);
 	emu_stop(&e);
 }
