@@ -10,7 +10,7 @@ trap 'kill $emu 2>/dev/null; wait $emu 2>/dev/null; rm -rf "$work"' EXIT
 start() {
 	rm -f "$work/ready"
 	"$bin/sessionpool-emulator" --listen 127.0.0.1:0 --ready-file "$work/ready" \
-		--data-dir "$work/data" --quiet "$@" >"$work/emu.log" 2>&1 &
+		--data-dir "$work/data" --quiet --max-sessions 400 "$@" >"$work/emu.log" 2>&1 &
 	emu=$!
 	for _ in $(seq 1 200); do [ -s "$work/ready" ] && break; sleep 0.05; done
 	base=$(head -1 "$work/ready")
