@@ -320,3 +320,105 @@ Test(modes, degraded_cleanup_spares_other_zygotes_sessions)
 	sbx_session_free(a);
 	sbx_zygote_stop(full);
 }
+
+/* As the ordinary user of a container: the zygote under sandbox/docker-seccomp.json (applied by
+ * sbx-dockerprofile as Docker would), FULL isolation. With |stock| (Docker's own default
+ * profile) FULL must be refused instead. 0 when the outcome is the expected one. */
+static int docker_profile_child(const char *state, const char *host, bool stock)
+{
+	struct sbx_options opt;
+	struct sbx_zygote *z = NULL;
+	struct sbx_session *s = NULL;
+	struct sp_err err = {0};
+
+	setenv("SBX_PROFILE_STOCK", stock ? "1" : "0", 1);
+	sbx_options_init(&opt);
+	opt.zygote_path = SBX_TEST_DOCKERPROFILE;
+	opt.state_dir = state;
+	opt.isolation = SBX_ISOLATION_FULL;
+	int r = sbx_zygote_start(&opt, &z, &err);
+	if (stock) {
+		if (r == 0 || !strstr(err.msg, "full isolation is not available")) {
+			fprintf(stderr, "docker's default profile: %s\n",
+				r == 0 ? "started" : err.msg);
+			sbx_zygote_stop(z);
+			return 12;
+		}
+		return 0;
+	}
+	if (r < 0) {
+		fprintf(stderr, "docker profile start: %s\n", err.msg);
+		return 10;
+	}
+	if (sbx_session_spawn(z, host, 1, &s, &err) < 0) {
+		fprintf(stderr, "docker profile spawn: %s\n", err.msg);
+		sbx_zygote_stop(z);
+		return 11;
+	}
+	int bad = check(s, "import os\n(os.getpid(), os.getcwd(), open('p.txt', 'w').write('p'))",
+			"(1, '/mnt/data', 1)");
+	bad += check(s, "import socket\nsocket.socket()",
+		     "PermissionError: [Errno 13] Permission denied");
+	sbx_session_free(s);
+	sbx_zygote_stop(z);
+	return bad ? 20 : 0;
+}
+
+Test(modes, docker_profile_allows_full_isolation_for_an_ordinary_user)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root to become the container's ordinary user");
+	const uid_t nobody = 65534;
+	for (int stock = 0; stock < 2; stock++) {
+		char state[] = "/tmp/sbxtest-profile.XXXXXX";
+		char host[] = "/tmp/sbxtest-profile-host.XXXXXX";
+		cr_assert_not_null(mkdtemp(state));
+		cr_assert_not_null(mkdtemp(host));
+		cr_assert_eq(chown(state, nobody, nobody), 0);
+		cr_assert_eq(chown(host, nobody, nobody), 0);
+		chmod(state, 0755);
+		pid_t pid = fork();
+		cr_assert_geq(pid, 0);
+		if (pid == 0) {
+			if (setgroups(0, NULL) < 0 || setresgid(nobody, nobody, nobody) < 0 ||
+			    setresuid(nobody, nobody, nobody) < 0)
+				_exit(2);
+			_exit(docker_profile_child(state, host, stock));
+		}
+		int st = 0;
+		cr_assert_eq(waitpid(pid, &st, 0), pid);
+		char cmd[200];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", state, host);
+		if (system(cmd) != 0) {
+			/* Leftovers in /tmp are harmless. */
+		}
+		cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s profile: child status 0x%x",
+			  stock ? "Docker's default" : "our", st);
+	}
+}
+
+Test(modes, docker_profile_as_root_without_cap_sys_admin_falls_back_to_degraded)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root");
+	/* Root in a container has Docker's default capabilities: namespaces need CAP_SYS_ADMIN
+	 * whatever the profile allows, so AUTO falls back (README: run with --user). */
+	note_mnt_data();
+	struct sbx_options opt;
+	struct sbx_zygote *z = NULL;
+	struct sp_err err = {0};
+	mkdir(SBX_TEST_STATE_DIR, 0755);
+	setenv("SBX_PROFILE_STOCK", "0", 1);
+	setenv("SBX_PROFILE_DOCKER_CAPS", "1", 1);
+	sbx_options_init(&opt);
+	opt.zygote_path = SBX_TEST_DOCKERPROFILE;
+	opt.state_dir = SBX_TEST_STATE_DIR;
+	cr_assert_eq(sbx_zygote_start(&opt, &z, &err), 0, "%s", err.msg);
+	unsetenv("SBX_PROFILE_DOCKER_CAPS");
+	cr_expect_eq(sbx_zygote_isolation(z), SBX_ISOLATION_DEGRADED);
+	struct sbx_session *s = t_spawn(z, 4, NULL);
+	t_expect_value(s, "import os\nos.getuid()", SBX_VALUE_JSON, "200004");
+	sbx_session_free(s);
+	sbx_zygote_stop(z);
+	restore_mnt_data();
+}
