@@ -8,11 +8,15 @@
  *   bench-sandbox [-n sessions] [-e execs] [-g gap_ms] [-s state_dir]
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,14 +79,226 @@ static int memory_of(pid_t pid, long *uss, long *pss)
 	return 0;
 }
 
+extern char **environ;
+
+/* The workload, timed inside the interpreter: returns [wall ms, CPU ms]. CPU time is the
+ * steadier figure on a shared machine, where another tenant may hold a CPU for a while. */
+static const char workload_def[] =
+    "def _workload(d):\n"
+    "    import time, numpy as np, pandas as pd, matplotlib.pyplot as plt\n"
+    "    t0, c0 = time.perf_counter(), time.process_time()\n"
+    "    rng = np.random.default_rng(0)\n"
+    "    for i in range(5):\n"
+    "        df = pd.DataFrame({'k': rng.integers(0, 1000, 100_000), 'v': rng.random(100_000)})\n"
+    "        g = df.groupby('k')['v'].agg(['mean', 'sum', 'count'])\n"
+    "    df.to_csv(d + '/w.csv', index=False)\n"
+    "    back = pd.read_csv(d + '/w.csv')\n"
+    "    assert len(back) == 100_000\n"
+    "    fig, ax = plt.subplots()\n"
+    "    ax.plot(g.index, g['mean'])\n"
+    "    fig.savefig(d + '/w.png')\n"
+    "    plt.close(fig)\n"
+    "    return [(time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000]\n";
+
+/* What the zygote does before forking (sandbox/repl.py init()), for the unsandboxed ones. */
+static const char plain_preload[] =
+    "import sys, io, numpy, pandas, matplotlib\n"
+    "matplotlib.use('Agg')\n"
+    "import matplotlib.pyplot as plt\n"
+    "pandas.DataFrame({'a': numpy.arange(1000), 'b': numpy.arange(1000) % 7})"
+    ".groupby('b').describe()\n"
+    "fig = plt.figure(); plt.plot([1, 2, 3], [1, 4, 9])\n"
+    "fig.savefig(io.BytesIO(), format='png', bbox_inches='tight'); plt.close('all')\n";
+
+/* Figures of one process: wall and CPU ms of the first and the second workload run. */
+enum { W_WALL1, W_WALL2, W_CPU1, W_CPU2, W_N };
+
+/* One sandboxed run: a fresh session on a fresh directory; the workload twice. */
+static int workload_sandboxed(struct sbx_zygote *z, const char *dir, unsigned slot, double out[W_N])
+{
+	struct sbx_session *s = NULL;
+	struct sp_err err = {0};
+	if (sbx_session_spawn(z, dir, slot, &s, &err) < 0) {
+		fprintf(stderr, "spawn: %s\n", err.msg);
+		return -1;
+	}
+	char code[sizeof(workload_def) + 64];
+	snprintf(code, sizeof(code), "%s_workload('/mnt/data')", workload_def);
+	int rc = 0;
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		struct sbx_exec_result r;
+		rc = exec_code(s, code, 120000, 2000, &r);
+		if (rc < 0)
+			break;
+		if (r.outcome != SBX_OUTCOME_OK || !r.value ||
+		    sscanf(r.value, "[%lf,%lf]", &out[W_WALL1 + i], &out[W_CPU1 + i]) != 2) {
+			fprintf(stderr, "workload: %s %s\n", r.value ? r.value : "", r.stderr_text);
+			rc = -1;
+		}
+		sbx_exec_result_fini(&r);
+	}
+	sbx_session_free(s);
+	return rc;
+}
+
+/* One unsandboxed run with the zygote's environment, preload untimed: Debian's
+ * /usr/bin/python3, or (|embedded|) bench-pyembed, libpython embedded as in the zygote. */
+static int workload_plain(bool embedded, const char *dir, const char *mplconfig, double out[W_N])
+{
+	static char code[sizeof(workload_def) + sizeof(plain_preload) + 128];
+	snprintf(code, sizeof(code), "%s%sprint(_workload(sys.argv[1]), _workload(sys.argv[1]))\n",
+		 plain_preload, workload_def);
+	char mpl[400], home[440];
+	snprintf(mpl, sizeof(mpl), "MPLCONFIGDIR=%s", mplconfig);
+	snprintf(home, sizeof(home), "HOME=%s", dir);
+	char *env[] = {"PATH=/usr/local/bin:/usr/bin:/bin",
+		       "LANG=C.UTF-8",
+		       home,
+		       mpl,
+		       "MPLBACKEND=Agg",
+		       "OPENBLAS_NUM_THREADS=1",
+		       "OMP_NUM_THREADS=1",
+		       "MKL_NUM_THREADS=1",
+		       NULL};
+	char *plain[] = {"/usr/bin/python3", "-s", "-E", "-c", code, (char *)dir, NULL};
+	char *embed[] = {SBX_BENCH_PYEMBED, code, (char *)dir, NULL};
+	char **argv = embedded ? embed : plain;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	pid_t pid;
+	int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	if (rc != 0) {
+		close(p[0]);
+		return -1;
+	}
+	char buf[256];
+	size_t got = 0;
+	ssize_t n;
+	while (got < sizeof(buf) - 1 && (n = read(p[0], buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	close(p[0]);
+	int st;
+	waitpid(pid, &st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
+	    sscanf(buf, "[%lf, %lf] [%lf, %lf]", &out[W_WALL1], &out[W_CPU1], &out[W_WALL2],
+		   &out[W_CPU2]) != 4) {
+		fprintf(stderr, "%s failed: %s\n", argv[0], buf);
+		return -1;
+	}
+	return 0;
+}
+
+static double median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int bench_workload(const char *state, const char *root, unsigned runs)
+{
+	struct sbx_options opt;
+	sbx_options_init(&opt);
+	opt.zygote_path = SBX_BENCH_ZYGOTE;
+	opt.state_dir = state;
+	struct sbx_zygote *z;
+	struct sp_err err = {0};
+	if (sbx_zygote_start(&opt, &z, &err) < 0) {
+		fprintf(stderr, "zygote: %s\n", err.msg);
+		return 1;
+	}
+	/* The zygote's font cache, so that the others do not build one either. */
+	char mpl[300];
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	if (xdg && *xdg)
+		snprintf(mpl, sizeof(mpl), "%s/sessionpool/matplotlib", xdg);
+	else
+		snprintf(mpl, sizeof(mpl), "%s/.cache/sessionpool/matplotlib",
+			 home ? home : "/tmp");
+	printf("workload: 5 x 100k-row groupby, CSV round trip, savefig; %u runs of each, in turn; "
+	       "isolation %s, cgroups %s\n",
+	       runs, sbx_isolation_name(sbx_zygote_isolation(z)), sbx_zygote_cgroups(z));
+	/* [variant][figure] arrays over runs: 0 sandboxed, 1 embedded, 2 plain. */
+	double *v[3][W_N];
+	for (int k = 0; k < 3; k++)
+		for (int f = 0; f < W_N; f++)
+			v[k][f] = calloc(runs, sizeof(double));
+	unsigned done = 0;
+	for (unsigned i = 0; i < runs; i++) {
+		char dir[3][400];
+		double fig[3][W_N];
+		for (int k = 0; k < 3; k++) {
+			snprintf(dir[k], sizeof(dir[k]), "%s/%c%u", root, "sep"[k], i);
+			mkdir(dir[k], 0700);
+		}
+		uid_t u = sbx_zygote_slot_uid(z, i);
+		if (u != (uid_t)-1 && chown(dir[0], u, u) < 0)
+			perror("chown");
+		if (workload_sandboxed(z, dir[0], i, fig[0]) < 0 ||
+		    workload_plain(true, dir[1], mpl, fig[1]) < 0 ||
+		    workload_plain(false, dir[2], mpl, fig[2]) < 0)
+			break;
+		for (int k = 0; k < 3; k++)
+			for (int f = 0; f < W_N; f++)
+				v[k][f][done] = fig[k][f];
+		if (getenv("SBX_BENCH_VERBOSE"))
+			printf("run %2u wall/cpu ms: sandboxed %5.0f/%5.0f %5.0f/%5.0f  embedded "
+			       "%5.0f/%5.0f %5.0f/%5.0f  plain %5.0f/%5.0f %5.0f/%5.0f\n",
+			       i, fig[0][0], fig[0][2], fig[0][1], fig[0][3], fig[1][0], fig[1][2],
+			       fig[1][1], fig[1][3], fig[2][0], fig[2][2], fig[2][1], fig[2][3]);
+		done++;
+	}
+	sbx_zygote_stop(z);
+	if (!done)
+		return 1;
+	/* Ratios are medians of the ratios within each run (the three processes of a run ran
+	 * back to back), steadier than ratios of medians when the machine's speed drifts. */
+	printf("%-28s %10s %10s %10s %9s %9s\n", "median (ms)", "sandboxed", "embedded", "plain",
+	       "sbx/emb", "sbx/plain");
+	static const char *const rows[W_N] = {"wall, first run", "wall, second run (warm)",
+					      "CPU, first run", "CPU, second run (warm)"};
+	double *ratio = calloc(done, sizeof(double));
+	for (int f = 0; f < W_N && ratio; f++) {
+		double m[3], q[2];
+		for (int j = 0; j < 2; j++) {
+			for (unsigned i = 0; i < done; i++)
+				ratio[i] = v[0][f][i] / v[1 + j][f][i];
+			q[j] = median(ratio, done);
+		}
+		for (int k = 0; k < 3; k++)
+			m[k] = median(v[k][f], done);
+		printf("%-28s %10.1f %10.1f %10.1f %9.3f %9.3f\n", rows[f], m[0], m[1], m[2], q[0],
+		       q[1]);
+	}
+	free(ratio);
+	printf(
+	    "(n=%u. sandboxed: a fresh session forked by the zygote, with seccomp, namespaces and "
+	    "cgroups; embedded: bench-pyembed, the same libpython with no sandbox; plain: "
+	    "/usr/bin/python3. The sandbox's own cost is sbx/emb; target <= 1.05)\n",
+	    done);
+	for (int k = 0; k < 3; k++)
+		for (int f = 0; f < W_N; f++)
+			free(v[k][f]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	unsigned nsess = 20, nexec = 2000, gap_ms = 30;
+	unsigned nsess = 20, nexec = 2000, gap_ms = 30, wruns = 0;
 	const char *state = "/tmp/sessionpool-bench-state";
 	int c;
 
-	while ((c = getopt(argc, argv, "n:e:g:s:")) != -1) {
+	while ((c = getopt(argc, argv, "n:e:g:s:w:")) != -1) {
 		switch (c) {
+		case 'w':
+			wruns = (unsigned)atoi(optarg);
+			break;
 		case 'n':
 			nsess = (unsigned)atoi(optarg);
 			break;
@@ -97,8 +313,9 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr,
-				"usage: %s [-n sessions] [-e execs] [-g gap_ms] [-s state]\n",
-				argv[0]);
+				"usage: %s [-n sessions] [-e execs] [-g gap_ms] [-s state]\n"
+				"       %s -w runs [-s state]\n",
+				argv[0], argv[0]);
 			return 2;
 		}
 	}
@@ -110,6 +327,14 @@ int main(int argc, char **argv)
 	if (!mkdtemp(root)) {
 		perror("mkdtemp");
 		return 1;
+	}
+	if (wruns) {
+		int rc = bench_workload(state, root, wruns);
+		char cmd[400];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", root);
+		return rc;
 	}
 
 	struct sbx_options opt;
