@@ -397,15 +397,16 @@ Test(lifecycle, stop_kills_live_sessions)
 
 Test(lifecycle, timeout_counts_from_the_start_of_user_code)
 {
-	/* A thread of the session holds the GIL (one long C call) from 0.2 s to about 1.7 s: a cell
-	 * sent at 0.4 s starts at about 1.7 s, and must still get its full second (§8.6). */
+	/* A thread of the session holds the GIL from 0.2 s to 1.7 s (a switch interval of 100 s:
+	 * nobody asks it to let go): a cell sent at 0.4 s starts at 1.7 s, and must still get its
+	 * full second (§8.6). */
 	struct sbx_session *s = t_spawn(zyg, 1, NULL);
 	struct sbx_exec_result r;
 	t_exec(s,
-	       "import threading, time\n"
-	       "t0 = time.perf_counter(); sum(range(10**6)); per = time.perf_counter() - t0\n"
-	       "n = int(10**6 * 1.5 / per)\n"
-	       "def hog():\n    time.sleep(0.2)\n    sum(range(n))\n"
+	       "import sys, threading, time\n"
+	       "sys.setswitchinterval(100)\n"
+	       "def hog():\n    time.sleep(0.2)\n    end = time.monotonic() + 1.5\n"
+	       "    while time.monotonic() < end:\n        pass\n"
 	       "threading.Thread(target=hog).start()",
 	       &r);
 	sbx_exec_result_fini(&r);
