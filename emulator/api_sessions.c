@@ -167,6 +167,8 @@ void api_healthz(struct req *r)
 		cJSON_AddStringToObject(root, "isolationReason", why);
 	else
 		cJSON_AddNullToObject(root, "isolationReason");
+	cJSON_AddStringToObject(root, "sessionCgroups", sbx_zygote_cgroups(z));
+	cJSON_AddStringToObject(root, "diskQuota", r->srv->disk_quota);
 	cJSON_AddNumberToObject(root, "liveSessions", (double)pool_live_count(r->srv->pool));
 	cJSON_AddNumberToObject(root, "maxSessions", (double)r->srv->cfg->max_sessions);
 	cJSON_AddStringToObject(root, "python", sbx_zygote_python_version(z));

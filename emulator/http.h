@@ -28,7 +28,8 @@ struct server {
 	struct sbx_zygote *zygote;
 	bool tls;
 	int64_t started_ticks;
-	char *local_base; /* scheme://host:port of the listener, for requests without Host */
+	char *local_base;     /* scheme://host:port of the listener, for requests without Host */
+	char disk_quota[256]; /* the /mnt/data quota in force, for /healthz */
 };
 
 struct req {

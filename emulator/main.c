@@ -112,12 +112,14 @@ int main(int argc, char **argv, char **envp)
 	enum sbx_isolation mode = sbx_zygote_isolation(srv.zygote);
 	printf("sessionpool-emulator %s listening on %s (isolation: %s, python %s)\n", SP_VERSION,
 	       url, sbx_isolation_name(mode), sbx_zygote_python_version(srv.zygote));
-	printf("sessionpool-emulator: session cgroups: %s\n", sbx_zygote_cgroups(srv.zygote));
 	if (fs.quota)
-		printf("sessionpool-emulator: /mnt/data quota: %llu MiB per session (tmpfs)\n",
-		       (unsigned long long)cfg.session_disk_mb);
+		snprintf(srv.disk_quota, sizeof(srv.disk_quota), "%llu MiB per session (tmpfs)",
+			 (unsigned long long)cfg.session_disk_mb);
 	else
-		printf("sessionpool-emulator: /mnt/data quota: off (%s)\n", fs.reason);
+		snprintf(srv.disk_quota, sizeof(srv.disk_quota), "off (%.200s)", fs.reason);
+	if (!cfg.quiet)
+		fprintf(stderr, "sessionpool-emulator: session cgroups: %s; /mnt/data quota: %s\n",
+			sbx_zygote_cgroups(srv.zygote), srv.disk_quota);
 	if (mode == SBX_ISOLATION_DEGRADED)
 		fprintf(stderr,
 			"sessionpool-emulator: WARNING: DEGRADED ISOLATION (%s). Sessions have no "

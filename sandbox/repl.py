@@ -335,6 +335,14 @@ def run(frame):
     return {"op": "error", "message": "unknown operation %r" % (op,)}
 
 
+# The emulator keeps at most an 8 MiB value and a 4096-character message, and only the first
+# outputStreamsMaxLength characters of stderr; cutting here keeps replies small. (The emulator
+# enforces its own limits again: a session can write any frame.)
+_VALUE_MAX = 8 << 20
+_MESSAGE_MAX = 4096
+_TRACEBACK_MAX = 1 << 20
+
+
 def _format_exception(e):
     """The traceback without the helper's frames, and the exception's one-line message."""
     tb = e.__traceback__
@@ -450,10 +458,13 @@ def finish(st):
         if reply["kind"] == "image":
             reply["value"] = base64.b64encode(_images[-1]).decode("ascii")
         elif isinstance(reply["value"], str):
-            reply["value"] = _text(reply["value"])
-        for k in ("traceback", "error"):
+            v = reply["value"]
+            if len(v) > _VALUE_MAX:
+                v, reply["kind"] = v[:_VALUE_MAX], "text"
+            reply["value"] = _text(v)
+        for k, cap in (("traceback", _TRACEBACK_MAX), ("error", _MESSAGE_MAX)):
             if k in reply:
-                reply[k] = _text(reply[k])
+                reply[k] = _text(reply[k][:cap])
     _images = []
     return json.dumps(reply, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
