@@ -5,12 +5,14 @@
  * no session process and no session directory outlives the emulator.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +32,35 @@ static char *default_zygote(void)
 	char *slash = strrchr(self, '/');
 	snprintf(slash ? slash + 1 : self, 32, "sessionpool-zygote");
 	return strdup(self);
+}
+
+/*
+ * As root, sessions run as uid_base + slot. Emulators sharing a host must not share those uids
+ * (the process limit and file permissions are per uid), so each takes the first free block of
+ * 65536 uids, held by a lock file for its lifetime. An ordinary user's sessions use user
+ * namespaces and need no block.
+ */
+#define UID_FIRST 200000u
+#define UID_BLOCK 65536u
+
+static uid_t claim_uid_base(int *lock_fd)
+{
+	if (geteuid() != 0)
+		return UID_FIRST;
+	const char *dir = access("/run/lock", W_OK) == 0 ? "/run/lock" : "/tmp";
+	for (unsigned k = 0; k < 1024; k++) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/sessionpool-uids-%u.lock", dir, k);
+		int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			*lock_fd = fd;
+			return (uid_t)(UID_FIRST + k * UID_BLOCK);
+		}
+		close(fd);
+	}
+	return UID_FIRST;
 }
 
 static int write_ready_file(const char *path, const char *url)
@@ -97,6 +128,8 @@ int main(int argc, char **argv, char **envp)
 	so.file_size_bytes = cfg.upload_max_bytes;
 	so.disk_bytes = cfg.session_disk_mb << 20;
 	so.state_dir = cfg.data_dir;
+	int uid_lock = -1;
+	so.uid_base = claim_uid_base(&uid_lock);
 	sbx_isolation_parse(cfg.isolation, &so.isolation);
 
 	struct server srv = {.cfg = &cfg, .started_ticks = util_now_ticks()};
@@ -153,5 +186,7 @@ out:
 	free(url);
 	free(srv.local_base);
 	config_fini(&cfg);
+	if (uid_lock >= 0)
+		close(uid_lock);
 	return rc;
 }

@@ -454,3 +454,34 @@ Test(settings, disk_quota_is_enforced_in_sessions_and_on_upload, .timeout = 120)
 	cr_expect_eq(upload_bytes(&e, "quota-2", "other.bin", (size_t)30 << 20, NULL), 200);
 	emu_stop(&e);
 }
+
+static char *session_ids(const struct emu *e, const char *id)
+{
+	struct http_resp r;
+	char *status = emu_exec(e, id, "import os; os.getuid(), os.getgid()", &r);
+	cr_assert(status && !strcmp(status, "Succeeded"), "%s", r.body);
+	free(status);
+	cJSON *j = http_resp_json(&r);
+	http_resp_fini(&r);
+	cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "result"), "executionResult");
+	char *out = strdup(cJSON_IsString(v) ? v->valuestring : "?");
+	cJSON_Delete(j);
+	return out;
+}
+
+Test(settings, two_emulators_never_share_session_uids, .timeout = 120)
+{
+	if (geteuid() != 0)
+		cr_skip_test("only root emulators run sessions under host uids");
+	struct emu a, b;
+	start(&a, NULL);
+	start(&b, NULL);
+	char *ua = session_ids(&a, "uids-1");
+	char *ub = session_ids(&b, "uids-1");
+	cr_expect_str_neq(ua, ub, "both emulators ran their session as %s", ua);
+	cr_expect(strncmp(ua, "(0,", 3) && strncmp(ub, "(0,", 3), "a session ran as root");
+	free(ua);
+	free(ub);
+	emu_stop(&b);
+	emu_stop(&a);
+}
