@@ -257,22 +257,32 @@ static int acquire(struct req *r, struct session **s)
 
 /* ---- metadata, download, delete ---- */
 
-static void item_download(struct req *r, int rootfd, const char *rel)
+/* Opens |rel| below the session root and stats it; on failure answers the error, returns -1. */
+static int open_stat(struct req *r, int rootfd, const char *rel, int flags, struct stat *st)
 {
-	/* O_NONBLOCK: a FIFO planted by session code must not block the worker thread. */
-	cleanup_close int fd = beneath_open(rootfd, rel, O_RDONLY | O_NONBLOCK, 0);
-	struct stat st;
+	int fd = beneath_open(rootfd, rel, flags, 0);
 	if (fd < 0) {
 		if (not_found_errno(fd))
 			send_not_found(r, rel);
 		else
 			send_io_error(r, "cannot open the file", fd);
-		return;
+		return -1;
 	}
-	if (fstat(fd, &st) < 0) {
+	if (fstat(fd, st) < 0) {
 		send_io_error(r, "cannot stat the file", -errno);
-		return;
+		close(fd);
+		return -1;
 	}
+	return fd;
+}
+
+static void item_download(struct req *r, int rootfd, const char *rel)
+{
+	struct stat st;
+	/* O_NONBLOCK: a FIFO planted by session code must not block the worker thread. */
+	cleanup_close int fd = open_stat(r, rootfd, rel, O_RDONLY | O_NONBLOCK, &st);
+	if (fd < 0)
+		return;
 	if (!S_ISREG(st.st_mode)) {
 		send_not_found(r, rel);
 		return;
@@ -312,19 +322,10 @@ static void item_download(struct req *r, int rootfd, const char *rel)
 
 static void item_metadata(struct req *r, int rootfd, const char *rel)
 {
-	cleanup_close int fd = beneath_open(rootfd, rel, O_PATH, 0);
 	struct stat st;
-	if (fd < 0) {
-		if (not_found_errno(fd))
-			send_not_found(r, rel);
-		else
-			send_io_error(r, "cannot open the file", fd);
+	cleanup_close int fd = open_stat(r, rootfd, rel, O_PATH, &st);
+	if (fd < 0)
 		return;
-	}
-	if (fstat(fd, &st) < 0) {
-		send_io_error(r, "cannot stat the file", -errno);
-		return;
-	}
 	/* Old metadata describes regular files only; new metadata directories too (§9.3). */
 	if (!S_ISREG(st.st_mode) && !(r->new_shape && S_ISDIR(st.st_mode))) {
 		send_not_found(r, rel);

@@ -30,7 +30,8 @@ int filepath_normalize(const char *in, size_t len, char **out) __attribute__((no
  * The effective path of a file operation (§9.1 step 5): normalised |dir| (the `path` query
  * parameter; NULL = absent = root) joined with the normalised |name|, as a new string *out.
  * Returns 0; -EINVAL when either is invalid, |name| ends in '/' (e.g. "dir/") or normalises to
- * nothing (e.g. "", "/", "a/..", "/mnt/data/"); -ENAMETOOLONG when a segment or the joined path is too long; -ENOMEM.
+ * nothing (e.g. "", "/", "a/..", "/mnt/data/"); -ENAMETOOLONG when a segment or the joined path is
+ * too long; -ENOMEM.
  */
 int filepath_effective(const char *dir, size_t dir_len, const char *name, size_t name_len,
 		       char **out) __attribute__((nonnull(3, 5)));
