@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -116,21 +115,6 @@ void atk_user_release(struct atk_user *u)
 	u->lock_fd = -1;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void rm_tree(const char *dir)
-{
-	if (*dir)
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 int atk_emu_spawn(struct atk_emu *a, const struct atk_user *as, const char *const *extra, char *why,
 		  size_t why_len)
 {
@@ -146,7 +130,7 @@ int atk_emu_spawn(struct atk_emu *a, const struct atk_user *as, const char *cons
 	if (as && chown(a->e.dir, as->uid, as->gid) < 0) {
 		int e = errno;
 		snprintf(why, why_len, "chown %s: %s", a->e.dir, strerror(e));
-		rm_tree(a->e.dir);
+		emu_rm_tree(a->e.dir);
 		return -e;
 	}
 	snprintf(a->e.data_dir, sizeof(a->e.data_dir), "%s/data", a->e.dir);
@@ -174,7 +158,7 @@ int atk_emu_spawn(struct atk_emu *a, const struct atk_user *as, const char *cons
 	if (pid < 0) {
 		int e = errno;
 		snprintf(why, why_len, "fork: %s", strerror(e));
-		rm_tree(a->e.dir);
+		emu_rm_tree(a->e.dir);
 		return -e;
 	}
 	if (pid == 0) {
@@ -290,7 +274,7 @@ bool atk_emu_stop(struct atk_emu *a)
 		}
 		a->e.pid = -1;
 	}
-	rm_tree(a->e.dir);
+	emu_rm_tree(a->e.dir);
 	a->e.dir[0] = '\0';
 	a->started = false;
 	return clean;

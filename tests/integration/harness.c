@@ -34,7 +34,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	return 0;
 }
 
-static void rm_tree(const char *dir)
+void emu_rm_tree(const char *dir)
 {
 	if (*dir)
 		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -163,12 +163,12 @@ int emu_stop(struct emu *e)
 			WIFEXITED(status) ? "exit status" : "signal",
 			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 		dump_log(e);
-		rm_tree(e->dir);
+		emu_rm_tree(e->dir);
 		abort();
 	}
 	if (getenv("SESSIONPOOL_TEST_LOG"))
 		dump_log(e);
-	rm_tree(e->dir);
+	emu_rm_tree(e->dir);
 	e->dir[0] = '\0';
 	return status;
 }

@@ -36,6 +36,9 @@ struct emu {
  */
 int emu_start(struct emu *e, const char *const *extra_args, int timeout_s);
 
+/* Removes |dir| and everything below it, never following symlinks. "" is a no-op. */
+void emu_rm_tree(const char *dir);
+
 /* SIGTERM, wait up to 20 s, then SIGKILL; removes the temporary directory. Returns the wait
  * status, or -1 if the emulator was not running. Safe to call twice. */
 int emu_stop(struct emu *e);
