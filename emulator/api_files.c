@@ -684,6 +684,17 @@ static int upload_fail_path(struct upload *u, enum api_error e, const char *pre,
 	return upload_fail(u, e, "%s%s%s", pre, d ? d : "", post);
 }
 
+/* Closes and removes the temporary file, if any. Idempotent. */
+static void upload_discard(struct upload *u)
+{
+	if (u->tmpfd >= 0)
+		close(u->tmpfd);
+	u->tmpfd = -1;
+	if (u->tmp_named)
+		unlinkat(u->dirfd, u->tmpname, 0);
+	u->tmp_named = false;
+}
+
 /* Opens (creating) the target's directory and a temporary file in it. */
 static int upload_prepare(struct upload *u)
 {
@@ -937,6 +948,12 @@ static void files_upload(struct req *r)
 	if (!eof && (cl < 0 || (uint64_t)cl < total || (uint64_t)cl - total > DRAIN_MAX))
 		http_close_after(r);
 
+	/* A refused upload gives its space back before the answer, so that a client retrying at
+	 * once is not refused for the quota the failed attempt still held. */
+	bool ok = u.acquire_rc >= 0 && !u.failed && rc == 0 && u.file_parts > 0;
+	if (!ok)
+		upload_discard(&u);
+
 	if (u.acquire_rc < 0)
 		api_send_acquire_error(r, u.acquire_rc, API_ERR_SESSION_NOT_FOUND, &u.acquire_err);
 	else if (u.failed)
@@ -951,10 +968,7 @@ static void files_upload(struct req *r)
 	else
 		upload_commit(&u);
 
-	if (u.tmpfd >= 0)
-		close(u.tmpfd);
-	if (u.tmp_named)
-		unlinkat(u.dirfd, u.tmpname, 0);
+	upload_discard(&u);
 	if (u.dirfd >= 0)
 		close(u.dirfd);
 	free(u.rel);

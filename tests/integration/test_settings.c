@@ -449,7 +449,10 @@ Test(settings, disk_quota_is_enforced_in_sessions_and_on_upload, .timeout = 120)
 	cell(&e, "quota-1", "sorted(os.listdir('/mnt/data'))", &value, NULL);
 	cr_expect_str_eq(value, "\"['kept.bin', 'kept.txt']\"");
 	free(value);
-	cr_expect_eq(upload_bytes(&e, "quota-1", "small.bin", (size_t)1 << 20, NULL), 200);
+	char *small = NULL;
+	long st = upload_bytes(&e, "quota-1", "small.bin", (size_t)1 << 20, &small);
+	cr_expect_eq(st, 200, "%ld %s", st, small ? small : "");
+	free(small);
 	/* Another session has a quota of its own. */
 	cr_expect_eq(upload_bytes(&e, "quota-2", "other.bin", (size_t)30 << 20, NULL), 200);
 	emu_stop(&e);
