@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "pool.h"
 #include "render.h"
+#include "spjson.h"
 
 /* The largest stream cut honoured per request; memory stays bounded whatever is asked. */
 #define STREAM_MAX_HARD (16u << 20)
@@ -78,12 +79,17 @@ static bool parse_body(struct req *r, struct exec_body *out)
 		http_send_error(r, API_ERR_INVALID_REQUEST_BODY, "The request body is empty.");
 		return false;
 	}
-	/* A raw NUL byte is never valid JSON; cJSON's length must include the terminator. */
-	cleanup_cjson cJSON *root =
-	    memchr(raw, '\0', len) ? NULL : cJSON_ParseWithLengthOpts(raw, len + 1, NULL, 1);
+	/* Bounded in depth before cJSON sees it (a raw NUL byte is never valid JSON). */
+	enum sp_json_why why;
+	cleanup_cjson cJSON *root = sp_json_parse(raw, len, len, SP_JSON_DEPTH_MAX, &why);
 	if (!root) {
-		http_send_error(r, API_ERR_INVALID_REQUEST_BODY,
-				"The request body is not valid JSON.");
+		if (why == SP_JSON_TOO_DEEP)
+			http_send_error(r, API_ERR_INVALID_REQUEST_BODY,
+					"The request body is nested more than %d levels deep.",
+					SP_JSON_DEPTH_MAX);
+		else
+			http_send_error(r, API_ERR_INVALID_REQUEST_BODY,
+					"The request body is not valid JSON.");
 		return false;
 	}
 	if (!cJSON_IsObject(root)) {

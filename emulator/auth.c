@@ -14,6 +14,7 @@
 
 #include "b64.h"
 #include "cleanup.h"
+#include "spjson.h"
 
 #define SKEW_S 300
 
@@ -34,7 +35,7 @@ static cJSON *decode_segment(const char *s, size_t len)
 	cleanup_free char *raw = b64_decode(s, len, true, false, &n);
 	if (!raw || strlen(raw) != n)
 		return NULL;
-	cJSON *j = cJSON_ParseWithOpts(raw, NULL, 1);
+	cJSON *j = sp_json_parse(raw, n, n, SP_JSON_DEPTH_MAX, NULL);
 	if (j && !cJSON_IsObject(j)) {
 		cJSON_Delete(j);
 		return NULL;
