@@ -85,6 +85,11 @@ static const struct opt opts[] = {
      "Total size of one session's /mnt/data (MiB)."},
     {"threads", OPT_U64, OFF(threads), "0", 0, 10000, NULL,
      "HTTP worker threads (each keep-alive connection holds one); 0 = max-sessions + 64."},
+    {"keep-alive-timeout-ms", OPT_U64, OFF(keep_alive_timeout_ms), "15000", 100, 3600000, NULL,
+     "An idle keep-alive connection is closed after this long (and at once when workers run "
+     "short)."},
+    {"request-timeout-ms", OPT_U64, OFF(request_timeout_ms), "30000", 100, 3600000, NULL,
+     "Longest time to receive a request's headers, and longest wait for more of its body."},
     {"ready-sessions", OPT_U64, OFF(ready_sessions), "4", 0, 256, NULL,
      "Interpreters forked ahead of demand, so a new identifier does not wait for a fork."},
     {"zygote", OPT_STRING, OFF(zygote), NULL, 0, 0, NULL,

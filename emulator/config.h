@@ -45,6 +45,8 @@ struct config {
 	uint64_t session_max_processes;
 	uint64_t session_disk_mb;
 	uint64_t threads; /* CivetWeb workers; 0 = automatic */
+	uint64_t keep_alive_timeout_ms;
+	uint64_t request_timeout_ms;
 	uint64_t ready_sessions;
 	char *zygote;	  /* path of sessionpool-zygote; NULL = next to the emulator binary */
 	char *test_fault; /* test-only: deliberately wrong behaviour for runner self-tests */

@@ -24,6 +24,8 @@ static const struct {
     [API_ERR_CAPACITY_EXCEEDED] = {404, "SessionPoolCapacityExceeded"},
     [API_ERR_METHOD_NOT_ALLOWED] = {405, "MethodNotAllowed"},
     [API_ERR_PAYLOAD_TOO_LARGE] = {413, "PayloadTooLarge"},
+    [API_ERR_BAD_REQUEST] = {400, "BadRequest"},
+    [API_ERR_HTTP_VERSION] = {505, "HttpVersionNotSupported"},
     [API_ERR_INTERNAL] = {500, "InternalError"},
 };
 
@@ -78,6 +80,8 @@ const char *http_reason_phrase(int status)
 		return "Not Implemented";
 	case 503:
 		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
 	default:
 		return "Unknown";
 	}

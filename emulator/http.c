@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "cleanup.h"
+#include "conntrack.h"
 
 void http_add_header(struct req *r, const char *name, const char *fmt, ...)
 {
@@ -146,7 +147,11 @@ void http_continue(struct req *r)
 
 void http_close_after(struct req *r)
 {
+	if (r->close)
+		return;
+	r->close = true;
 	http_add_header(r, "Connection", "close");
+	conntrack_mark_close(r->conn);
 }
 
 int http_read_body(struct req *r, size_t max, char **out, size_t *len)

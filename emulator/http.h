@@ -48,6 +48,7 @@ struct req {
 	struct strbuf headers; /* extra response headers, "Name: value\r\n" lines */
 	bool responded;
 	bool continued; /* "100 Continue" was written: CivetWeb's header API is unusable */
+	bool close;	/* the response ends the connection (http_close_after) */
 };
 
 /* Adds a response header for the response still to be sent. */

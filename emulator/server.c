@@ -22,6 +22,7 @@
 #include "api.h"
 #include "auth.h"
 #include "cleanup.h"
+#include "conntrack.h"
 
 static void dispatch(struct req *r)
 {
@@ -144,6 +145,40 @@ static void dispatch(struct req *r)
 			r->ri->request_method);
 }
 
+/* Framing CivetWeb 1.15 accepts but a proxy in front may read differently (request smuggling):
+ * the reason, or NULL when the request's framing is unambiguous. */
+static const char *framing_error(const struct mg_request_info *ri)
+{
+	int ncl = 0, nte = 0;
+	const char *cl = NULL, *te = NULL;
+	for (int i = 0; i < ri->num_headers; i++) {
+		const char *name = ri->http_headers[i].name;
+		if (!name)
+			continue;
+		if (!strcasecmp(name, "Content-Length")) {
+			ncl++;
+			cl = ri->http_headers[i].value;
+		} else if (!strcasecmp(name, "Transfer-Encoding")) {
+			nte++;
+			te = ri->http_headers[i].value;
+		}
+	}
+	if (ncl && nte)
+		return "Content-Length and Transfer-Encoding together";
+	if (ncl > 1)
+		return "more than one Content-Length";
+	if (nte > 1)
+		return "more than one Transfer-Encoding";
+	if (te && strcasecmp(te, "chunked"))
+		return "a Transfer-Encoding other than chunked";
+	if (cl) {
+		size_t n = strlen(cl);
+		if (n == 0 || n > 18 || strspn(cl, "0123456789") != n)
+			return "a Content-Length that is not a decimal number";
+	}
+	return NULL;
+}
+
 static int handle(struct mg_connection *conn, void *cbdata)
 {
 	struct req r = {0};
@@ -152,47 +187,118 @@ static int handle(struct mg_connection *conn, void *cbdata)
 	r.srv = cbdata;
 	r.t0_ns = util_mono_ns();
 	r.method = http_method_parse(r.ri->request_method);
+	conntrack_on_request(conn);
 	const char *raw = r.ri->local_uri_raw ? r.ri->local_uri_raw : "";
-	if (route_parse(raw, &r.route) < 0 || query_parse(r.ri->query_string, &r.query) < 0) {
+	const char *bad = framing_error(r.ri);
+	if (bad) {
+		http_close_after(&r);
+		http_send_error(&r, API_ERR_BAD_REQUEST, "The request framing is invalid: %s.",
+				bad);
+	} else if (route_parse(raw, &r.route) < 0 ||
+		   query_parse(r.ri->query_string, &r.query) < 0) {
 		http_send_error(&r, API_ERR_INTERNAL, "Internal error: out of memory.");
 	} else {
 		dispatch(&r);
 		if (!r.responded)
 			http_send_error(&r, API_ERR_INTERNAL, "Internal error.");
 	}
+	if (r.close)
+		conntrack_finish(conn);
 	route_fini(&r.route);
 	query_fini(&r.query);
 	strbuf_fini(&r.headers);
 	return 1;
 }
 
-/* CivetWeb's own errors (malformed request line, oversized headers, bad Content-Length…):
- * answered in the contract's envelope instead of CivetWeb's text/plain page. */
-static int on_http_error(struct mg_connection *conn, int status, const char *msg)
+static int on_init_connection(const struct mg_connection *conn, void **conn_data)
 {
-	const char *code = status == 413   ? "PayloadTooLarge"
-			   : status >= 500 ? "InternalError"
-					   : "BadRequest";
+	(void)conn_data;
+	conntrack_on_init(conn);
+	return 0;
+}
+
+static void on_end_request(const struct mg_connection *conn, int status)
+{
+	(void)status;
+	conntrack_on_end(conn);
+}
+
+/*
+ * An error answered outside the request handler (CivetWeb's protocol errors, requests CivetWeb
+ * drops): the contract's envelope, written raw so the status line is always "HTTP/1.1" (CivetWeb
+ * would echo the client's version text there), and the connection ends after it.
+ */
+static void send_raw_error(struct mg_connection *conn, int status, enum api_error e,
+			   const char *message)
+{
 	cleanup_cjson cJSON *root = cJSON_CreateObject();
 	cJSON *inner = cJSON_AddObjectToObject(root, "error");
-	cJSON_AddStringToObject(inner, "code", code);
-	char text[256];
-	snprintf(text, sizeof(text), "The HTTP request could not be processed: %s.",
-		 msg && *msg ? msg : http_reason_phrase(status));
-	cJSON_AddStringToObject(inner, "message", text);
+	cJSON_AddStringToObject(inner, "code", api_error_code(e));
+	cleanup_free char *clean = util_utf8_sanitize(message, strlen(message));
+	cJSON_AddStringToObject(inner, "message", clean ? clean : "");
 	cleanup_free char *body = cJSON_PrintUnformatted(root);
 	if (!body)
-		return 1;
-	mg_response_header_start(conn, status);
-	mg_response_header_add(conn, "Content-Type", "application/json", -1);
-	char len[32];
-	snprintf(len, sizeof(len), "%zu", strlen(body));
-	mg_response_header_add(conn, "Content-Length", len, -1);
-	mg_response_header_add(conn, "x-ms-error-code", code, -1);
-	mg_response_header_add(conn, "Connection", "close", -1);
-	mg_response_header_send(conn);
-	mg_write(conn, body, strlen(body));
+		return;
+	char date[40];
+	util_format_http_date(time(NULL), date, sizeof(date));
+	struct strbuf h = {0};
+	strbuf_printf(&h,
+		      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+		      "Content-Length: %zu\r\nx-ms-error-code: %s\r\nDate: %s\r\n"
+		      "Connection: close\r\n\r\n%s",
+		      status, http_reason_phrase(status), strlen(body), api_error_code(e), date,
+		      body);
+	if (!h.oom)
+		mg_write(conn, h.data, h.len);
+	strbuf_fini(&h);
+}
+
+/* CivetWeb's own errors (malformed request line, oversized headers, bad Content-Length,
+ * unsupported HTTP version…): answered in the contract's envelope instead of CivetWeb's
+ * text/plain page; CivetWeb closes the connection after these. */
+static int on_http_error(struct mg_connection *conn, int status, const char *msg)
+{
+	conntrack_on_request(conn);
+	enum api_error e = API_ERR_BAD_REQUEST;
+	if (status == 413)
+		e = API_ERR_PAYLOAD_TOO_LARGE;
+	else if (status == 505)
+		e = API_ERR_HTTP_VERSION;
+	else if (status >= 500)
+		e = API_ERR_INTERNAL;
+	else if (status == 411)
+		status = 400; /* CivetWeb's answer to a malformed Content-Length */
+	char text[256];
+	if (e == API_ERR_HTTP_VERSION)
+		snprintf(text, sizeof(text),
+			 "The HTTP version is not supported: use HTTP/1.1 or HTTP/1.0.");
+	else
+		snprintf(text, sizeof(text), "The HTTP request could not be processed: %s.",
+			 msg && *msg ? msg : http_reason_phrase(status));
+	send_raw_error(conn, status, e, text);
+	conntrack_finish(conn);
 	return 0;
+}
+
+static void on_connection_close(const struct mg_connection *cconn)
+{
+	if (!conntrack_on_close(cconn))
+		return;
+	/* CivetWeb read a request and dropped it without a word: an absolute-form target (it
+	 * serves only origin-form) or "*". Answer before the socket closes. */
+	struct mg_connection *conn = (struct mg_connection *)cconn;
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	if (!ri || !ri->request_method || !ri->request_uri || ri->local_uri)
+		return;
+	char text[320];
+	if (!strcmp(ri->request_uri, "*"))
+		snprintf(text, sizeof(text),
+			 "The request target '*' is not supported; send a path such as /healthz.");
+	else
+		snprintf(text, sizeof(text),
+			 "Absolute-form request targets are not supported; send the path "
+			 "(origin-form) and a Host header.");
+	send_raw_error(conn, 400, API_ERR_BAD_REQUEST, text);
 }
 
 static int on_log_message(const struct mg_connection *conn, const char *message)
@@ -244,10 +350,16 @@ struct mg_context *server_start(struct server *srv, char **base_url, struct sp_e
 	opts[n++] = "no";
 	opts[n++] = "enable_keep_alive";
 	opts[n++] = "yes";
+	char keepalive[32], reqtimeout[32];
+	snprintf(keepalive, sizeof(keepalive), "%llu",
+		 (unsigned long long)c->keep_alive_timeout_ms);
+	snprintf(reqtimeout, sizeof(reqtimeout), "%llu", (unsigned long long)c->request_timeout_ms);
 	opts[n++] = "keep_alive_timeout_ms";
-	opts[n++] = "15000";
+	opts[n++] = keepalive;
 	opts[n++] = "request_timeout_ms";
-	opts[n++] = "60000";
+	opts[n++] = reqtimeout;
+	opts[n++] = "listen_backlog";
+	opts[n++] = "4096";
 	opts[n++] = "max_request_size";
 	opts[n++] = "65536";
 	opts[n++] = "tcp_nodelay";
@@ -267,6 +379,16 @@ struct mg_context *server_start(struct server *srv, char **base_url, struct sp_e
 	memset(&cb, 0, sizeof(cb));
 	cb.http_error = on_http_error;
 	cb.log_message = on_log_message;
+	cb.init_connection = on_init_connection;
+	cb.end_request = on_end_request;
+	cb.connection_close = on_connection_close;
+	/* Keep a few workers free for new clients: see conntrack.h. */
+	unsigned reserve = nthreads / 16 > 4 ? (unsigned)(nthreads / 16) : 4;
+	int ct = conntrack_start((unsigned)nthreads, reserve, SERVER_STALL_MS);
+	if (ct < 0) {
+		sp_err_sys(err, ct, "start connection tracking");
+		return NULL;
+	}
 	struct mg_init_data init = {
 	    .callbacks = &cb, .user_data = srv, .configuration_options = opts};
 	struct mg_error_data ed;
@@ -278,12 +400,14 @@ struct mg_context *server_start(struct server *srv, char **base_url, struct sp_e
 	ed.text_buffer_size = sizeof(errtxt);
 	struct mg_context *ctx = mg_start2(&init, &ed);
 	if (!ctx) {
+		conntrack_stop();
 		mg_exit_library();
 		sp_err_set(err, -EADDRINUSE, "cannot listen on %s: %s", c->listen,
 			   *errtxt ? errtxt : "unknown error");
 		return NULL;
 	}
 	mg_set_request_handler(ctx, "/", handle, srv);
+	conntrack_defer_listeners(SERVER_DEFER_ACCEPT_S);
 
 	struct mg_server_port port[4];
 	int np = mg_get_server_ports(ctx, 4, port);
@@ -326,7 +450,9 @@ static void *wake_listener(void *arg)
 	while (!atomic_load(&w->done)) {
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd >= 0) {
-			connect(fd, (struct sockaddr *)&w->addr, sizeof(w->addr));
+			/* One byte, so TCP_DEFER_ACCEPT hands the connection to accept(). */
+			if (connect(fd, (struct sockaddr *)&w->addr, sizeof(w->addr)) == 0)
+				send(fd, "\n", 1, MSG_NOSIGNAL);
 			close(fd);
 		}
 		struct timespec ts = {0, 20 * 1000000L};
@@ -362,5 +488,6 @@ void server_stop(struct mg_context *ctx)
 		atomic_store(&w.done, true);
 		pthread_join(t, NULL);
 	}
+	conntrack_stop();
 	mg_exit_library();
 }

@@ -11,6 +11,12 @@
 #include "err.h"
 #include "http.h"
 
+/* Under pressure, a connection whose request is incomplete is closed after this long without
+ * data (see conntrack.h). */
+#define SERVER_STALL_MS 250
+/* TCP_DEFER_ACCEPT: a connection that sends nothing is not handed to a worker for this long. */
+#define SERVER_DEFER_ACCEPT_S 10
+
 /*
  * Starts listening per srv->cfg. On success fills srv->local_base and *base_url (a new string,
  * e.g. "http://127.0.0.1:41235", the real port when port 0 was asked) and returns the context.
