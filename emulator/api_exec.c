@@ -5,59 +5,17 @@
  * ({"$id":"1","properties":{…}}), legacy (flat) and new (SessionCodeExecutionResource).
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
-#include "b64.h"
 #include "cleanup.h"
+#include "exec_body.h"
 #include "pool.h"
 #include "render.h"
-#include "spjson.h"
 
-/* The largest stream cut honoured per request; memory stays bounded whatever is asked. */
-#define STREAM_MAX_HARD (16u << 20)
-
-struct exec_body {
-	char *code; /* owned */
-	size_t code_len;
-	bool async;
-	unsigned timeout_s;
-	size_t stream_max;
-};
-
-/* A member of the body: from "properties" first, then from the top level (§6.1.1). */
-static cJSON *member(const cJSON *root, const cJSON *props, const char *name)
-{
-	cJSON *v = props ? cJSON_GetObjectItemCaseSensitive(props, name) : NULL;
-	if (v)
-		return v;
-	return cJSON_GetObjectItemCaseSensitive(root, name);
-}
-
-/* True if the raw JSON text holds a \u0000 escape (cJSON would cut the string there). */
-static bool has_nul_escape(const char *s, size_t len)
-{
-	for (size_t i = 0; i + 5 < len; i++) {
-		if (s[i] != '\\')
-			continue;
-		if (s[i + 1] == 'u' && s[i + 2] == '0' && s[i + 3] == '0' && s[i + 4] == '0' &&
-		    s[i + 5] == '0')
-			return true;
-		i++; /* skip the escaped character */
-	}
-	return false;
-}
-
-static bool integral(const cJSON *v, double min)
-{
-	return cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
-	       v->valuedouble == floor(v->valuedouble) && v->valuedouble >= min;
-}
-
-/* Validates the body; on failure sends the error and returns false. */
+/* Reads and validates the body; on failure sends the error and returns false. */
 static bool parse_body(struct req *r, struct exec_body *out)
 {
 	const struct config *c = r->srv->cfg;
@@ -75,140 +33,13 @@ static bool parse_body(struct req *r, struct exec_body *out)
 				"The request body could not be read.");
 		return false;
 	}
-	if (len == 0) {
-		http_send_error(r, API_ERR_INVALID_REQUEST_BODY, "The request body is empty.");
+	char msg[256];
+	rc = exec_body_parse(raw, len, c, out, msg, sizeof(msg));
+	if (rc < 0) {
+		http_send_error(r, rc == -ENOMEM ? API_ERR_INTERNAL : API_ERR_INVALID_REQUEST_BODY,
+				"%s", msg);
 		return false;
 	}
-	/* Bounded in depth before cJSON sees it (a raw NUL byte is never valid JSON). */
-	enum sp_json_why why;
-	cleanup_cjson cJSON *root = sp_json_parse(raw, len, len, SP_JSON_DEPTH_MAX, &why);
-	if (!root) {
-		if (why == SP_JSON_TOO_DEEP)
-			http_send_error(r, API_ERR_INVALID_REQUEST_BODY,
-					"The request body is nested more than %d levels deep.",
-					SP_JSON_DEPTH_MAX);
-		else
-			http_send_error(r, API_ERR_INVALID_REQUEST_BODY,
-					"The request body is not valid JSON.");
-		return false;
-	}
-	if (!cJSON_IsObject(root)) {
-		http_send_error(r, API_ERR_INVALID_REQUEST_BODY,
-				"The request body must be a JSON object.");
-		return false;
-	}
-	cJSON *props = cJSON_GetObjectItemCaseSensitive(root, "properties");
-	if (!cJSON_IsObject(props))
-		props = NULL;
-
-	static const char *const shell_only[] = {"shellCommand", "execCommandAndArgs", "stdin"};
-	for (size_t i = 0; i < sizeof(shell_only) / sizeof(*shell_only); i++)
-		if (member(root, props, shell_only[i])) {
-			http_send_error(r, API_ERR_INVALID_REQUEST_BODY,
-					"'%s' is only available for Shell session pools.",
-					shell_only[i]);
-			return false;
-		}
-
-	cJSON *code = member(root, props, "code");
-	if (!code)
-		code = member(root, props, "pythonCode");
-	if (!cJSON_IsString(code)) {
-		http_send_error(r, API_ERR_INVALID_REQUEST_BODY,
-				"'code' is required and must be a string.");
-		return false;
-	}
-
-	bool b64 = false;
-	cJSON *cit = member(root, props, "codeInputType");
-	if (cit && !cJSON_IsNull(cit)) {
-		if (!cJSON_IsString(cit)) {
-			http_send_error(r, API_ERR_INVALID_REQUEST_BODY,
-					"'codeInputType' must be a string.");
-			return false;
-		}
-		if (!strcasecmp(cit->valuestring, "InlineBase64")) {
-			b64 = true;
-		} else if (strcasecmp(cit->valuestring, "Inline") &&
-			   strcasecmp(cit->valuestring, "InlineText")) {
-			http_send_error(r, API_ERR_INVALID_REQUEST_BODY,
-					"'codeInputType' must be Inline, InlineBase64 or "
-					"InlineText.");
-			return false;
-		}
-	}
-
-	out->async = false;
-	cJSON *et = member(root, props, "executionType");
-	if (et && !cJSON_IsNull(et)) {
-		if (!cJSON_IsString(et) || (strcasecmp(et->valuestring, "Synchronous") &&
-					    strcasecmp(et->valuestring, "Asynchronous"))) {
-			http_send_error(r, API_ERR_INVALID_REQUEST_BODY,
-					"'executionType' must be Synchronous or Asynchronous.");
-			return false;
-		}
-		out->async = !strcasecmp(et->valuestring, "Asynchronous");
-	}
-
-	out->timeout_s = (unsigned)c->exec_timeout_default_s;
-	cJSON *to = member(root, props, "timeoutInSeconds");
-	if (to && !cJSON_IsNull(to)) {
-		if (!integral(to, 1)) {
-			http_send_error(r, API_ERR_INVALID_REQUEST_BODY,
-					"'timeoutInSeconds' must be a whole number of at least 1.");
-			return false;
-		}
-		out->timeout_s = to->valuedouble > (double)c->exec_timeout_max_s
-				     ? (unsigned)c->exec_timeout_max_s
-				     : (unsigned)to->valuedouble;
-	}
-
-	out->stream_max = (size_t)c->output_streams_max_default;
-	cJSON *om = member(root, props, "outputStreamsMaxLength");
-	if (om && !cJSON_IsNull(om)) {
-		if (!integral(om, 0)) {
-			http_send_error(r, API_ERR_INVALID_REQUEST_BODY,
-					"'outputStreamsMaxLength' must be a whole number of at "
-					"least 0.");
-			return false;
-		}
-		out->stream_max = om->valuedouble > (double)STREAM_MAX_HARD
-				      ? STREAM_MAX_HARD
-				      : (size_t)om->valuedouble;
-	}
-
-	const char *src = code->valuestring;
-	size_t srclen = strlen(src);
-	if (b64) {
-		size_t n;
-		char *dec = b64_decode(src, srclen, false, true, &n);
-		if (!dec) {
-			http_send_error(r, API_ERR_INVALID_REQUEST_BODY,
-					"'code' is not valid base64.");
-			return false;
-		}
-		if (!util_utf8_valid(dec, n)) {
-			free(dec);
-			http_send_error(r, API_ERR_INVALID_REQUEST_BODY,
-					"'code' does not decode to UTF-8 text.");
-			return false;
-		}
-		out->code = dec;
-		out->code_len = n;
-		return true;
-	}
-	/* cJSON ends strings at an escaped NUL; keep one so the cell fails as Python would. */
-	bool nul = has_nul_escape(raw, len);
-	out->code = malloc(srclen + 2);
-	if (!out->code) {
-		http_send_error(r, API_ERR_INTERNAL, "Internal error: out of memory.");
-		return false;
-	}
-	memcpy(out->code, src, srclen);
-	out->code_len = srclen;
-	if (nul)
-		out->code[out->code_len++] = '\0';
-	out->code[out->code_len] = '\0';
 	return true;
 }
 

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The execute request body (contract §6.1, with the tolerance rules of §6.1.1), parsed and
+ * validated from raw bytes. A pure function, without CivetWeb or a session, so it is unit- and
+ * fuzz-tested directly (fuzz/fuzz_exec_body.c); api_exec.c reads the body and sends the error.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+/* The largest stream cut honoured per request; memory stays bounded whatever is asked. */
+#define EXEC_STREAM_MAX_HARD (16u << 20)
+
+struct exec_body {
+	char *code; /* owned (free); NUL-terminated, may hold a NUL (see code_len) */
+	size_t code_len;
+	bool async;
+	unsigned timeout_s;
+	size_t stream_max;
+};
+
+/*
+ * Parses |raw|[0, |len|) (no NUL needed) with the limits and defaults of |c|. Returns 0 and
+ * fills |out| (the caller frees out->code); or -EINVAL (the body is invalid: the 400
+ * InvalidRequestBody message is in |msg|) or -ENOMEM (|msg| holds the 500 message). |out| is
+ * written only on success. The caller enforces the size limit (413) before calling.
+ */
+int exec_body_parse(const char *raw, size_t len, const struct config *c, struct exec_body *out,
+		    char *msg, size_t msglen) __attribute__((nonnull(3, 4, 5)));
