@@ -24,6 +24,7 @@
 #include "predicate.h"
 #include "record.h"
 #include "redact.h"
+#include "spjson.h"
 #include "vars.h"
 
 struct run {
@@ -653,6 +654,17 @@ __attribute__((format(printf, 4, 5))) static void find(struct findings *f, bool 
 	f->v[f->n++] = (struct finding){.choice = choice, .where = strdup(where), .text = text};
 }
 
+/*
+ * A response body as JSON, or NULL (*why, optional, tells why). The server under test is
+ * untrusted: the body is bounded in size (what the client keeps) and in depth before cJSON sees
+ * it; responses nest a value a session returned, so the document depth applies.
+ */
+static cJSON *body_json(const struct http_response *resp, enum sp_json_why *why)
+{
+	return sp_json_parse(resp->body ? resp->body : "", resp->body_len, HTTP_BODY_KEEP,
+			     SP_JSON_DEPTH_DOC, why);
+}
+
 static char *excerpt(const struct http_response *resp, size_t max)
 {
 	size_t len = resp->body_len < max ? resp->body_len : max;
@@ -849,15 +861,20 @@ static int eval_expect(struct run *r, const struct scn_expect *e, const struct h
 			find(f, hc->choice, where, "%s", why);
 	}
 	if (e->n_json) {
-		cleanup_cjson cJSON *doc =
-		    cJSON_ParseWithLength(resp->body ? resp->body : "", resp->body_len);
+		enum sp_json_why why;
+		cleanup_cjson cJSON *doc = body_json(resp, &why);
 		if (!doc) {
 			cleanup_free char *body = excerpt(resp, 300);
 			bool all_choice = true;
 			for (size_t i = 0; i < e->n_json; i++)
 				all_choice = all_choice && e->json[i].choice;
-			find(f, all_choice, "json", "the body is not JSON: \"%s\"",
-			     body ? body : "");
+			if (why == SP_JSON_INVALID)
+				find(f, all_choice, "json", "the body is not JSON: \"%s\"",
+				     body ? body : "");
+			else
+				find(f, all_choice, "json",
+				     "the body is not usable JSON (%s): \"%s\"",
+				     sp_json_why_text(why), body ? body : "");
 		} else {
 			for (size_t i = 0; i < e->n_json; i++)
 				if ((rc = check_json(r, &e->json[i], doc, f)) < 0)
@@ -881,8 +898,7 @@ static int capture(struct run *r, const struct scn_capture *c, const struct http
 		break;
 	}
 	case SCN_CAP_JSON: {
-		cleanup_cjson cJSON *doc =
-		    cJSON_ParseWithLength(resp->body ? resp->body : "", resp->body_len);
+		cleanup_cjson cJSON *doc = body_json(resp, NULL);
 		struct jp_path p;
 		struct jp_matches m = {0};
 		if (doc && jp_parse(c->arg, &p, NULL) == 0) {
@@ -1350,7 +1366,7 @@ int runner_sweep(struct target *t, const char *run_id, const struct run_opts *o,
 			http_response_fini(&resp);
 			break;
 		}
-		cleanup_cjson cJSON *doc = cJSON_ParseWithLength(resp.body, resp.body_len);
+		cleanup_cjson cJSON *doc = body_json(&resp, NULL);
 		http_response_fini(&resp);
 		const cJSON *item;
 		cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(doc, "sessions"))

@@ -22,6 +22,7 @@
 #include "cleanup.h"
 #include "jsonpath.h"
 #include "predicate.h"
+#include "spjson.h"
 #include "vars.h"
 
 #define KEYS(...) ((const char *const[]){__VA_ARGS__, NULL})
@@ -869,6 +870,40 @@ static void where_of_error(const char *text, const char *at, int *line, int *col
 	}
 }
 
+/* Why sp_json_parse refused |text|, with the line and column where that can be told. */
+static int json_error(struct pctx *c, const char *text, size_t len, enum sp_json_why why)
+{
+	int line, col;
+	switch (why) {
+	case SP_JSON_TOO_DEEP:
+		return fail(c, NULL, "JSON nested more than %d levels deep", SP_JSON_DEPTH_DOC);
+	case SP_JSON_TOO_LARGE:
+		return fail(c, NULL, "larger than %zu MiB", SCN_FILE_MAX >> 20);
+	case SP_JSON_NO_MEMORY:
+		return -ENOMEM;
+	case SP_JSON_OK:
+	case SP_JSON_INVALID:
+		break;
+	}
+	const char *nul = memchr(text, '\0', len);
+	if (nul) {
+		where_of_error(text, nul, &line, &col);
+		return fail(c, NULL, "line %d, column %d: a NUL byte", line, col);
+	}
+	/* The depth was checked, so cJSON may parse again to locate the error. */
+	const char *end = NULL;
+	cJSON *doc = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	if (!doc) {
+		where_of_error(text, end ? end : text, &line, &col);
+		return fail(c, NULL, "line %d, column %d: invalid JSON", line, col);
+	}
+	cJSON_Delete(doc);
+	while (end && (size_t)(end - text) < len && isspace((unsigned char)*end))
+		end++;
+	where_of_error(text, end ? end : text, &line, &col);
+	return fail(c, NULL, "line %d, column %d: text after the JSON object", line, col);
+}
+
 int scn_parse(const char *text, size_t len, const char *file, const char *id, struct scn **out,
 	      struct sp_err *err)
 {
@@ -883,20 +918,11 @@ int scn_parse(const char *text, size_t len, const char *file, const char *id, st
 		r = -ENOMEM;
 		goto out;
 	}
-	const char *end = NULL;
-	s->doc = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	/* Bounded in size and depth before cJSON sees it (cJSON recurses). */
+	enum sp_json_why why;
+	s->doc = sp_json_parse(text, len, SCN_FILE_MAX, SP_JSON_DEPTH_DOC, &why);
 	if (!s->doc) {
-		int line, col;
-		where_of_error(text, end ? end : text, &line, &col);
-		r = fail(&c, NULL, "line %d, column %d: invalid JSON", line, col);
-		goto out;
-	}
-	while (end && (size_t)(end - text) < len && isspace((unsigned char)*end))
-		end++;
-	if (end && (size_t)(end - text) < len) {
-		int line, col;
-		where_of_error(text, end, &line, &col);
-		r = fail(&c, NULL, "line %d, column %d: text after the JSON object", line, col);
+		r = json_error(&c, text, len, why);
 		goto out;
 	}
 	const cJSON *d = s->doc;
@@ -952,8 +978,8 @@ int scn_load(const char *file, const char *id, struct scn **out, struct sp_err *
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return sp_err_sys(err, -errno, "%s: cannot stat", file);
-	if (st.st_size > (16 << 20))
-		return sp_err_set(err, -EFBIG, "%s: larger than 16 MiB", file);
+	if ((uint64_t)st.st_size > SCN_FILE_MAX)
+		return sp_err_set(err, -EFBIG, "%s: larger than %zu MiB", file, SCN_FILE_MAX >> 20);
 	size_t len = (size_t)st.st_size;
 	cleanup_free char *text = malloc(len + 1);
 	if (!text)

@@ -185,5 +185,8 @@ void scn_free(struct scn *s);
 /* True when the scenario carries exactly |tag|. */
 bool scn_has_tag(const struct scn *s, const char *tag);
 
+/* Largest scenario file: 16 MiB (its JSON may nest at most SP_JSON_DEPTH_DOC deep). */
+#define SCN_FILE_MAX ((size_t)16 << 20)
+
 /* Upper bound for generated bodies: 8 GiB, far above any limit a pool has. */
 #define SCN_GENERATE_MAX (UINT64_C(8) << 30)

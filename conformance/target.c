@@ -17,6 +17,10 @@
 
 #include "cleanup.h"
 #include "redact.h"
+#include "spjson.h"
+
+/* Largest target file: far more than any hand-written one needs. */
+#define TARGET_FILE_MAX ((size_t)1 << 20)
 
 struct cap_def {
 	const char *name;
@@ -173,12 +177,26 @@ int target_spec_load_file(const char *file, struct target_spec *s, struct sp_err
 	cleanup_fclose FILE *f = fopen(file, "re");
 	if (!f)
 		return sp_err_sys(err, -errno, "%s: cannot open", file);
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size > TARGET_FILE_MAX)
+		return sp_err_set(err, -EFBIG, "%s: larger than %zu KiB", file,
+				  TARGET_FILE_MAX >> 10);
 	cleanup_free char *text = NULL;
 	size_t cap = 0;
 	ssize_t n = getdelim(&text, &cap, '\0', f);
 	if (n < 0)
 		return sp_err_set(err, -EINVAL, "%s: cannot read", file);
-	cleanup_cjson cJSON *j = cJSON_ParseWithLength(text, (size_t)n);
+	/* Bounded in size and depth before cJSON sees it. */
+	enum sp_json_why why;
+	cleanup_cjson cJSON *j =
+	    sp_json_parse(text, (size_t)n, TARGET_FILE_MAX, SP_JSON_DEPTH_DOC, &why);
+	if (!j && why == SP_JSON_TOO_DEEP)
+		return sp_err_set(err, -EINVAL, "%s: JSON nested more than %d levels deep", file,
+				  SP_JSON_DEPTH_DOC);
+	if (!j && why == SP_JSON_TOO_LARGE)
+		return sp_err_set(err, -EFBIG, "%s: larger than %zu KiB", file,
+				  TARGET_FILE_MAX >> 10);
 	if (!cJSON_IsObject(j))
 		return sp_err_set(err, -EINVAL, "%s: not a JSON object", file);
 	static const char *const keys[] = {
@@ -537,7 +555,8 @@ int target_open(const struct target_spec *s, const char *const *needs, size_t n_
 		const struct cap_def *d = cap_find(t->caps[i]);
 		const cJSON *declared = cJSON_GetObjectItemCaseSensitive(s->cap_vars, t->caps[i]);
 		if (s->emulator && d && d->vars) {
-			cleanup_cjson cJSON *obj = cJSON_Parse(d->vars);
+			cleanup_cjson cJSON *obj = sp_json_parse(
+			    d->vars, strlen(d->vars), strlen(d->vars), SP_JSON_DEPTH_DOC, NULL);
 			r = obj ? add_obj_vars(t->vars, obj) : -EINVAL;
 		} else if (declared) {
 			r = add_obj_vars(t->vars, declared);

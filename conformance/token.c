@@ -18,6 +18,10 @@
 
 #include "cleanup.h"
 #include "redact.h"
+#include "spjson.h"
+
+/* Largest JWT payload looked into (its exp); larger tokens are simply never refreshed early. */
+#define TOKEN_JSON_MAX ((size_t)1 << 20)
 
 struct token_source {
 	enum token_kind kind;
@@ -110,7 +114,10 @@ int64_t token_jwt_exp(const char *token)
 	cleanup_free char *payload = NULL;
 	if (b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &payload) < 0)
 		return 0;
-	cleanup_cjson cJSON *j = cJSON_Parse(payload);
+	/* A token comes from a command or the environment: bounded before cJSON sees it. */
+	size_t plen = strlen(payload);
+	cleanup_cjson cJSON *j =
+	    sp_json_parse(payload, plen, TOKEN_JSON_MAX, SP_JSON_DEPTH_MAX, NULL);
 	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(j, "exp");
 	if (!cJSON_IsNumber(exp) || !isfinite(exp->valuedouble))
 		return 0;
