@@ -67,6 +67,8 @@ struct session {
 	uint64_t serving;
 	bool running;
 	bool destroyed;
+	struct job *jobs; /* asynchronous executions not started yet, in ticket order */
+	bool worker;	  /* a worker thread is draining |jobs| */
 	struct sbx_session *sbx;
 	struct exec_record *records; /* oldest first */
 	size_t nfinished;
@@ -970,31 +972,106 @@ static int run_cell(struct pool *p, struct session *s, struct exec_record *rec, 
 }
 
 struct job {
-	struct pool *p;
-	struct session *s;
+	struct job *next;
 	struct exec_record *rec;
 	uint64_t ticket;
 	struct exec_params prm;
 	char *code;
 };
 
-static void *job_main(void *arg)
+/* An asynchronous execution or a worker ended: pool_free waits for async_jobs to reach 0. */
+static void job_done(struct pool *p)
 {
-	struct job *j = arg;
-	struct sp_err err = {0};
-	run_cell(j->p, j->s, j->rec, j->ticket, &j->prm, &err);
-	pthread_mutex_lock(&j->s->mu);
-	record_unref(j->rec);
-	pthread_mutex_unlock(&j->s->mu);
-	struct pool *p = j->p;
-	pool_release(p, j->s);
-	free(j->code);
-	free(j);
 	pthread_mutex_lock(&p->lock);
 	p->async_jobs--;
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->lock);
+}
+
+/*
+ * The session's one worker: runs its queued asynchronous executions in ticket order, then
+ * exits. At most one per session, so threads stay bounded by max_sessions however many
+ * executions are queued. Holds a reference of its own (taken by the starter) until it last
+ * touches the session.
+ */
+static void session_worker_run(struct session *s)
+{
+	struct pool *p = s->pool;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		struct job *j = s->jobs;
+		if (!j) {
+			s->worker = false;
+			break;
+		}
+		s->jobs = j->next;
+		pthread_mutex_unlock(&s->mu);
+		struct sp_err err = {0};
+		run_cell(p, s, j->rec, j->ticket, &j->prm, &err);
+		pthread_mutex_lock(&s->mu);
+		record_unref(j->rec);
+		pthread_mutex_unlock(&s->mu);
+		pool_release(p, s);
+		free(j->code);
+		free(j);
+		job_done(p);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	pool_release(p, s);
+	job_done(p);
+}
+
+static void *session_worker_main(void *arg)
+{
+	session_worker_run(arg);
 	return NULL;
+}
+
+/* Queues |rec| as an asynchronous execution. Returns 0, or -ENOMEM (nothing queued). */
+static int queue_async(struct pool *p, struct session *s, struct exec_record *rec, uint64_t ticket,
+		       const struct exec_params *prm, struct exec_view *out)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	char *code = j ? malloc(prm->code_len + 1) : NULL;
+	if (!code) {
+		free(j);
+		return -ENOMEM;
+	}
+	memcpy(code, prm->code, prm->code_len);
+	code[prm->code_len] = '\0';
+	j->rec = rec;
+	j->ticket = ticket;
+	j->prm = *prm;
+	j->prm.code = code;
+	j->prm.operation_id = NULL;
+	j->code = code;
+	hold(p, s); /* the job's */
+
+	pthread_mutex_lock(&s->mu);
+	struct job **pp = &s->jobs;
+	while (*pp && (*pp)->ticket < ticket)
+		pp = &(*pp)->next;
+	j->next = *pp;
+	*pp = j;
+	bool start = !s->worker;
+	s->worker = true;
+	view_copy(out, &rec->v);
+	pthread_mutex_unlock(&s->mu);
+	if (!start)
+		return 0;
+
+	hold(p, s); /* the worker's */
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	pthread_t t;
+	int e = pthread_create(&t, &attr, session_worker_main, s);
+	pthread_attr_destroy(&attr);
+	if (e != 0)
+		session_worker_run(s); /* no thread to be had: drain the queue here */
+	return 0;
 }
 
 int session_exec(struct pool *p, struct session *s, const struct exec_params *prm,
@@ -1020,43 +1097,9 @@ int session_exec(struct pool *p, struct session *s, const struct exec_params *pr
 	uint64_t ticket = s->next_ticket++;
 	pthread_mutex_unlock(&s->mu);
 
-	if (prm->async) {
-		struct job *j = calloc(1, sizeof(*j));
-		char *code = j ? malloc(prm->code_len + 1) : NULL;
-		if (code) {
-			memcpy(code, prm->code, prm->code_len);
-			code[prm->code_len] = '\0';
-			j->p = p;
-			j->s = s;
-			j->rec = rec;
-			j->ticket = ticket;
-			j->prm = *prm;
-			j->prm.code = code;
-			j->prm.operation_id = NULL;
-			j->code = code;
-			hold(p, s);
-			pthread_attr_t attr;
-			pthread_attr_init(&attr);
-			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-			pthread_attr_setstacksize(&attr, 256 * 1024);
-			pthread_t t;
-			int e = pthread_create(&t, &attr, job_main, j);
-			pthread_attr_destroy(&attr);
-			if (e == 0) {
-				pthread_mutex_lock(&s->mu);
-				view_copy(out, &rec->v);
-				pthread_mutex_unlock(&s->mu);
-				return 0;
-			}
-			pthread_mutex_lock(&p->lock);
-			p->async_jobs--;
-			pthread_mutex_unlock(&p->lock);
-			pool_release(p, s);
-		}
-		free(code);
-		free(j);
-		/* Could not start a job: run it here instead, so the queue still advances. */
-	}
+	/* Could not queue it (out of memory): run it here, so the ticket queue still advances. */
+	if (prm->async && queue_async(p, s, rec, ticket, prm, out) == 0)
+		return 0;
 
 	int r = run_cell(p, s, rec, ticket, prm, err);
 	pthread_mutex_lock(&s->mu);
