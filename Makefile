@@ -10,7 +10,7 @@ SAN_ENV    = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	     LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp
 
-.PHONY: all deps build build-asan run test test-asan test-fast bench format clean
+.PHONY: all deps build build-asan run test test-asan test-fast bench fuzz format clean
 
 all: build
 
@@ -46,6 +46,19 @@ test-asan: build-asan
 bench: build
 	@scripts/install-deps.sh --bench
 	bench/run-all.sh $(BUILD)
+
+# libFuzzer (clang) build of fuzz/, then each target for FUZZ_SECONDS on a copy of its corpus
+# (fuzz/README.md). FUZZ_TARGETS="route auth" picks some; FUZZ_MERGE=1 merges new inputs back.
+FUZZ_BUILD   ?= build-fuzz-clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(patsubst fuzz/corpus/%/,%,$(wildcard fuzz/corpus/*/))
+
+fuzz: deps
+	@scripts/install-deps.sh --fuzz
+	test -f $(FUZZ_BUILD)/CMakeCache.txt || \
+		CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSP_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -14,6 +14,10 @@ packages=(
 if [ "${1:-}" = "--bench" ]; then
 	packages+=(wrk hyperfine)
 fi
+# 'make fuzz' only: clang and its libFuzzer runtime.
+if [ "${1:-}" = "--fuzz" ]; then
+	packages+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
