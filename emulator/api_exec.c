@@ -70,6 +70,10 @@ void api_send_acquire_error(struct req *r, int rc, enum api_error absent_error,
 		http_send_error(r, absent_error,
 				"No session with identifier '%s' exists in this session pool.",
 				r->identifier);
+	} else if (rc == -EAGAIN) {
+		http_add_header(r, "Retry-After", "1");
+		http_send_error(r, API_ERR_SERVICE_UNAVAILABLE, "%s.",
+				err && *err->msg ? err->msg : "the sandbox is restarting; retry");
 	} else {
 		http_send_error(r, API_ERR_INTERNAL, "Internal error: %s.",
 				err && *err->msg ? err->msg : "the session could not be started");
@@ -118,6 +122,12 @@ void api_execute(struct req *r)
 	char etag[37];
 	memcpy(etag, session_etag(s), sizeof(etag));
 	pool_release(r->srv->pool, s);
+	if (rc == -EAGAIN) {
+		exec_view_fini(&v);
+		http_add_header(r, "Retry-After", "1");
+		http_send_error(r, API_ERR_SERVICE_UNAVAILABLE, "%s.", err.msg);
+		return;
+	}
 	if (rc < 0) {
 		exec_view_fini(&v);
 		http_send_error(r, API_ERR_INTERNAL, "Internal error: %s.", err.msg);

@@ -158,8 +158,17 @@ void api_metadata(struct req *r)
 void api_healthz(struct req *r)
 {
 	struct sbx_zygote *z = r->srv->zygote;
+	struct sbx_zygote_health zh;
+	sbx_zygote_health(z, &zh);
 	cleanup_cjson cJSON *root = cJSON_CreateObject();
-	cJSON_AddStringToObject(root, "status", "ok");
+	/* While the zygote restarts, new sessions get 503: so does the health check. */
+	cJSON_AddStringToObject(root, "status", zh.up ? "ok" : "unavailable");
+	cJSON_AddStringToObject(root, "zygote", zh.up ? "up" : "restarting");
+	cJSON_AddNumberToObject(root, "zygoteRestarts", (double)zh.restarts);
+	if (zh.last_exit[0])
+		cJSON_AddStringToObject(root, "zygoteLastExit", zh.last_exit);
+	else
+		cJSON_AddNullToObject(root, "zygoteLastExit");
 	cJSON_AddStringToObject(root, "version", SP_VERSION);
 	cJSON_AddStringToObject(root, "isolation", sbx_isolation_name(sbx_zygote_isolation(z)));
 	const char *why = sbx_zygote_isolation_reason(z);
@@ -172,5 +181,7 @@ void api_healthz(struct req *r)
 	cJSON_AddNumberToObject(root, "liveSessions", (double)pool_live_count(r->srv->pool));
 	cJSON_AddNumberToObject(root, "maxSessions", (double)r->srv->cfg->max_sessions);
 	cJSON_AddStringToObject(root, "python", sbx_zygote_python_version(z));
-	http_send_json(r, 200, root);
+	if (!zh.up)
+		http_add_header(r, "Retry-After", "1");
+	http_send_json(r, zh.up ? 200 : 503, root);
 }

@@ -27,6 +27,7 @@ static const struct {
     [API_ERR_BAD_REQUEST] = {400, "BadRequest"},
     [API_ERR_HTTP_VERSION] = {505, "HttpVersionNotSupported"},
     [API_ERR_INTERNAL] = {500, "InternalError"},
+    [API_ERR_SERVICE_UNAVAILABLE] = {503, "ServiceUnavailable"},
 };
 
 int api_error_status(enum api_error e)

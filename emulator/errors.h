@@ -25,6 +25,7 @@ enum api_error {
 	API_ERR_BAD_REQUEST,
 	API_ERR_HTTP_VERSION,
 	API_ERR_INTERNAL,
+	API_ERR_SERVICE_UNAVAILABLE, /* the sandbox is restarting: retry (Retry-After: 1) */
 	API_ERR_COUNT_
 };
 

@@ -341,10 +341,10 @@ int pool_new(const struct config *cfg, struct sbx_zygote *z, const struct datafs
 	p->ready = calloc(p->ready_target ? p->ready_target : 1, sizeof(*p->ready));
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cv, NULL);
-	pthread_cond_init(&p->filler_cv, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->filler_cv, &ca);
 	pthread_cond_init(&p->reaper_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	*out = p;
@@ -390,15 +390,42 @@ static void ready_free(struct pool *p, struct ready *rd)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* Frees the ready interpreters whose zygote died (called with p->lock held, which it drops
+ * while freeing); true when there were some. */
+static bool drop_stale_ready_locked(struct pool *p)
+{
+	bool any = false;
+	for (size_t i = 0; i < p->nready;) {
+		if (!sbx_session_stale(p->ready[i].sbx)) {
+			i++;
+			continue;
+		}
+		struct ready rd = p->ready[i];
+		p->ready[i] = p->ready[--p->nready];
+		pthread_mutex_unlock(&p->lock);
+		ready_free(p, &rd);
+		pthread_mutex_lock(&p->lock);
+		any = true;
+		i = 0;
+	}
+	return any;
+}
+
 /* Keeps ready_target interpreters forked ahead of demand, so that a new identifier costs no
- * fork of the zygote (§1.9 of the sandbox notes: ~1 ms against ~10). */
+ * fork of the zygote (§1.9 of the sandbox notes: ~1 ms against ~10). Every second it also drops
+ * those of a zygote that died, so the cache refills once the zygote is back. */
 static void *filler_main(void *arg)
 {
 	struct pool *p = arg;
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping) {
+		if (drop_stale_ready_locked(p))
+			continue;
 		if (p->nready >= p->ready_target) {
-			pthread_cond_wait(&p->filler_cv, &p->lock);
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&p->filler_cv, &p->lock, &ts);
 			continue;
 		}
 		struct ready rd = {0};
@@ -619,7 +646,13 @@ int pool_acquire(struct pool *p, const char *id, bool create, struct session **o
 
 	int64_t t0 = util_mono_ms();
 	int r;
-	if (claimed) {
+	if (claimed && sbx_session_stale(rd.sbx)) {
+		/* Forked by a zygote that died since: a new session must not start with a crash.
+		 * Same slot and directory, a fresh interpreter (or -EAGAIN while it restarts). */
+		sbx_session_free(rd.sbx);
+		free(rd.dir);
+		r = sbx_session_spawn(p->z, s->dir, s->slot, &s->sbx, err);
+	} else if (claimed) {
 		/* Same slot, so same directory: the interpreter and its /mnt/data carry over. */
 		s->sbx = rd.sbx;
 		free(rd.dir);

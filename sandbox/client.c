@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,15 +48,40 @@
 #define DRAIN_CHUNK	 65536
 #define PUMP_BUDGET	 ((size_t)1 << 20) /* per stream and wake-up, to stay responsive */
 #define STOP_TIMEOUT_MS	 10000
+#define RESPAWN_WAIT_MS	 60000 /* an existing session's restart waits this long for the zygote */
+#define BACKOFF_MIN_MS	 100   /* between failed restarts of the zygote: doubling, then capped */
+#define BACKOFF_MAX_MS	 5000
+#define ORPHAN_RING	 256
 
-extern char **environ;
-
-struct sbx_zygote {
-	pthread_mutex_t lock; /* guards ctl and dead */
+/* One zygote process: the current one, or one being started by the supervisor. */
+struct zproc {
 	int ctl;
-	bool dead;
 	pid_t pid;
 	int pidfd;
+	char
+	    *run_dir; /* <state_dir>/sbx-XXXXXX: this zygote's own files; removed once it is gone */
+};
+
+struct sbx_zygote {
+	pthread_mutex_t lock; /* guards cur, gen, dead, stopping, the counters, sessions, orphans */
+	pthread_cond_t up;    /* signalled when a restart ends or stop begins */
+	struct zproc cur;
+	unsigned gen;  /* +1 at each death: interpreters of older generations were killed */
+	bool dead;     /* cur is gone: nothing is sent to the zygote until the supervisor is done */
+	bool stopping; /* sbx_zygote_stop() began */
+	unsigned restarts;
+	int64_t down_since_ms;
+	char last_exit[96]; /* how the last zygote ended, "" if none did */
+	struct sbx_session
+	    *sessions; /* every session: interpreters are killed when the zygote dies */
+	pid_t orphans[ORPHAN_RING]; /* interpreters killed so, for their crash message */
+	size_t orphan_next;
+	pthread_t supervisor;
+	bool supervised;
+	int wake[2]; /* written at stop: the supervisor's waits end */
+	char *zygote_path;
+	char *state_dir;
+	struct sbx_options opt; /* with the two paths above */
 	enum sbx_isolation mode;
 	char *reason;
 	char *version;
@@ -63,7 +89,6 @@ struct sbx_zygote {
 	char *cgroups;
 	bool root;
 	uid_t uid_base;
-	char *run_dir; /* <state_dir>/sbx-XXXXXX: the zygote's own files; removed at stop */
 };
 
 /* One interpreter process of a session, as handed over by the zygote. */
@@ -75,6 +100,7 @@ struct interp {
 	pid_t pid;	      /* as the zygote knows it (its pid namespace may be nested) */
 	pid_t local_pid;      /* in our pid namespace */
 	const int64_t *clock; /* read-only view of its clock page (pyrunner.h), or NULL */
+	unsigned gen;	      /* the zygote generation that forked it */
 };
 
 #define CLOCK_PAGE_SIZE 4096
@@ -88,6 +114,7 @@ struct sbx_session {
 	struct interp it; /* it.sock/out/err: the exec thread only */
 	atomic_int pid;	  /* it.pid, readable from any thread; -1 when none */
 	bool alive;
+	struct sbx_session *prev, *next; /* z->sessions, under z->lock */
 };
 
 void sbx_options_init(struct sbx_options *opt)
@@ -145,9 +172,29 @@ static int wait_fd(int fd, short events, int64_t ms)
 
 /* ---- zygote ------------------------------------------------------------------------------ */
 
-/* One request/reply on the control socket. *reply is a parsed object; fds as received. */
+/* Deadline |ms| from now on CLOCK_MONOTONIC, for pthread_cond_timedwait on z->up. */
+static struct timespec deadline_in(int64_t ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+/*
+ * One request/reply on the control socket. *reply is a parsed object; fds as received; *gen
+ * (optional) the generation of the zygote that answered. While the zygote is being restarted,
+ * waits up to |wait_ms| for it, then fails with -EAGAIN. A zygote that breaks the protocol or
+ * does not answer in time is killed: the supervisor restarts it.
+ */
 static int ctl_call(struct sbx_zygote *z, const char *req, const int *fds, size_t nfds,
-		    cJSON **reply, int *rfds, size_t *nrfds, size_t maxfds, struct sp_err *err)
+		    cJSON **reply, int *rfds, size_t *nrfds, size_t maxfds, int64_t wait_ms,
+		    unsigned *gen, struct sp_err *err)
 {
 	cleanup_free char *text = NULL;
 	size_t len = 0, got = 0;
@@ -155,21 +202,41 @@ static int ctl_call(struct sbx_zygote *z, const char *req, const int *fds, size_
 	int r;
 
 	pthread_mutex_lock(&z->lock);
-	if (z->dead) {
-		pthread_mutex_unlock(&z->lock);
-		return sp_err_set(err, -EPIPE, "the zygote is gone");
+	if (z->dead && !z->stopping && wait_ms > 0) {
+		struct timespec until = deadline_in(wait_ms);
+		while (z->dead && !z->stopping &&
+		       pthread_cond_timedwait(&z->up, &z->lock, &until) != ETIMEDOUT)
+			;
 	}
-	r = sbx_ctl_send(z->ctl, req, strlen(req), fds, nfds);
+	if (z->dead || z->stopping) {
+		bool stopping = z->stopping;
+		pthread_mutex_unlock(&z->lock);
+		if (stopping)
+			return sp_err_set(err, -ESHUTDOWN, "the sandbox is stopping");
+		return sp_err_set(err, -EAGAIN,
+				  "the sandbox is restarting (its zygote process died); retry");
+	}
+	if (gen)
+		*gen = z->gen;
+	r = sbx_ctl_send(z->cur.ctl, req, strlen(req), fds, nfds);
 	if (r == 0) {
-		r = wait_fd(z->ctl, POLLIN, CTL_TIMEOUT_MS);
+		r = wait_fd(z->cur.ctl, POLLIN, CTL_TIMEOUT_MS);
 		if (r == 0)
 			r = -ETIMEDOUT;
 		else if (r > 0)
-			r = sbx_ctl_recv(z->ctl, &text, &len, tmpfds, &got, SBX_CTL_MAXFDS);
+			r = sbx_ctl_recv(z->cur.ctl, &text, &len, tmpfds, &got, SBX_CTL_MAXFDS);
 	}
-	if (r < 0 && r != -EPROTO && r != -EMSGSIZE)
+	if (r < 0 && r != -EPROTO && r != -EMSGSIZE) {
+		/* Gone, or hung: make sure it is gone; the supervisor sees it and restarts it. */
 		z->dead = true;
+		if (z->cur.pidfd >= 0)
+			pidfd_send_signal(z->cur.pidfd, SIGKILL, NULL, 0);
+		r = -EAGAIN;
+	}
 	pthread_mutex_unlock(&z->lock);
+	if (r == -EAGAIN)
+		return sp_err_set(err, r,
+				  "the sandbox is restarting (its zygote process died); retry");
 	if (r < 0)
 		return sp_err_sys(err, r, "zygote control socket");
 
@@ -234,57 +301,141 @@ static void rm_tree_at(int dfd, dev_t dev)
 	closedir(d);
 }
 
-/* Removes the zygote's run directory: it is gone by now, and every session with it. */
-static void remove_run_dir(struct sbx_zygote *z)
+/* Removes a zygote's run directory: it is gone by now, and every session with it. */
+static void remove_run_dir(const char *run_dir)
 {
 	struct stat st;
-	if (!z->run_dir)
+	if (!run_dir)
 		return;
-	int fd = open(z->run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0 && fstat(fd, &st) == 0)
 		rm_tree_at(fd, st.st_dev);
 	else if (fd >= 0)
 		close(fd);
-	rmdir(z->run_dir);
+	rmdir(run_dir);
+}
+
+/* Waits for the zygote process to end, killing it after |ms|; its wait status, or -1. */
+static int zproc_reap(struct zproc *zp, int64_t ms)
+{
+	int st = -1;
+	if (zp->pid <= 0)
+		return -1;
+	if (zp->pidfd >= 0 && wait_fd(zp->pidfd, POLLIN, ms) <= 0)
+		pidfd_send_signal(zp->pidfd, SIGKILL, NULL, 0);
+	else if (zp->pidfd < 0)
+		kill(zp->pid, SIGKILL);
+	while (waitpid(zp->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	zp->pid = -1;
+	return st;
+}
+
+/* Closes what is left of a zygote that is not running (never started, or reaped). */
+static void zproc_fini(struct zproc *zp)
+{
+	if (zp->ctl >= 0)
+		close(zp->ctl);
+	if (zp->pidfd >= 0)
+		close(zp->pidfd);
+	remove_run_dir(zp->run_dir);
+	free(zp->run_dir);
+	*zp = (struct zproc){-1, -1, -1, NULL};
 }
 
 static void zygote_free(struct sbx_zygote *z)
 {
-	if (z->ctl >= 0)
-		close(z->ctl);
-	if (z->pidfd >= 0)
-		close(z->pidfd);
+	zproc_fini(&z->cur);
+	if (z->wake[0] >= 0)
+		close(z->wake[0]);
+	if (z->wake[1] >= 0)
+		close(z->wake[1]);
 	pthread_mutex_destroy(&z->lock);
+	pthread_cond_destroy(&z->up);
 	free(z->reason);
 	free(z->version);
 	free(z->packages);
 	free(z->cgroups);
-	remove_run_dir(z); /* the zygote is not running (never started, or reaped) */
-	free(z->run_dir);
+	free(z->zygote_path);
+	free(z->state_dir);
 	free(z);
 }
 
-/* Waits for the zygote process to end, killing it after |ms|. */
-static void zygote_reap(struct sbx_zygote *z, int64_t ms)
+/*
+ * The whole environment of the zygote, and so of every session: /proc/self/environ of a session
+ * process shows the block the zygote was exec'd with (clearenv() later does not change it), so
+ * nothing of the emulator's may be in it. The same variables as os.environ in a session
+ * (repl.py session_init), so what a session reads in either place agrees.
+ */
+static char *const zygote_env[] = {
+    "PATH=/usr/local/bin:/usr/bin:/bin",
+    "HOME=/tmp",
+    "LANG=C.UTF-8",
+    "MPLBACKEND=Agg",
+    "MPLCONFIGDIR=/tmp",
+    "OPENBLAS_NUM_THREADS=1",
+    "OMP_NUM_THREADS=1",
+    "MKL_NUM_THREADS=1",
+    NULL,
+};
+
+/* Descriptor numbers in the zygote: the control socket, its state directory, the font cache. */
+#define ZYG_CTL_FD   3
+#define ZYG_STATE_FD 4
+#define ZYG_CACHE_FD 5
+
+/* mkdir -p of |path| (components made 0700); 0 or -errno. */
+static int mkdir_p(char *path)
 {
-	if (z->pid <= 0)
-		return;
-	if (z->pidfd >= 0 && wait_fd(z->pidfd, POLLIN, ms) <= 0)
-		pidfd_send_signal(z->pidfd, SIGKILL, NULL, 0);
-	else if (z->pidfd < 0)
-		kill(z->pid, SIGKILL);
-	int st;
-	while (waitpid(z->pid, &st, 0) < 0 && errno == EINTR)
-		;
-	z->pid = -1;
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		int r = mkdir(path, 0700) < 0 && errno != EEXIST ? -errno : 0;
+		*p = '/';
+		if (r < 0)
+			return r;
+	}
+	return mkdir(path, 0700) < 0 && errno != EEXIST ? -errno : 0;
 }
 
-static int spawn_zygote(struct sbx_zygote *z, const struct sbx_options *opt, int child_end,
+/*
+ * matplotlib's font cache (0.4 s to build) persists across runs in the user's cache directory,
+ * $XDG_CACHE_HOME (or ~/.cache)/sessionpool/matplotlib, as for any Python program. The emulator's
+ * environment says where that is; the zygote, which has none of it, gets the directory as an
+ * O_PATH descriptor (at or above 10), or -1 when there is no such writable place.
+ */
+static int open_font_cache(void)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char buf[PATH_MAX];
+	int len;
+	if (xdg && xdg[0] == '/')
+		len = snprintf(buf, sizeof(buf), "%s/sessionpool/matplotlib", xdg);
+	else if (home && home[0] == '/' && strcmp(home, "/") != 0)
+		len = snprintf(buf, sizeof(buf), "%s/.cache/sessionpool/matplotlib", home);
+	else
+		return -1;
+	if (len < 0 || (size_t)len >= sizeof(buf) || mkdir_p(buf) < 0 ||
+	    access(buf, W_OK | X_OK) < 0)
+		return -1;
+	cleanup_close int fd = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 10);
+}
+
+/*
+ * fork+exec of the zygote. Its command line names no host path (argv[0] is the bare name; the
+ * state directory and font cache come as descriptors) and its environment is zygote_env: a
+ * session can read both (/proc/self/cmdline, /proc/self/environ) and must learn nothing of the
+ * host from them.
+ */
+static int spawn_zygote(struct zproc *zp, const struct sbx_options *opt, int child_end,
 			struct sp_err *err)
 {
 	char iso[16], egress[4], mem[32], nproc[32], fsize[32], tmp[32], disk[32], uidb[32];
+	char sfd[8], cfd[8];
 	char *argv[] = {
-	    (char *)opt->zygote_path,
+	    "sessionpool-zygote",
 	    "--ctl-fd",
 	    "3",
 	    "--isolation",
@@ -303,8 +454,10 @@ static int spawn_zygote(struct sbx_zygote *z, const struct sbx_options *opt, int
 	    disk,
 	    "--uid-base",
 	    uidb,
-	    "--state-dir",
-	    z->run_dir,
+	    "--state-fd",
+	    sfd,
+	    NULL, /* --cache-fd */
+	    NULL,
 	    NULL,
 	};
 	posix_spawn_file_actions_t fa;
@@ -312,6 +465,13 @@ static int spawn_zygote(struct sbx_zygote *z, const struct sbx_options *opt, int
 	sigset_t none, all;
 	int r;
 
+	cleanup_close int state = open(zp->run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (state < 0)
+		return sp_err_sys(err, -errno, "open %s", zp->run_dir);
+	cleanup_close int state_hi = fcntl(state, F_DUPFD_CLOEXEC, 10);
+	cleanup_close int cache = open_font_cache();
+	if (state_hi < 0)
+		return sp_err_sys(err, -errno, "fcntl");
 	snprintf(iso, sizeof(iso), "%s", sbx_isolation_name(opt->isolation));
 	snprintf(egress, sizeof(egress), "%d", opt->egress ? 1 : 0);
 	snprintf(mem, sizeof(mem), "%llu", (unsigned long long)opt->memory_bytes);
@@ -320,12 +480,22 @@ static int spawn_zygote(struct sbx_zygote *z, const struct sbx_options *opt, int
 	snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)opt->tmp_bytes);
 	snprintf(disk, sizeof(disk), "%llu", (unsigned long long)opt->disk_bytes);
 	snprintf(uidb, sizeof(uidb), "%u", (unsigned)opt->uid_base);
+	snprintf(sfd, sizeof(sfd), "%d", ZYG_STATE_FD);
+	snprintf(cfd, sizeof(cfd), "%d", ZYG_CACHE_FD);
+	if (cache >= 0) {
+		size_t n = sizeof(argv) / sizeof(argv[0]);
+		argv[n - 3] = "--cache-fd";
+		argv[n - 2] = cfd;
+	}
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&attr);
 	if (opt->log_fd >= 0 && opt->log_fd != 2)
 		posix_spawn_file_actions_adddup2(&fa, opt->log_fd, 2);
-	posix_spawn_file_actions_adddup2(&fa, child_end, 3);
+	posix_spawn_file_actions_adddup2(&fa, child_end, ZYG_CTL_FD);
+	posix_spawn_file_actions_adddup2(&fa, state_hi, ZYG_STATE_FD);
+	if (cache >= 0)
+		posix_spawn_file_actions_adddup2(&fa, cache, ZYG_CACHE_FD);
 	sigemptyset(&none);
 	sigfillset(&all);
 	sigdelset(&all, SIGKILL);
@@ -333,19 +503,278 @@ static int spawn_zygote(struct sbx_zygote *z, const struct sbx_options *opt, int
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	r = posix_spawn(&z->pid, opt->zygote_path, &fa, &attr, argv, environ);
+	r = posix_spawn(&zp->pid, opt->zygote_path, &fa, &attr, argv, zygote_env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (r != 0)
 		return sp_err_sys(err, -r, "cannot start %s", opt->zygote_path);
-	z->pidfd = pidfd_open(z->pid, 0);
+	zp->pidfd = pidfd_open(zp->pid, 0);
 	return 0;
+}
+
+static void sup_log(const struct sbx_zygote *z, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void sup_log(const struct sbx_zygote *z, const char *fmt, ...)
+{
+	char buf[600];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (write(z->opt.log_fd >= 0 ? z->opt.log_fd : 2, buf, (size_t)n) < 0) {
+		/* Nowhere else to report it. */
+	}
+}
+
+static void describe_exit(int st, char *buf, size_t n)
+{
+	if (st < 0) {
+		snprintf(buf, n, "status unknown");
+	} else if (WIFEXITED(st)) {
+		snprintf(buf, n, "exit status %d", WEXITSTATUS(st));
+	} else if (WIFSIGNALED(st)) {
+		const char *abbrev = sigabbrev_np(WTERMSIG(st));
+		if (abbrev)
+			snprintf(buf, n, "signal SIG%s", abbrev);
+		else
+			snprintf(buf, n, "signal %d", WTERMSIG(st));
+	} else {
+		snprintf(buf, n, "status 0x%x", (unsigned)st);
+	}
+}
+
+/*
+ * Starts one zygote process in *zp and waits for its hello (the first start fills the zygote's
+ * description; a restart must find the same isolation mode: a restart never lowers it).
+ * -ECANCELED when sbx_zygote_stop() began meanwhile.
+ */
+static int zproc_launch(struct sbx_zygote *z, bool first, struct zproc *zp, struct sp_err *err)
+{
+	int sv[2];
+	int r;
+
+	*zp = (struct zproc){-1, -1, -1, NULL};
+	/* A directory of this zygote's own inside state_dir (several zygotes may share one): its
+	 * mount point and fallbacks live there, and it goes away with it. */
+	size_t dlen = strlen(z->state_dir);
+	zp->run_dir = malloc(dlen + sizeof("/sbx-XXXXXX"));
+	if (!zp->run_dir)
+		return sp_err_set(err, -ENOMEM, "out of memory");
+	memcpy(zp->run_dir, z->state_dir, dlen);
+	memcpy(zp->run_dir + dlen, "/sbx-XXXXXX", sizeof("/sbx-XXXXXX"));
+	if (!mkdtemp(zp->run_dir)) {
+		r = sp_err_sys(err, -errno, "create a directory in %s", z->state_dir);
+		free(steal_pointer(&zp->run_dir)); /* nothing to remove */
+		return r;
+	}
+	if (chmod(zp->run_dir, 0755) < 0) {
+		r = sp_err_sys(err, -errno, "chmod %s", zp->run_dir);
+		zproc_fini(zp);
+		return r;
+	}
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = sp_err_sys(err, -errno, "socketpair");
+		zproc_fini(zp);
+		return r;
+	}
+	zp->ctl = sv[0];
+	/* Keep the child's end off 2 to 5, the numbers descriptors are duplicated onto. */
+	int child_end = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
+	close(sv[1]);
+	if (child_end < 0) {
+		r = sp_err_sys(err, -errno, "fcntl");
+		zproc_fini(zp);
+		return r;
+	}
+	r = spawn_zygote(zp, &z->opt, child_end, err);
+	close(child_end);
+	if (r < 0) {
+		zproc_fini(zp);
+		return r;
+	}
+
+	cleanup_free char *text = NULL;
+	size_t len = 0, nfds = 0;
+	int fds[SBX_CTL_MAXFDS];
+	struct pollfd p[2] = {{zp->ctl, POLLIN, 0}, {z->wake[0], POLLIN, 0}};
+	int64_t deadline = now_ms() + HELLO_TIMEOUT_MS;
+	for (;;) {
+		int left = (int)(deadline - now_ms());
+		r = poll(p, 2, left > 0 ? left : 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		r = r < 0 ? -errno : r == 0 ? -ETIMEDOUT : p[1].revents ? -ECANCELED : 0;
+		break;
+	}
+	if (r == 0)
+		r = sbx_ctl_recv(zp->ctl, &text, &len, fds, &nfds, SBX_CTL_MAXFDS);
+	for (size_t i = 0; r == 0 && i < nfds; i++)
+		close(fds[i]);
+	if (r < 0) {
+		if (r == -ECANCELED)
+			sp_err_set(err, r, "the sandbox is stopping");
+		else
+			sp_err_sys(err, r, "no hello from the zygote");
+		zproc_reap(zp, 0);
+		zproc_fini(zp);
+		return r;
+	}
+	cleanup_cjson cJSON *hello = cJSON_ParseWithLength(text, len);
+	const cJSON *e = hello ? cJSON_GetObjectItemCaseSensitive(hello, "error") : NULL;
+	const cJSON *mode = hello ? cJSON_GetObjectItemCaseSensitive(hello, "mode") : NULL;
+	const cJSON *pkgs = hello ? cJSON_GetObjectItemCaseSensitive(hello, "packages") : NULL;
+	enum sbx_isolation m = SBX_ISOLATION_AUTO;
+	if (!hello || cJSON_IsString(e) || !cJSON_IsString(mode) || !cJSON_IsArray(pkgs) ||
+	    sbx_isolation_parse(mode->valuestring, &m) < 0) {
+		r = sp_err_set(err, -EIO, "zygote: %s",
+			       cJSON_IsString(e) ? e->valuestring : "malformed hello");
+	} else if (!first && m != z->mode) {
+		r = sp_err_set(err, -EPERM, "the restarted zygote has isolation %s, not %s",
+			       sbx_isolation_name(m), sbx_isolation_name(z->mode));
+	}
+	if (r < 0) {
+		zproc_reap(zp, 1000);
+		zproc_fini(zp);
+		return r;
+	}
+	if (!first)
+		return 0;
+	z->mode = m;
+	z->reason = dup_json_string(hello, "reason");
+	z->version = dup_json_string(hello, "version");
+	z->packages = cJSON_PrintUnformatted(pkgs);
+	z->cgroups = dup_json_string(hello, "cgroups");
+	z->root = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hello, "root"));
+	if (!z->version || !z->packages || !z->cgroups) {
+		zproc_reap(zp, 0);
+		zproc_fini(zp);
+		return sp_err_set(err, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/*
+ * The zygote died (or was killed as hung): from now on nothing is sent to it, and every
+ * session interpreter it forked is killed. They are separate processes and could run on, but
+ * the zygote is what enforces their limits (it watches v1 out-of-memory events and, in
+ * degraded mode, clears a slot's leftovers), knows how they end, and, for an ordinary user, is
+ * pid 1 of their pid namespace anyway: so in every mode a session keeps its identifier, files
+ * and records, and its next cell reports the §8.7 crash and gets a fresh interpreter.
+ */
+static void zygote_died(struct sbx_zygote *z)
+{
+	char how[64];
+	size_t killed = 0;
+
+	pthread_mutex_lock(&z->lock);
+	struct zproc old = z->cur;
+	z->cur = (struct zproc){-1, -1, -1, NULL};
+	z->dead = true;
+	z->gen++;
+	z->down_since_ms = now_ms();
+	for (struct sbx_session *s = z->sessions; s; s = s->next) {
+		pthread_mutex_lock(&s->lock);
+		if (s->it.pidfd >= 0 && s->it.gen != z->gen) {
+			z->orphans[z->orphan_next++ % ORPHAN_RING] = s->it.pid;
+			pidfd_send_signal(s->it.pidfd, SIGKILL, NULL, 0);
+			killed++;
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	pthread_mutex_unlock(&z->lock);
+
+	close(old.ctl);
+	old.ctl = -1;
+	pid_t pid = old.pid;
+	describe_exit(zproc_reap(&old, DEATH_TIMEOUT_MS), how, sizeof(how));
+	zproc_fini(&old);
+	pthread_mutex_lock(&z->lock);
+	snprintf(z->last_exit, sizeof(z->last_exit), "%s", how);
+	pthread_mutex_unlock(&z->lock);
+	sup_log(z,
+		"sessionpool-emulator: the zygote (pid %d) died (%s); %zu session interpreter(s) "
+		"killed; restarting it",
+		(int)pid, how, killed);
+}
+
+/* Starts zygotes until one says hello, with a doubling pause (capped) between attempts.
+ * -ECANCELED when stopping. */
+static int zygote_restart(struct sbx_zygote *z)
+{
+	int64_t backoff = 0;
+
+	for (unsigned attempt = 1;; attempt++) {
+		if (backoff > 0 && wait_fd(z->wake[0], POLLIN, backoff) != 0)
+			return -ECANCELED;
+		struct zproc zp;
+		struct sp_err err = {0};
+		int r = zproc_launch(z, false, &zp, &err);
+		if (r == -ECANCELED)
+			return r;
+		if (r == 0) {
+			pthread_mutex_lock(&z->lock);
+			z->cur = zp;
+			z->dead = false;
+			z->restarts++;
+			int64_t down = now_ms() - z->down_since_ms;
+			unsigned n = z->restarts;
+			pthread_cond_broadcast(&z->up);
+			pthread_mutex_unlock(&z->lock);
+			sup_log(z,
+				"sessionpool-emulator: the zygote is back (pid %d) after %lld ms "
+				"(restart %u)",
+				(int)zp.pid, (long long)down, n);
+			return 0;
+		}
+		backoff = backoff ? backoff * 2 : BACKOFF_MIN_MS;
+		if (backoff > BACKOFF_MAX_MS)
+			backoff = BACKOFF_MAX_MS;
+		sup_log(z,
+			"sessionpool-emulator: restarting the zygote failed (attempt %u): %s; next "
+			"attempt in %lld ms",
+			attempt, err.msg, (long long)backoff);
+	}
+}
+
+/* The supervisor thread: sees the zygote die at once (its pidfd, or the control socket's
+ * hang-up) and restarts it. */
+static void *supervise(void *arg)
+{
+	struct sbx_zygote *z = arg;
+
+	for (;;) {
+		pthread_mutex_lock(&z->lock);
+		int pidfd = z->cur.pidfd, ctl = z->cur.ctl;
+		pthread_mutex_unlock(&z->lock);
+		/* events 0: only the hang-up, which poll() always reports. */
+		struct pollfd p[3] = {
+		    {z->wake[0], POLLIN, 0}, {pidfd, POLLIN, 0}, {pidfd >= 0 ? -1 : ctl, 0, 0}};
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			sup_log(z, "sessionpool-emulator: zygote supervisor: poll: %s",
+				strerror(errno));
+			return NULL;
+		}
+		if (p[0].revents)
+			return NULL;
+		if (!p[1].revents && !(p[2].revents & (POLLHUP | POLLERR)))
+			continue;
+		zygote_died(z);
+		if (zygote_restart(z) < 0)
+			return NULL;
+	}
 }
 
 int sbx_zygote_start(const struct sbx_options *opt, struct sbx_zygote **out, struct sp_err *err)
 {
 	struct stat st;
-	int sv[2];
 	int r;
 
 	if (!opt || !opt->zygote_path || !opt->state_dir)
@@ -363,93 +792,39 @@ int sbx_zygote_start(const struct sbx_options *opt, struct sbx_zygote **out, str
 	if (!z)
 		return sp_err_set(err, -ENOMEM, "out of memory");
 	pthread_mutex_init(&z->lock, NULL);
-	z->ctl = -1;
-	z->pidfd = -1;
-	z->pid = -1;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&z->up, &ca);
+	pthread_condattr_destroy(&ca);
+	z->cur = (struct zproc){-1, -1, -1, NULL};
+	z->wake[0] = z->wake[1] = -1;
 	z->uid_base = opt->uid_base;
-
-	/* A directory of this zygote's own inside state_dir (several zygotes may share one): its
-	 * mount point and fallbacks live there, and it goes away at stop. */
-	size_t dlen = strlen(opt->state_dir);
-	z->run_dir = malloc(dlen + sizeof("/sbx-XXXXXX"));
-	if (!z->run_dir) {
+	z->opt = *opt;
+	z->zygote_path = strdup(opt->zygote_path);
+	z->state_dir = strdup(opt->state_dir);
+	z->opt.zygote_path = z->zygote_path;
+	z->opt.state_dir = z->state_dir;
+	if (!z->zygote_path || !z->state_dir) {
 		zygote_free(z);
 		return sp_err_set(err, -ENOMEM, "out of memory");
 	}
-	memcpy(z->run_dir, opt->state_dir, dlen);
-	memcpy(z->run_dir + dlen, "/sbx-XXXXXX", sizeof("/sbx-XXXXXX"));
-	if (!mkdtemp(z->run_dir)) {
-		r = sp_err_sys(err, -errno, "create a directory in %s", opt->state_dir);
-		free(steal_pointer(&z->run_dir)); /* nothing to remove */
+	if (pipe2(z->wake, O_CLOEXEC) < 0) {
+		r = sp_err_sys(err, -errno, "pipe");
 		zygote_free(z);
 		return r;
 	}
-	if (chmod(z->run_dir, 0755) < 0) {
-		r = sp_err_sys(err, -errno, "chmod %s", z->run_dir);
-		zygote_free(z);
-		return r;
-	}
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		r = sp_err_sys(err, -errno, "socketpair");
-		zygote_free(z);
-		return r;
-	}
-	z->ctl = sv[0];
-	/* Keep the child's end off 2 and 3, the numbers it is duplicated onto. */
-	int child_end = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
-	close(sv[1]);
-	if (child_end < 0) {
-		r = sp_err_sys(err, -errno, "fcntl");
-		zygote_free(z);
-		return r;
-	}
-	r = spawn_zygote(z, opt, child_end, err);
-	close(child_end);
+	r = zproc_launch(z, true, &z->cur, err);
 	if (r < 0) {
 		zygote_free(z);
 		return r;
 	}
-
-	cleanup_free char *text = NULL;
-	size_t len = 0, nfds = 0;
-	int fds[SBX_CTL_MAXFDS];
-	r = wait_fd(z->ctl, POLLIN, HELLO_TIMEOUT_MS);
-	if (r == 0)
-		r = -ETIMEDOUT;
-	if (r > 0)
-		r = sbx_ctl_recv(z->ctl, &text, &len, fds, &nfds, SBX_CTL_MAXFDS);
-	for (size_t i = 0; r == 0 && i < nfds; i++)
-		close(fds[i]);
-	if (r < 0) {
-		sp_err_sys(err, r, "no hello from the zygote");
-		zygote_reap(z, 0);
-		zygote_free(z);
-		return r;
+	r = pthread_create(&z->supervisor, NULL, supervise, z);
+	if (r != 0) {
+		sbx_zygote_stop(z);
+		return sp_err_sys(err, -r, "start the zygote supervisor thread");
 	}
-	cleanup_cjson cJSON *hello = cJSON_ParseWithLength(text, len);
-	const cJSON *e = hello ? cJSON_GetObjectItemCaseSensitive(hello, "error") : NULL;
-	const cJSON *mode = hello ? cJSON_GetObjectItemCaseSensitive(hello, "mode") : NULL;
-	const cJSON *pkgs = hello ? cJSON_GetObjectItemCaseSensitive(hello, "packages") : NULL;
-	if (!hello || cJSON_IsString(e) || !cJSON_IsString(mode) || !cJSON_IsArray(pkgs) ||
-	    sbx_isolation_parse(mode->valuestring, &z->mode) < 0) {
-		r = sp_err_set(err, -EIO, "zygote: %s",
-			       cJSON_IsString(e) ? e->valuestring : "malformed hello");
-		zygote_reap(z, 1000);
-		zygote_free(z);
-		return r;
-	}
-	z->reason = dup_json_string(hello, "reason");
-	z->version = dup_json_string(hello, "version");
-	z->packages = cJSON_PrintUnformatted(pkgs);
-	z->cgroups = dup_json_string(hello, "cgroups");
-	z->root = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hello, "root"));
-	if (!z->version || !z->packages || !z->cgroups) {
-		r = sp_err_set(err, -ENOMEM, "out of memory");
-		zygote_reap(z, 0);
-		zygote_free(z);
-		return r;
-	}
+	z->supervised = true;
 	*out = z;
 	return 0;
 }
@@ -459,25 +834,48 @@ void sbx_zygote_stop(struct sbx_zygote *z)
 	if (!z)
 		return;
 	pthread_mutex_lock(&z->lock);
-	if (!z->dead) {
+	z->stopping = true;
+	pthread_cond_broadcast(&z->up);
+	pthread_mutex_unlock(&z->lock);
+	if (z->supervised) {
+		if (write(z->wake[1], "x", 1) < 0) {
+			/* A pipe of our own with room: cannot fail. */
+		}
+		pthread_join(z->supervisor, NULL);
+		z->supervised = false;
+	}
+	/* The supervisor is gone: cur is ours alone (and empty if the zygote was down). */
+	pthread_mutex_lock(&z->lock);
+	if (!z->dead && z->cur.ctl >= 0) {
 		static const char stop[] = "{\"op\":\"stop\"}";
-		if (sbx_ctl_send(z->ctl, stop, sizeof(stop) - 1, NULL, 0) == 0 &&
-		    wait_fd(z->ctl, POLLIN, STOP_TIMEOUT_MS) > 0) {
+		if (sbx_ctl_send(z->cur.ctl, stop, sizeof(stop) - 1, NULL, 0) == 0 &&
+		    wait_fd(z->cur.ctl, POLLIN, STOP_TIMEOUT_MS) > 0) {
 			cleanup_free char *text = NULL;
 			size_t len, nfds;
 			int fds[SBX_CTL_MAXFDS];
-			if (sbx_ctl_recv(z->ctl, &text, &len, fds, &nfds, SBX_CTL_MAXFDS) == 0) {
+			if (sbx_ctl_recv(z->cur.ctl, &text, &len, fds, &nfds, SBX_CTL_MAXFDS) ==
+			    0) {
 				for (size_t i = 0; i < nfds; i++)
 					close(fds[i]);
 			}
 		}
-		z->dead = true;
 	}
+	z->dead = true;
 	pthread_mutex_unlock(&z->lock);
-	close(z->ctl);
-	z->ctl = -1;
-	zygote_reap(z, STOP_TIMEOUT_MS);
+	close(z->cur.ctl);
+	z->cur.ctl = -1;
+	zproc_reap(&z->cur, STOP_TIMEOUT_MS);
 	zygote_free(z);
+}
+
+void sbx_zygote_health(struct sbx_zygote *z, struct sbx_zygote_health *out)
+{
+	pthread_mutex_lock(&z->lock);
+	out->up = !z->dead;
+	out->restarts = z->restarts;
+	out->down_ms = z->dead ? now_ms() - z->down_since_ms : 0;
+	snprintf(out->last_exit, sizeof(out->last_exit), "%s", z->last_exit);
+	pthread_mutex_unlock(&z->lock);
 }
 
 enum sbx_isolation sbx_zygote_isolation(const struct sbx_zygote *z)
@@ -518,9 +916,19 @@ static void zygote_status(struct sbx_zygote *z, pid_t pid, char *buf, size_t n)
 	char req[64];
 	cJSON *reply = NULL;
 
+	pthread_mutex_lock(&z->lock);
+	for (size_t i = 0; i < ORPHAN_RING; i++) {
+		if (pid > 0 && z->orphans[i] == pid) {
+			z->orphans[i] = 0;
+			pthread_mutex_unlock(&z->lock);
+			snprintf(buf, n, "signal SIGKILL, the sandbox's zygote process died");
+			return;
+		}
+	}
+	pthread_mutex_unlock(&z->lock);
 	snprintf(buf, n, "unknown status");
 	snprintf(req, sizeof(req), "{\"op\":\"status\",\"pid\":%d}", (int)pid);
-	if (ctl_call(z, req, NULL, 0, &reply, NULL, NULL, 0, NULL) < 0)
+	if (ctl_call(z, req, NULL, 0, &reply, NULL, NULL, 0, 0, NULL, NULL) < 0)
 		return;
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(reply, "status");
 	if (cJSON_IsString(s))
@@ -643,8 +1051,8 @@ static pid_t pidfd_pid(int pidfd)
 }
 
 /* Asks the zygote for a new interpreter and waits until it is ready. */
-static int interp_spawn(struct sbx_zygote *z, int host_dir, unsigned slot, struct interp *out,
-			struct sp_err *err)
+static int interp_spawn(struct sbx_zygote *z, int host_dir, unsigned slot, int64_t wait_ms,
+			struct interp *out, struct sp_err *err)
 {
 	char req[64];
 	cJSON *reply = NULL;
@@ -653,7 +1061,8 @@ static int interp_spawn(struct sbx_zygote *z, int host_dir, unsigned slot, struc
 	struct interp it = {-1, -1, -1, -1, -1, -1, NULL};
 
 	snprintf(req, sizeof(req), "{\"op\":\"spawn\",\"slot\":%u}", slot);
-	int r = ctl_call(z, req, &host_dir, 1, &reply, fds, &nfds, SBX_CTL_MAXFDS, err);
+	int r = ctl_call(z, req, &host_dir, 1, &reply, fds, &nfds, SBX_CTL_MAXFDS, wait_ms, &it.gen,
+			 err);
 	if (r < 0)
 		return r;
 	const cJSON *jpid = cJSON_GetObjectItemCaseSensitive(reply, "pid");
@@ -710,6 +1119,8 @@ static int interp_spawn(struct sbx_zygote *z, int host_dir, unsigned slot, struc
 			  cJSON_IsString(m) ? m->valuestring : "no message");
 }
 
+static void session_drop_interp(struct sbx_session *s);
+
 int sbx_session_spawn(struct sbx_zygote *z, const char *host_dir, unsigned slot,
 		      struct sbx_session **out, struct sp_err *err)
 {
@@ -717,7 +1128,8 @@ int sbx_session_spawn(struct sbx_zygote *z, const char *host_dir, unsigned slot,
 	if (dir < 0)
 		return sp_err_sys(err, -errno, "session directory %s", host_dir);
 	struct interp it;
-	int r = interp_spawn(z, dir, slot, &it, err);
+	/* A new session does not wait for a restarting zygote: the caller answers "retry". */
+	int r = interp_spawn(z, dir, slot, 0, &it, err);
 	if (r < 0)
 		return r;
 	struct sbx_session *s = calloc(1, sizeof(*s));
@@ -733,8 +1145,37 @@ int sbx_session_spawn(struct sbx_zygote *z, const char *host_dir, unsigned slot,
 	s->it = it;
 	atomic_store(&s->pid, it.local_pid);
 	s->alive = true;
+	/* Registered only if its zygote still lives: else zygote_died() missed it. */
+	pthread_mutex_lock(&z->lock);
+	bool current = it.gen == z->gen;
+	if (current) {
+		s->next = z->sessions;
+		if (z->sessions)
+			z->sessions->prev = s;
+		z->sessions = s;
+	}
+	pthread_mutex_unlock(&z->lock);
+	if (!current) {
+		session_drop_interp(s);
+		close(s->host_dir);
+		pthread_mutex_destroy(&s->lock);
+		free(s);
+		return sp_err_set(err, -EAGAIN,
+				  "the sandbox is restarting (its zygote process died); retry");
+	}
 	*out = s;
 	return 0;
+}
+
+bool sbx_session_stale(struct sbx_session *s)
+{
+	struct sbx_zygote *z = s->z;
+	pthread_mutex_lock(&z->lock);
+	pthread_mutex_lock(&s->lock);
+	bool stale = s->it.pidfd < 0 || s->it.gen != z->gen;
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&z->lock);
+	return stale;
 }
 
 pid_t sbx_session_pid(const struct sbx_session *s)
@@ -789,20 +1230,30 @@ static int session_respawn(struct sbx_session *s, struct sp_err *err)
 
 	if (is_canceled(s))
 		return -ECANCELED;
-	int r = interp_spawn(s->z, s->host_dir, s->slot, &it, err);
+	/* An existing session waits (bounded) for a restarting zygote: its cell is already
+	 * answered, or about to be. */
+	int r = interp_spawn(s->z, s->host_dir, s->slot, RESPAWN_WAIT_MS, &it, err);
 	if (r < 0)
 		return r;
+	pthread_mutex_lock(&s->z->lock);
 	pthread_mutex_lock(&s->lock);
-	if (s->canceled) {
-		pthread_mutex_unlock(&s->lock);
+	bool canceled = s->canceled, current = it.gen == s->z->gen;
+	if (!canceled && current) {
+		s->it = it;
+		atomic_store(&s->pid, it.local_pid);
+		s->alive = true;
+	}
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->z->lock);
+	if (canceled || !current) {
 		interp_kill_wait(&it);
 		interp_close(&it);
-		return -ECANCELED;
 	}
-	s->it = it;
-	atomic_store(&s->pid, it.local_pid);
-	s->alive = true;
-	pthread_mutex_unlock(&s->lock);
+	if (canceled)
+		return -ECANCELED;
+	if (!current)
+		return sp_err_set(err, -EAGAIN,
+				  "the sandbox is restarting (its zygote process died); retry");
 	return 0;
 }
 
@@ -810,6 +1261,15 @@ void sbx_session_free(struct sbx_session *s)
 {
 	if (!s)
 		return;
+	struct sbx_zygote *z = s->z;
+	pthread_mutex_lock(&z->lock);
+	if (s->prev)
+		s->prev->next = s->next;
+	else if (z->sessions == s)
+		z->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	pthread_mutex_unlock(&z->lock);
 	pthread_mutex_lock(&s->lock);
 	s->canceled = true;
 	pthread_mutex_unlock(&s->lock);

@@ -135,6 +135,18 @@ static int unshare_session(const struct jail_config *c, struct sp_err *err)
 	return 0;
 }
 
+/*
+ * In B, once it is in its slot's control groups (the zygote moved it there before the
+ * assignment): a cgroup namespace rooted at those groups, so /proc/self/cgroup reads "/" and no
+ * host group path (the emulator's service, the zygote's pid) is visible from the session.
+ */
+static int hide_cgroups(struct sp_err *err)
+{
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		return sp_err_sys(err, -errno, "unshare(CLONE_NEWCGROUP)");
+	return 0;
+}
+
 /* In B, mounts done: a user namespace of its own, so RLIMIT_NPROC counts this session only. */
 static int nest_userns(const struct jail_config *c, struct sp_err *err)
 {
@@ -483,6 +495,8 @@ int jail_assign(const struct jail_config *c, unsigned slot, int host_dir, struct
 	if (c->mode == SBX_ISOLATION_FULL) {
 		r = finish_mounts(c, host_dir, err);
 		if (r == 0)
+			r = hide_cgroups(err);
+		if (r == 0)
 			r = nest_userns(c, err);
 		if (r < 0)
 			return r;
@@ -495,6 +509,10 @@ int jail_assign(const struct jail_config *c, unsigned slot, int host_dir, struct
 		if (chdir("/mnt/data") < 0)
 			return sp_err_sys(err, -errno, "chdir /mnt/data");
 	} else {
+		/* Best effort: where namespaces are refused (the reason for degraded mode) this
+		 * fails too, and the session sees its host group paths. */
+		struct sp_err ignored = {0};
+		hide_cgroups(&ignored);
 		if (host_dir != JAIL_DATA_FD) {
 			if (dup2(host_dir, JAIL_DATA_FD) < 0)
 				return sp_err_sys(err, -errno, "dup2");
@@ -557,6 +575,8 @@ int jail_probe(const struct jail_config *c, int host_dir, struct sp_err *err)
 				r = prepare_mounts(c, &e);
 			if (r == 0)
 				r = finish_mounts(c, host_dir, &e);
+			if (r == 0)
+				r = hide_cgroups(&e);
 			if (r == 0)
 				r = nest_userns(c, &e);
 			probe_send(p[1], r, r < 0 ? e.msg : "ok");

@@ -90,9 +90,9 @@ int jail_standby(const struct jail_config *c, const struct jail_fds *fds, int *s
 
 /*
  * In B, once it is given a session: /mnt/data is |host_dir| (an O_PATH descriptor, consumed),
- * pivot_root, the nested user namespace, the working directory /mnt/data, the uid of |slot|,
- * rlimits, no capabilities, no_new_privs, seccomp. In degraded mode |host_dir| ends up on
- * JAIL_DATA_FD.
+ * pivot_root, a cgroup namespace (tried in degraded mode too), the nested user namespace, the
+ * working directory /mnt/data, the uid of |slot|, rlimits, no capabilities, no_new_privs,
+ * seccomp. In degraded mode |host_dir| ends up on JAIL_DATA_FD.
  */
 int jail_assign(const struct jail_config *c, unsigned slot, int host_dir, struct sp_err *err);
 

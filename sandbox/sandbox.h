@@ -73,6 +73,23 @@ int sbx_zygote_start(const struct sbx_options *opt, struct sbx_zygote **out, str
  * this zygote made it) and frees |z|. NULL ok. */
 void sbx_zygote_stop(struct sbx_zygote *z);
 
+/*
+ * Supervision: a thread started by sbx_zygote_start() sees the zygote die at once (its pidfd),
+ * logs it on log_fd, kills every session interpreter it forked (the sessions themselves stay:
+ * their next exec reports CRASHED, "signal SIGKILL, the sandbox's zygote process died", and
+ * gets a fresh interpreter) and starts a new zygote, again and again with a doubling pause
+ * (0.1 s up to 5 s) until one says hello with the same isolation mode. Meanwhile
+ * sbx_session_spawn() fails at once with -EAGAIN, and an existing session's restart waits for
+ * the zygote up to 60 s, then fails with -EAGAIN.
+ */
+struct sbx_zygote_health {
+	bool up;	    /* false from the death until the restarted zygote said hello */
+	unsigned restarts;  /* successful restarts since sbx_zygote_start() */
+	int64_t down_ms;    /* while down: for how long */
+	char last_exit[96]; /* how the last zygote that died ended ("signal SIGKILL"), or "" */
+};
+void sbx_zygote_health(struct sbx_zygote *z, struct sbx_zygote_health *out);
+
 /* The isolation mode in force (never AUTO), and, for DEGRADED, why (static string or NULL). */
 enum sbx_isolation sbx_zygote_isolation(const struct sbx_zygote *z);
 const char *sbx_zygote_isolation_reason(const struct sbx_zygote *z);
@@ -110,6 +127,11 @@ struct sbx_session;
  */
 int sbx_session_spawn(struct sbx_zygote *z, const char *host_dir, unsigned slot,
 		      struct sbx_session **out, struct sp_err *err);
+
+/* True when the session's interpreter is gone or was forked by a zygote that has died since
+ * (its next exec would report CRASHED): a ready-made session in that state should be freed and
+ * spawned again rather than handed out. */
+bool sbx_session_stale(struct sbx_session *s);
 
 /* Kills the session's processes, waits until they are gone, frees |s|. NULL ok. */
 void sbx_session_free(struct sbx_session *s);

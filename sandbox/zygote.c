@@ -89,6 +89,7 @@ struct zygote {
 	struct jail_config jail;
 	struct sock_fprog filter;
 	char state_dir[PATH_MAX - 64]; /* ours alone (the client made it); room for "/root" */
+	char font_cache[PATH_MAX];     /* matplotlib's font cache, or "" */
 	bool made_data_link;	       /* degraded: we created the host's /mnt/data symlink */
 	struct live *live;
 	size_t nlive, live_cap;
@@ -791,20 +792,34 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+/*
+ * The path of the directory open on |fd| (then closed). Paths come as descriptors, never on the
+ * command line: every session is a fork of this process and can read /proc/self/cmdline.
+ */
+static int fd_path(int fd, char *buf, size_t n)
+{
+	char link[64];
+	struct stat st;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode))
+		return -EBADF;
+	ssize_t len = readlink(link, buf, n - 1);
+	close(fd);
+	if (len <= 0 || (size_t)len >= n - 1 || buf[0] != '/')
+		return -ENAMETOOLONG;
+	buf[len] = '\0';
+	return 0;
+}
+
 static int parse_args(struct zygote *z, int argc, char **argv, struct sp_err *err)
 {
 	static const struct option opts[] = {
-	    {"ctl-fd", required_argument, NULL, 'c'},
-	    {"isolation", required_argument, NULL, 'i'},
-	    {"egress", required_argument, NULL, 'e'},
-	    {"memory", required_argument, NULL, 'm'},
-	    {"nproc", required_argument, NULL, 'n'},
-	    {"fsize", required_argument, NULL, 'f'},
-	    {"tmp", required_argument, NULL, 't'},
-	    {"disk", required_argument, NULL, 'd'},
-	    {"uid-base", required_argument, NULL, 'u'},
-	    {"state-dir", required_argument, NULL, 's'},
-	    {NULL, 0, NULL, 0},
+	    {"ctl-fd", required_argument, NULL, 'c'},	{"isolation", required_argument, NULL, 'i'},
+	    {"egress", required_argument, NULL, 'e'},	{"memory", required_argument, NULL, 'm'},
+	    {"nproc", required_argument, NULL, 'n'},	{"fsize", required_argument, NULL, 'f'},
+	    {"tmp", required_argument, NULL, 't'},	{"disk", required_argument, NULL, 'd'},
+	    {"uid-base", required_argument, NULL, 'u'}, {"state-fd", required_argument, NULL, 's'},
+	    {"cache-fd", required_argument, NULL, 'C'}, {NULL, 0, NULL, 0},
 	};
 	uint64_t v = 0;
 	int c;
@@ -813,7 +828,7 @@ static int parse_args(struct zygote *z, int argc, char **argv, struct sp_err *er
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == '?')
 			return sp_err_set(err, -EINVAL, "unknown option");
-		if (c != 'i' && c != 's' && parse_u64(optarg, &v) < 0)
+		if (c != 'i' && parse_u64(optarg, &v) < 0)
 			return sp_err_set(err, -EINVAL, "bad number '%s'", optarg);
 		switch (c) {
 		case 'c':
@@ -845,10 +860,13 @@ static int parse_args(struct zygote *z, int argc, char **argv, struct sp_err *er
 			z->jail.uid_base = (uid_t)v;
 			break;
 		case 's':
-			if (strlen(optarg) >= sizeof(z->state_dir))
-				return sp_err_set(err, -ENAMETOOLONG,
-						  "state directory path too long");
-			snprintf(z->state_dir, sizeof(z->state_dir), "%s", optarg);
+			if (fd_path((int)v, z->state_dir, sizeof(z->state_dir)) < 0)
+				return sp_err_set(err, -EINVAL, "--state-fd: no directory on %s",
+						  optarg);
+			break;
+		case 'C':
+			if (fd_path((int)v, z->font_cache, sizeof(z->font_cache)) < 0)
+				z->font_cache[0] = '\0'; /* rebuilt in the state directory */
 			break;
 		default:
 			return sp_err_set(err, -EINVAL, "unknown option");
@@ -857,43 +875,8 @@ static int parse_args(struct zygote *z, int argc, char **argv, struct sp_err *er
 	if (z->ctl < 0 || fcntl(z->ctl, F_GETFD) < 0)
 		return sp_err_set(err, -EINVAL, "--ctl-fd is required");
 	if (!z->state_dir[0])
-		return sp_err_set(err, -EINVAL, "--state-dir is required");
+		return sp_err_set(err, -EINVAL, "--state-fd is required");
 	return 0;
-}
-
-/* mkdir -p of |path| (components made 0700); 0 or -errno. */
-static int mkdir_p(char *path)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		int r = mkdir(path, 0700) < 0 && errno != EEXIST ? -errno : 0;
-		*p = '/';
-		if (r < 0)
-			return r;
-	}
-	return mkdir(path, 0700) < 0 && errno != EEXIST ? -errno : 0;
-}
-
-/* $XDG_CACHE_HOME/sessionpool/matplotlib or ~/.cache/sessionpool/matplotlib, made if needed and
- * writable by us; -errno when there is no such place. */
-static int font_cache_dir(char *buf, size_t n)
-{
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	int len;
-	if (xdg && xdg[0] == '/')
-		len = snprintf(buf, n, "%s/sessionpool/matplotlib", xdg);
-	else if (home && home[0] == '/' && strcmp(home, "/") != 0)
-		len = snprintf(buf, n, "%s/.cache/sessionpool/matplotlib", home);
-	else
-		return -ENOENT;
-	if (len < 0 || (size_t)len >= n)
-		return -ENAMETOOLONG;
-	int r = mkdir_p(buf);
-	if (r < 0)
-		return r;
-	return access(buf, W_OK | X_OK) < 0 ? -errno : 0;
 }
 
 /* Descriptors: 0 and 1 are /dev/null, 2 is the log, 3 the control socket, nothing else. */
@@ -918,15 +901,19 @@ static int setup_process(struct zygote *z, struct sp_err *err)
 		return sp_err_sys(err, -errno, "PR_SET_CHILD_SUBREAPER");
 
 	/* matplotlib's font cache (0.4 s to build) persists across runs in the user's cache
-	 * directory, as for any Python program; if there is none, it goes in our state directory
-	 * (removed at stop) and is rebuilt at each start. */
+	 * directory, which the client found and gave us; if there is none, it goes in our state
+	 * directory (removed at stop) and is rebuilt at each start. */
 	char mpl[PATH_MAX + 16];
-	if (font_cache_dir(mpl, sizeof(mpl)) < 0) {
+	if (z->font_cache[0] && access(z->font_cache, W_OK | X_OK) == 0) {
+		snprintf(mpl, sizeof(mpl), "%s", z->font_cache);
+	} else {
 		snprintf(mpl, sizeof(mpl), "%s/mplconfig", z->state_dir);
 		if (mkdir(mpl, 0700) < 0 && errno != EEXIST)
 			return sp_err_sys(err, -errno, "mkdir %s", mpl);
 	}
-	/* A clean environment: nothing of the emulator's leaks into sessions. */
+	/* The environment we were exec'd with (what /proc/self/environ shows, in sessions too) is
+	 * the client's fixed one; this is the one for the preload (the paths are ours), which
+	 * repl.py replaces with the session's in each session process. */
 	clearenv();
 	setenv("PATH", "/usr/local/bin:/usr/bin:/bin", 1);
 	setenv("LANG", "C.UTF-8", 1);

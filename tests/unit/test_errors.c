@@ -28,6 +28,7 @@ Test(errors, catalogue)
 	    {API_ERR_METHOD_NOT_ALLOWED, 405, "MethodNotAllowed"},
 	    {API_ERR_PAYLOAD_TOO_LARGE, 413, "PayloadTooLarge"},
 	    {API_ERR_INTERNAL, 500, "InternalError"},
+	    {API_ERR_SERVICE_UNAVAILABLE, 503, "ServiceUnavailable"},
 	};
 	cr_assert_eq(sizeof(rows) / sizeof(rows[0]), API_ERR_COUNT_, "a code has no test row");
 	for (size_t i = 0; i < API_ERR_COUNT_; i++) {
