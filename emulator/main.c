@@ -4,11 +4,13 @@
  * HTTP server; then wait for SIGTERM/SIGINT and take everything down in reverse order, so that
  * no session process and no session directory outlives the emulator.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +65,79 @@ static uid_t claim_uid_base(int *lock_fd)
 	return UID_FIRST;
 }
 
+/* Removes |name| in |dfd| and everything below it, never following symlinks nor crossing into
+ * another file system (a mount point is someone else's). */
+static void remove_tree_at(int dfd, const char *name, dev_t dev)
+{
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		unlinkat(dfd, name, 0);
+		return;
+	}
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d && fd >= 0)
+		close(fd);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			remove_tree_at(dirfd(d), e->d_name, dev);
+	}
+	if (d)
+		closedir(d);
+	unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
+/*
+ * Emulators may share a --data-dir: each holds a shared flock on the directory for its
+ * lifetime. One that finds no other (it gets the lock exclusively) knows that whatever is in
+ * slots/ and tls.pem belongs to a dead instance (killed with SIGKILL, it cleaned nothing) and
+ * removes it; with a live one there, nothing is touched (a slot directory may be a mount point
+ * in that emulator's namespace). The sandbox removes dead zygotes' sbx-* directories itself,
+ * each of which has a lock of its own. Returns the locked descriptor, or -errno.
+ */
+static int lock_data_dir(const char *dir, bool quiet)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		struct stat st;
+		size_t removed = 0;
+		int slots = openat(fd, "slots", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		DIR *d = slots >= 0 ? fdopendir(slots) : NULL;
+		if (!d && slots >= 0)
+			close(slots);
+		struct dirent *e;
+		while (d && fstat(dirfd(d), &st) == 0 && (e = readdir(d))) {
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+				remove_tree_at(dirfd(d), e->d_name, st.st_dev);
+				removed++;
+			}
+		}
+		if (d)
+			closedir(d);
+		if (unlinkat(fd, "tls.pem", 0) == 0)
+			removed++;
+		if (removed && !quiet)
+			fprintf(
+			    stderr,
+			    "sessionpool-emulator: removed %zu entries left in %s by an emulator "
+			    "that did not stop cleanly\n",
+			    removed, dir);
+	}
+	while (flock(fd, LOCK_SH) < 0) {
+		if (errno != EINTR) {
+			int r = -errno;
+			close(fd);
+			return r;
+		}
+	}
+	return fd;
+}
+
 static int write_ready_file(const char *path, const char *url)
 {
 	char tmp[PATH_MAX];
@@ -99,6 +174,13 @@ int main(int argc, char **argv, char **envp)
 	if (mkdir(cfg.data_dir, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "sessionpool-emulator: create %s: %s\n", cfg.data_dir,
 			strerror(errno));
+		return 1;
+	}
+	int data_lock = lock_data_dir(cfg.data_dir, cfg.quiet);
+	if (data_lock < 0) {
+		fprintf(stderr, "sessionpool-emulator: lock %s: %s\n", cfg.data_dir,
+			strerror(-data_lock));
+		config_fini(&cfg);
 		return 1;
 	}
 	/* First, while we have one thread: the private mount namespace of the /mnt/data quota,
@@ -188,5 +270,6 @@ out:
 	config_fini(&cfg);
 	if (uid_lock >= 0)
 		close(uid_lock);
+	close(data_lock);
 	return rc;
 }

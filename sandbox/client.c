@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
@@ -37,6 +38,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "reply.h"
 #include "utf8.h"
 #include "wire.h"
 
@@ -52,14 +54,16 @@
 #define BACKOFF_MIN_MS	 100   /* between failed restarts of the zygote: doubling, then capped */
 #define BACKOFF_MAX_MS	 5000
 #define ORPHAN_RING	 256
+#define ID_HISTORY	 64 /* request ids remembered per session, to recognise stale replies */
+#define STALE_MAX	 8  /* stale replies tolerated while waiting for one cell */
 
 /* One zygote process: the current one, or one being started by the supervisor. */
 struct zproc {
 	int ctl;
 	pid_t pid;
 	int pidfd;
-	char
-	    *run_dir; /* <state_dir>/sbx-XXXXXX: this zygote's own files; removed once it is gone */
+	char *run_dir; /* <state_dir>/sbx-XXXXXX: this zygote's own files; removed when gone */
+	int run_lock;  /* run_dir, open and flock()ed while we live (remove_stale_run_dirs) */
 };
 
 struct sbx_zygote {
@@ -115,6 +119,10 @@ struct sbx_session {
 	atomic_int pid;	  /* it.pid, readable from any thread; -1 when none */
 	bool alive;
 	struct sbx_session *prev, *next; /* z->sessions, under z->lock */
+	/* The ids of the last requests sent (exec thread only): a reply carrying one of them is
+	 * stale and discarded; any other id is a protocol violation. */
+	char past_ids[ID_HISTORY][SBX_REPLY_ID_LEN + 1];
+	unsigned past_next;
 };
 
 void sbx_options_init(struct sbx_options *opt)
@@ -340,7 +348,34 @@ static void zproc_fini(struct zproc *zp)
 		close(zp->pidfd);
 	remove_run_dir(zp->run_dir);
 	free(zp->run_dir);
-	*zp = (struct zproc){-1, -1, -1, NULL};
+	if (zp->run_lock >= 0)
+		close(zp->run_lock);
+	*zp = (struct zproc){-1, -1, -1, NULL, -1};
+}
+
+/*
+ * Removes the sbx-* directories of dead emulators in |state_dir| (killed with SIGKILL, they
+ * could not): those nobody holds the lock of. A live emulator's directory is locked and kept.
+ */
+static void remove_stale_run_dirs(const char *state_dir)
+{
+	DIR *d = opendir(state_dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, "sbx-", 4) != 0 || strlen(e->d_name) != 10)
+			continue;
+		cleanup_close int fd =
+		    openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+			continue;
+		char *path = NULL;
+		if (asprintf(&path, "%s/%s", state_dir, e->d_name) < 0)
+			continue;
+		remove_run_dir(path);
+		free(path);
+	}
+	if (d)
+		closedir(d);
 }
 
 static void zygote_free(struct sbx_zygote *z)
@@ -558,7 +593,7 @@ static int zproc_launch(struct sbx_zygote *z, bool first, struct zproc *zp, stru
 	int sv[2];
 	int r;
 
-	*zp = (struct zproc){-1, -1, -1, NULL};
+	*zp = (struct zproc){-1, -1, -1, NULL, -1};
 	/* A directory of this zygote's own inside state_dir (several zygotes may share one): its
 	 * mount point and fallbacks live there, and it goes away with it. */
 	size_t dlen = strlen(z->state_dir);
@@ -574,6 +609,14 @@ static int zproc_launch(struct sbx_zygote *z, bool first, struct zproc *zp, stru
 	}
 	if (chmod(zp->run_dir, 0755) < 0) {
 		r = sp_err_sys(err, -errno, "chmod %s", zp->run_dir);
+		zproc_fini(zp);
+		return r;
+	}
+	/* Held for as long as this process lives (close-on-exec: not the zygote's), so another
+	 * emulator sharing state_dir can tell our directory from a dead one's. */
+	zp->run_lock = open(zp->run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (zp->run_lock < 0 || flock(zp->run_lock, LOCK_EX | LOCK_NB) < 0) {
+		r = sp_err_sys(err, -errno, "lock %s", zp->run_dir);
 		zproc_fini(zp);
 		return r;
 	}
@@ -674,7 +717,7 @@ static void zygote_died(struct sbx_zygote *z)
 
 	pthread_mutex_lock(&z->lock);
 	struct zproc old = z->cur;
-	z->cur = (struct zproc){-1, -1, -1, NULL};
+	z->cur = (struct zproc){-1, -1, -1, NULL, -1};
 	z->dead = true;
 	z->gen++;
 	z->down_since_ms = now_ms();
@@ -797,7 +840,7 @@ int sbx_zygote_start(const struct sbx_options *opt, struct sbx_zygote **out, str
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&z->up, &ca);
 	pthread_condattr_destroy(&ca);
-	z->cur = (struct zproc){-1, -1, -1, NULL};
+	z->cur = (struct zproc){-1, -1, -1, NULL, -1};
 	z->wake[0] = z->wake[1] = -1;
 	z->uid_base = opt->uid_base;
 	z->opt = *opt;
@@ -814,6 +857,7 @@ int sbx_zygote_start(const struct sbx_options *opt, struct sbx_zygote **out, str
 		zygote_free(z);
 		return r;
 	}
+	remove_stale_run_dirs(z->state_dir);
 	r = zproc_launch(z, true, &z->cur, err);
 	if (r < 0) {
 		zygote_free(z);
@@ -961,8 +1005,10 @@ static int frame_read(int fd, struct frame_reader *fr)
 			n = read(fd, fr->hdr + fr->hdr_got, 4 - fr->hdr_got);
 		} else {
 			if (!fr->buf) {
+				/* Checked before anything is allocated: the session announces it.
+				 */
 				fr->len = sbx_get_u32(fr->hdr);
-				if (fr->len > SBX_FRAME_MAX)
+				if (fr->len > SBX_REPLY_FRAME_MAX)
 					return -EMSGSIZE;
 				fr->buf = malloc(fr->len + 1);
 				if (!fr->buf)
@@ -1388,10 +1434,52 @@ static int json_escape(struct sbx_text *t, const char *code, size_t len)
 	return 0;
 }
 
-static int build_request(const struct sbx_exec_request *req, struct sbx_text *frame)
+/* A fresh request id: 64 bits from the kernel's generator, as lowercase hex. */
+static int new_request_id(char id[SBX_REPLY_ID_LEN + 1])
 {
-	static const char head[] = "....{\"op\":\"exec\",\"code\":\"";
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[SBX_REPLY_ID_LEN / 2];
+	ssize_t n;
+
+	do
+		n = getrandom(rnd, sizeof(rnd), 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != sizeof(rnd))
+		return -EIO;
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		id[2 * i] = hex[rnd[i] >> 4];
+		id[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	id[SBX_REPLY_ID_LEN] = '\0';
+	return 0;
+}
+
+static void id_remember(struct sbx_session *s, const char *id)
+{
+	memcpy(s->past_ids[s->past_next % ID_HISTORY], id, SBX_REPLY_ID_LEN + 1);
+	s->past_next++;
+}
+
+static bool id_is_past(const struct sbx_session *s, const char *id)
+{
+	unsigned n = s->past_next < ID_HISTORY ? s->past_next : ID_HISTORY;
+	for (unsigned i = 0; i < n; i++) {
+		if (strcmp(s->past_ids[i], id) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* {"op":"exec","id":…,"code":…}: the session side (pyrunner.c) reads the id at this fixed
+ * place, so "op" and "id" stay first and in this order. */
+static int build_request(const struct sbx_exec_request *req, const char *id, struct sbx_text *frame)
+{
+	static const char head[] = "....{\"op\":\"exec\",\"id\":\"";
 	if (sbx_text_append(frame, head, sizeof(head) - 1, SIZE_MAX) < 0 ||
+	    sbx_text_append(frame, id, SBX_REPLY_ID_LEN, SIZE_MAX) < 0 ||
+	    sbx_text_append(frame, "\",\"code\":\"", 10, SIZE_MAX) < 0 ||
 	    json_escape(frame, req->code ? req->code : "", req->code ? req->code_len : 0) < 0 ||
 	    sbx_text_append(frame, "\"}", 2, SIZE_MAX) < 0)
 		return -ENOMEM;
@@ -1436,7 +1524,11 @@ enum phase { PHASE_RUN, PHASE_INTERRUPTED, PHASE_KILLED };
 struct exec_ctx {
 	struct capture out, err;
 	struct frame_reader fr;
-	cJSON *reply;
+	char id[SBX_REPLY_ID_LEN + 1]; /* of the request this call sent */
+	struct sbx_reply reply;	       /* valid when have_reply */
+	bool have_reply;
+	char violation[160]; /* what the session did wrong, "" if nothing */
+	unsigned stale;	     /* stale replies discarded so far */
 	enum phase phase;
 	bool died;
 	int64_t t_sent_us, t_done_us;
@@ -1447,31 +1539,54 @@ static void exec_ctx_fini(struct exec_ctx *x)
 	free(x->out.buf);
 	free(x->err.buf);
 	frame_reader_fini(&x->fr);
-	cJSON_Delete(x->reply);
+	sbx_reply_fini(&x->reply);
 }
 
-enum pump { PUMP_AGAIN, PUMP_REPLY, PUMP_DEAD, PUMP_IGNORED };
+enum pump { PUMP_AGAIN, PUMP_REPLY, PUMP_DEAD, PUMP_IGNORED, PUMP_VIOLATION };
 
-/* Reads the session socket. */
+/*
+ * Reads the session socket. A frame is accepted only as a well-formed reply to the request of
+ * this call; a well-formed reply to an earlier request of the session is stale (a forged or
+ * late answer came first) and discarded; anything else breaks the protocol.
+ */
 static enum pump pump_socket(struct sbx_session *s, struct exec_ctx *x)
 {
 	int r = frame_read(s->it.sock, &x->fr);
 	if (r == 0)
 		return PUMP_AGAIN;
+	if (r == -EMSGSIZE) {
+		snprintf(x->violation, sizeof(x->violation),
+			 "a frame announced %zu bytes, more than a reply can hold (%zu)", x->fr.len,
+			 SBX_REPLY_FRAME_MAX);
+		frame_reader_fini(&x->fr);
+		return PUMP_VIOLATION;
+	}
 	if (r < 0) {
 		x->died = true;
 		return PUMP_DEAD;
 	}
-	cJSON *j = cJSON_ParseWithLength(x->fr.buf, x->fr.len);
-	const cJSON *op = j ? cJSON_GetObjectItemCaseSensitive(j, "op") : NULL;
+	const char *why = "invalid reply";
+	struct sbx_reply rep;
+	r = sbx_reply_parse(x->fr.buf, x->fr.len, x->id, &rep, &why);
 	frame_reader_fini(&x->fr);
-	if (!cJSON_IsString(op) || strcmp(op->valuestring, "result") != 0) {
-		/* Not a reply: a confused or hostile process in the session. Ignore it. */
-		cJSON_Delete(j);
-		return PUMP_IGNORED;
+	if (r == 0) {
+		x->reply = rep;
+		x->have_reply = true;
+		return PUMP_REPLY;
 	}
-	x->reply = j;
-	return PUMP_REPLY;
+	if (r == SBX_REPLY_OTHER_ID) {
+		bool past = id_is_past(s, rep.id);
+		sbx_reply_fini(&rep);
+		if (past && ++x->stale <= STALE_MAX)
+			return PUMP_IGNORED;
+		snprintf(x->violation, sizeof(x->violation), "%s",
+			 past ? "more than 8 stale replies during one cell"
+			      : "a reply to a request it was never sent");
+		return PUMP_VIOLATION;
+	}
+	snprintf(x->violation, sizeof(x->violation), "%s",
+		 r == -ENOMEM ? "its reply could not be read (out of memory)" : why);
+	return PUMP_VIOLATION;
 }
 
 /*
@@ -1560,7 +1675,7 @@ static void exec_wait(struct sbx_session *s, const struct sbx_exec_request *req,
 			capture_read(&x->err, PUMP_BUDGET);
 		if (p[0].revents) {
 			enum pump k = pump_socket(s, x);
-			if (k == PUMP_REPLY || k == PUMP_DEAD)
+			if (k == PUMP_REPLY || k == PUMP_DEAD || k == PUMP_VIOLATION)
 				return;
 		}
 		if (p[3].revents & POLLIN) {
@@ -1574,22 +1689,6 @@ static void exec_wait(struct sbx_session *s, const struct sbx_exec_request *req,
 			return;
 		}
 	}
-}
-
-static char *clean_text(const char *in, size_t len)
-{
-	struct sbx_text t = {0};
-	if (sbx_text_append(&t, in, len, SIZE_MAX) < 0 || sbx_text_finish(&t) < 0) {
-		sbx_text_fini(&t);
-		return NULL;
-	}
-	return sbx_text_steal(&t);
-}
-
-static const char *json_str(const cJSON *obj, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 static int fill_streams(struct exec_ctx *x, const char *tb, size_t max_cps,
@@ -1617,48 +1716,26 @@ static int fill_streams(struct exec_ctx *x, const char *tb, size_t max_cps,
 	return 0;
 }
 
-static int fill_from_reply(const cJSON *reply, enum phase phase, struct sbx_exec_result *res)
+/* Moves what the reply says into |res| (strings are stolen: the reply validated them). */
+static void fill_from_reply(struct sbx_reply *rep, enum phase phase, struct sbx_exec_result *res)
 {
-	const char *status = json_str(reply, "status");
-	const char *kind = json_str(reply, "kind");
-	const cJSON *us = cJSON_GetObjectItemCaseSensitive(reply, "exec_us");
-
-	if (cJSON_IsNumber(us) && us->valuedouble > 0)
-		res->exec_ms = (int64_t)(us->valuedouble / 1000);
+	/* The session's own measure, never more than the time the emulator waited for it. */
+	int64_t ms = rep->exec_us / 1000;
+	if (rep->exec_us > 0)
+		res->exec_ms = ms < res->request_ms ? ms : res->request_ms;
 	if (phase != PHASE_RUN) {
 		/* Interrupted at the deadline and it stopped in time: state kept, no value. */
 		res->outcome = SBX_OUTCOME_TIMEOUT;
-		return 0;
+		return;
 	}
-	if (status && strcmp(status, "exception") == 0) {
-		const char *msg = json_str(reply, "error");
+	if (rep->exception) {
 		res->outcome = SBX_OUTCOME_EXCEPTION;
-		res->error_message = clean_text(msg ? msg : "", msg ? strlen(msg) : 0);
-		return res->error_message ? 0 : -ENOMEM;
+		res->error_message = steal_pointer(&rep->error);
+		return;
 	}
 	res->outcome = SBX_OUTCOME_OK;
-	static const struct {
-		const char *name;
-		enum sbx_value_kind kind;
-	} kinds[] = {{"none", SBX_VALUE_NONE},
-		     {"null", SBX_VALUE_NULL},
-		     {"json", SBX_VALUE_JSON},
-		     {"text", SBX_VALUE_TEXT},
-		     {"image", SBX_VALUE_IMAGE}};
-	res->value_kind = SBX_VALUE_NONE;
-	for (size_t i = 0; kind && i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		if (strcmp(kind, kinds[i].name) == 0)
-			res->value_kind = kinds[i].kind;
-	}
-	if (res->value_kind == SBX_VALUE_NONE || res->value_kind == SBX_VALUE_NULL)
-		return 0;
-	const char *v = json_str(reply, "value");
-	if (!v) {
-		res->value_kind = SBX_VALUE_NONE;
-		return 0;
-	}
-	res->value = clean_text(v, strlen(v));
-	return res->value ? 0 : -ENOMEM;
+	res->value_kind = rep->kind;
+	res->value = steal_pointer(&rep->value);
 }
 
 static size_t stream_limit(size_t max_cps)
@@ -1677,6 +1754,22 @@ void sbx_exec_result_fini(struct sbx_exec_result *r)
 	free(r->value);
 	free(r->error_message);
 	memset(r, 0, sizeof(*r));
+}
+
+/* One line on the emulator's stderr per protocol violation: which session, what it did. */
+static void protocol_log(const struct sbx_session *s, const struct sbx_exec_request *req,
+			 pid_t pid, const char *what)
+{
+	if (req->label)
+		fprintf(stderr,
+			"sessionpool-emulator: session %s broke the protocol (%s); its interpreter "
+			"(pid %d) was killed and restarted\n",
+			req->label, what, (int)pid);
+	else
+		fprintf(stderr,
+			"sessionpool-emulator: session in slot %u broke the protocol (%s); its "
+			"interpreter (pid %d) was killed and restarted\n",
+			s->slot, what, (int)pid);
 }
 
 /* Fills a result that has no output: CANCELED before anything ran. */
@@ -1713,11 +1806,15 @@ int sbx_session_exec(struct sbx_session *s, const struct sbx_exec_request *req,
 		if (r < 0)
 			return r;
 	}
-	r = build_request(req, &frame);
+	r = new_request_id(x.id);
+	if (r < 0)
+		return sp_err_sys(err, r, "getrandom");
+	r = build_request(req, x.id, &frame);
 	if (r < 0) {
 		sbx_text_fini(&frame);
 		return sp_err_sys(err, r, "building the request");
 	}
+	id_remember(s, x.id);
 
 	x.out = (struct capture){.fd = s->it.out, .limit = stream_limit(req->stream_max_chars)};
 	x.err = (struct capture){.fd = s->it.err, .limit = stream_limit(req->stream_max_chars)};
@@ -1745,15 +1842,16 @@ int sbx_session_exec(struct sbx_session *s, const struct sbx_exec_request *req,
 	const char *tb = NULL;
 	bool restart = false;
 	char status[64] = "";
-	if (x.reply && x.phase == PHASE_KILLED) {
+	if (x.have_reply && x.phase == PHASE_KILLED) {
 		/* It answered, but only after the kill: its state is gone all the same. */
-		cJSON_Delete(x.reply);
-		x.reply = NULL;
+		sbx_reply_fini(&x.reply);
+		x.have_reply = false;
 	}
-	if (x.reply) {
-		r = fill_from_reply(x.reply, x.phase, &res);
+	if (x.have_reply) {
+		r = 0;
+		fill_from_reply(&x.reply, x.phase, &res);
 		if (res.outcome == SBX_OUTCOME_EXCEPTION)
-			tb = json_str(x.reply, "traceback");
+			tb = x.reply.traceback;
 	} else {
 		bool canceled = is_canceled(s);
 		pid_t pid = s->it.pid;
@@ -1767,6 +1865,16 @@ int sbx_session_exec(struct sbx_session *s, const struct sbx_exec_request *req,
 		session_drop_interp(s);
 		if (canceled) {
 			res.outcome = SBX_OUTCOME_CANCELED;
+		} else if (x.violation[0]) {
+			/* §8.7's crash path: whatever it sent is dropped, its files stay. */
+			protocol_log(s, req, pid, x.violation);
+			res.outcome = SBX_OUTCOME_CRASHED;
+			if (asprintf(&res.error_message, "killed: the session broke the protocol: %s",
+				     x.violation) < 0) {
+				res.error_message = NULL;
+				r = -ENOMEM;
+			}
+			restart = true;
 		} else if (x.phase != PHASE_RUN) {
 			res.outcome = SBX_OUTCOME_TIMEOUT_RESTARTED;
 			restart = true;
