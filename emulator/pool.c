@@ -981,6 +981,7 @@ static int run_cell(struct pool *p, struct session *s, struct exec_record *rec, 
 	    .timeout_ms = prm->timeout_s * 1000u,
 	    .grace_ms = (unsigned)s->pool->cfg->interrupt_grace_s * 1000u,
 	    .stream_max_chars = prm->stream_max,
+	    .label = s->identifier,
 	};
 	struct sbx_exec_result res = {0};
 	int r = sbx_session_exec(sbx, &req, &res, err);

@@ -31,6 +31,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/pidfd.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1757,8 +1758,8 @@ void sbx_exec_result_fini(struct sbx_exec_result *r)
 }
 
 /* One line on the emulator's stderr per protocol violation: which session, what it did. */
-static void protocol_log(const struct sbx_session *s, const struct sbx_exec_request *req,
-			 pid_t pid, const char *what)
+static void protocol_log(const struct sbx_session *s, const struct sbx_exec_request *req, pid_t pid,
+			 const char *what)
 {
 	if (req->label)
 		fprintf(stderr,
@@ -1854,7 +1855,7 @@ int sbx_session_exec(struct sbx_session *s, const struct sbx_exec_request *req,
 			tb = x.reply.traceback;
 	} else {
 		bool canceled = is_canceled(s);
-		pid_t pid = s->it.pid;
+		pid_t pid = s->it.pid, local_pid = s->it.local_pid;
 		r = 0;
 		/* Make sure it is gone (all of its pid namespace with it), then read what is left.
 		 */
@@ -1867,9 +1868,10 @@ int sbx_session_exec(struct sbx_session *s, const struct sbx_exec_request *req,
 			res.outcome = SBX_OUTCOME_CANCELED;
 		} else if (x.violation[0]) {
 			/* §8.7's crash path: whatever it sent is dropped, its files stay. */
-			protocol_log(s, req, pid, x.violation);
+			protocol_log(s, req, local_pid, x.violation);
 			res.outcome = SBX_OUTCOME_CRASHED;
-			if (asprintf(&res.error_message, "killed: the session broke the protocol: %s",
+			if (asprintf(&res.error_message,
+				     "killed: the session broke the protocol: %s",
 				     x.violation) < 0) {
 				res.error_message = NULL;
 				r = -ENOMEM;

@@ -26,6 +26,8 @@
 #include "repl_src.h"
 #include "wire.h"
 
+#define PYR_ID_LEN 16 /* request ids: 16 lowercase hex digits (reply.h SBX_REPLY_ID_LEN) */
+
 static PyObject *repl_run;
 static PyObject *repl_finish;
 static PyObject *repl_session_init;
@@ -230,9 +232,53 @@ int pyr_session_prepare(bool warm_up, struct sp_err *err)
 	return 0;
 }
 
+/* The request id, which the client writes at a fixed place ({"op":"exec","id":"…",…}); "" if
+ * the frame has none. */
+static void request_id(const char *req, size_t len, char id[PYR_ID_LEN + 1])
+{
+	static const char head[] = "{\"op\":\"exec\",\"id\":\"";
+	const size_t h = sizeof(head) - 1;
+
+	id[0] = '\0';
+	if (len < h + PYR_ID_LEN + 1 || memcmp(req, head, h) != 0 || req[h + PYR_ID_LEN] != '"')
+		return;
+	for (size_t i = 0; i < PYR_ID_LEN; i++) {
+		char c = req[h + i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return;
+	}
+	memcpy(id, req + h, PYR_ID_LEN);
+	id[PYR_ID_LEN] = '\0';
+}
+
+/*
+ * Sends |reply| (a JSON object from repl.finish) with "id" as its first member. Only the session
+ * interpreter answers: a process forked by user code (os.fork, a raw fork through ctypes, …)
+ * that comes back here has finished the cell too, and leaves without a word.
+ */
+static int send_reply(int sock, pid_t self, const char *id, const char *data, size_t size)
+{
+	if (getpid() != self)
+		_exit(0);
+	if (!id[0] || size < 2 || data[0] != '{' || data[1] == '}')
+		return sbx_frame_send(sock, data, size);
+	char head[8 + PYR_ID_LEN + 3];
+	int n = snprintf(head, sizeof(head), "{\"id\":\"%s\",", id);
+	char *buf = malloc((size_t)n + size - 1);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, head, (size_t)n);
+	memcpy(buf + n, data + 1, size - 1);
+	int r = sbx_frame_send(sock, buf, (size_t)n + size - 1);
+	free(buf);
+	return r;
+}
+
 void pyr_session_main(int sock)
 {
 	sigset_t intr;
+	const pid_t self = getpid();
+	char id[PYR_ID_LEN + 1];
 
 	sigemptyset(&intr);
 	sigaddset(&intr, SIGINT);
@@ -251,6 +297,7 @@ void pyr_session_main(int sock)
 		PyEval_RestoreThread(ts);
 		if (rc < 0)
 			_exit(0);
+		request_id(req, len, id);
 		PyObject *frame = PyBytes_FromStringAndSize(req, (Py_ssize_t)len);
 		free(req);
 		if (!frame) {
@@ -276,7 +323,7 @@ void pyr_session_main(int sock)
 		const char *data = PyBytes_AS_STRING(reply);
 		size_t size = (size_t)PyBytes_GET_SIZE(reply);
 		ts = PyEval_SaveThread();
-		rc = sbx_frame_send(sock, data, size);
+		rc = send_reply(sock, self, id, data, size);
 		PyEval_RestoreThread(ts);
 		Py_DECREF(reply);
 		if (rc < 0)

@@ -43,6 +43,8 @@ int pyr_session_prepare(bool warm_up, struct sp_err *err);
 
 /*
  * Runs the session: {"op":"ready"} on |sock|, then one reply per request frame until end of
- * file. Never returns: _exit(0) on end of file.
+ * file, each carrying the request's id as its first member. Only this process answers: one
+ * forked by user code that returns here exits with _exit(0) instead of replying. Never returns:
+ * _exit(0) on end of file.
  */
 __attribute__((noreturn)) void pyr_session_main(int sock);

@@ -263,6 +263,23 @@ def _keep_token(text):
 
 # A JSON string token, or a run of JSON whitespace (which lies outside strings).
 _JSON_WS = re.compile(r'"(?:[^"\\]|\\.)*"|[ \t\n\r]+', re.S)
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_INNERMOST = re.compile(r"[\[{][\]}]")
+# The emulator re-serialises a JSON value itself and takes none deeper than this (reply.h
+# SBX_REPLY_VALUE_DEPTH_MAX): a deeper T is sent as text (§8.2 step 6).
+_JSON_DEPTH_MAX = 60
+
+
+def _too_deep(text):
+    """True when the valid JSON |text| nests arrays and objects more than _JSON_DEPTH_MAX deep.
+    Each pass removes the innermost level, at the speed of the regex engine."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    for _ in range(_JSON_DEPTH_MAX):
+        if not brackets:
+            return False
+        brackets = _INNERMOST.sub("", brackets)
+    return bool(brackets)
 
 
 def _classify(text):
@@ -279,6 +296,8 @@ def _classify(text):
             object_pairs_hook=list,
         )
     except Exception:
+        return "text", text
+    if _too_deep(text):
         return "text", text
     compact = _JSON_WS.sub(lambda m: m.group(0) if m.group(0)[0] == '"' else "", text)
     return "json", compact
@@ -335,12 +354,35 @@ def run(frame):
     return {"op": "error", "message": "unknown operation %r" % (op,)}
 
 
-# The emulator keeps at most an 8 MiB value and a 4096-character message, and only the first
-# outputStreamsMaxLength characters of stderr; cutting here keeps replies small. (The emulator
-# enforces its own limits again: a session can write any frame.)
-_VALUE_MAX = 8 << 20
-_MESSAGE_MAX = 4096
-_TRACEBACK_MAX = 1 << 20
+# What a reply may carry (reply.h): the emulator refuses a larger frame before reading it, and
+# treats any reply over these bounds as a protocol violation. The value and the traceback are
+# bounded in bytes of their JSON string form, which is what travels: 8 MiB + 4 MiB + the
+# message (4096 code points, 24 KiB escaped) + the name + the fixed members fit in the frame.
+_VALUE_MAX = 8 << 20  # bytes, JSON-escaped
+_MESSAGE_MAX = 4096  # code points
+_NAME_MAX = 256  # code points
+_TRACEBACK_MAX = 1 << 20  # code points, and then...
+_TRACEBACK_BYTES = 4 << 20  # ...bytes, JSON-escaped
+_FRAME_MAX = (12 << 20) + (64 << 10)
+
+
+def _escaped_len(s):
+    return len(json.dumps(s, ensure_ascii=False).encode("utf-8")) - 2
+
+
+def _fit(s, budget):
+    """(prefix, cut): the longest prefix of |s| whose JSON string form, quotes aside, takes at
+    most |budget| bytes of UTF-8."""
+    if len(s) * 6 <= budget or _escaped_len(s) <= budget:
+        return s, False
+    lo, hi = 0, len(s)  # s[:lo] fits, s[:hi] does not
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _escaped_len(s[:mid]) <= budget:
+            lo = mid
+        else:
+            hi = mid
+    return s[:lo], True
 
 
 def _format_exception(e):
@@ -456,17 +498,41 @@ def finish(st):
                 )
             del e
         if reply["kind"] == "image":
-            reply["value"] = base64.b64encode(_images[-1]).decode("ascii")
+            data = base64.b64encode(_images[-1]).decode("ascii")
+            if len(data) > _VALUE_MAX:
+                reply["kind"] = "text"
+                data = (
+                    "[image of %d base64 characters omitted: larger than the %d MiB value "
+                    "limit]" % (len(data), _VALUE_MAX >> 20)
+                )
+            reply["value"] = data
         elif isinstance(reply["value"], str):
-            v = reply["value"]
-            if len(v) > _VALUE_MAX:
-                v, reply["kind"] = v[:_VALUE_MAX], "text"
-            reply["value"] = _text(v)
-        for k, cap in (("traceback", _TRACEBACK_MAX), ("error", _MESSAGE_MAX)):
+            v, cut = _fit(_text(reply["value"]), _VALUE_MAX)
+            if cut:
+                reply["kind"] = "text"
+            reply["value"] = v
+        for k, cap in (("traceback", _TRACEBACK_MAX), ("error", _MESSAGE_MAX), ("ename", _NAME_MAX)):
             if k in reply:
                 reply[k] = _text(reply[k][:cap])
+        if "traceback" in reply:
+            reply["traceback"] = _fit(reply["traceback"], _TRACEBACK_BYTES)[0]
     _images = []
-    return json.dumps(reply, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    out = json.dumps(reply, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    if len(out) > _FRAME_MAX:  # cannot happen with the cuts above; never send what is refused
+        out = json.dumps(
+            {
+                "op": "result",
+                "status": "exception",
+                "kind": "none",
+                "value": None,
+                "ename": "SystemError",
+                "error": "SystemError: the reply was too large",
+                "traceback": "",
+                "exec_us": 0,
+            },
+            separators=(",", ":"),
+        ).encode("utf-8")
+    return out
 
 
 def session_init(warm_up):

@@ -150,14 +150,17 @@ enum sbx_outcome {
 	SBX_OUTCOME_EXCEPTION,	       /* uncaught exception; traceback appended to stderr */
 	SBX_OUTCOME_TIMEOUT,	       /* interrupted at the deadline, interpreter kept its state */
 	SBX_OUTCOME_TIMEOUT_RESTARTED, /* did not stop within the grace period: killed, restarted */
-	SBX_OUTCOME_CRASHED,	       /* interpreter died during the cell: restarted */
+	SBX_OUTCOME_CRASHED,	       /* interpreter died during the cell, or broke the protocol
+					* (killed; error_message "killed: the session broke the
+					* protocol: …", and one line on stderr): restarted */
 	SBX_OUTCOME_CANCELED,	       /* sbx_session_cancel() */
 };
 
 enum sbx_value_kind {
 	SBX_VALUE_NONE,	 /* no cell value (no trailing expression, `;`, or a call returning None) */
 	SBX_VALUE_NULL,	 /* the trailing expression (not a call) evaluated to None */
-	SBX_VALUE_JSON,	 /* value: compact JSON text (number, array or object), tokens verbatim */
+	SBX_VALUE_JSON,	 /* value: compact JSON (number, array or object, at most 60 deep) that the
+			  * emulator parsed and generated itself; number tokens verbatim */
 	SBX_VALUE_TEXT,	 /* value: the text/plain representation T, to be sent as a JSON string */
 	SBX_VALUE_IMAGE, /* value: base64 (standard alphabet, padded) of the last PNG rendered */
 };
@@ -168,6 +171,8 @@ struct sbx_exec_request {
 	unsigned timeout_ms;	 /* from the start of user code to SIGINT */
 	unsigned grace_ms;	 /* from SIGINT to SIGKILL + restart */
 	size_t stream_max_chars; /* each stream is cut to its first N code points */
+	const char *label;	 /* names the session in log lines (its identifier); not owned;
+				  * NULL: the slot number is used */
 };
 
 struct sbx_exec_result {
@@ -179,7 +184,7 @@ struct sbx_exec_result {
 	size_t stdout_len; /* byte lengths of the two texts: they may contain U+0000 */
 	size_t stderr_len;
 	enum sbx_value_kind value_kind;
-	char *value;	     /* NULL for NONE and NULL kinds */
+	char *value;	     /* NULL for NONE and NULL kinds; valid UTF-8, ends at a U+0000 */
 	char *error_message; /* EXCEPTION: last line of format_exception_only, e.g.
 			      * "ZeroDivisionError: division by zero";
 			      * CRASHED: "exit status 1", "signal SIGSEGV", "signal SIGKILL" */

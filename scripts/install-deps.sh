@@ -8,7 +8,7 @@ packages=(
 	civetweb libcivetweb-dev libcjson-dev libcurl4-openssl-dev libseccomp-dev libpython3-dev libcriterion-dev
 	python3 python3-numpy python3-pandas python3-matplotlib python3-sklearn python3-scipy
 	python3-openpyxl python3-setuptools python3-ipython
-	libssl-dev curl openssl
+	libssl-dev curl openssl libyajl-dev
 )
 # Benchmarks only: installed by 'make bench', not needed to build or test.
 if [ "${1:-}" = "--bench" ]; then
