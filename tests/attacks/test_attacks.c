@@ -73,6 +73,8 @@
 #define expect_rss_lt(got, budget, ...) cr_expect_lt(got, budget, __VA_ARGS__)
 #endif
 #define ATTACK_USER	  "sp-attack"
+#define SECRET_TOKEN	  "sp-attack-static-token-0c5e6a1d9b"
+#define SECRET_AWS	  "sp-attack-aws-secret-7f3b2e94d1"
 #define PROBE_INTERVAL_MS 200
 
 enum atk_mode { ATK_ROOT, ATK_UNPRIV, ATK_NMODES };
@@ -280,6 +282,10 @@ ReportHook(PRE_ALL)(struct criterion_test_set *set)
 	char why[600];
 
 	curl_global_init(CURL_GLOBAL_ALL);
+	/* Secrets in the emulators' environment, which no session may see (issue 7.3). The
+	 * token is inert: the emulators run with --auth-mode any. */
+	setenv("SESSIONPOOL_STATIC_TOKEN", SECRET_TOKEN, 1);
+	setenv("AWS_SECRET_ACCESS_KEY", SECRET_AWS, 1);
 	struct stat st;
 	mnt_data_existed = lstat("/mnt/data", &st) == 0;
 	for (int m = 0; m < ATK_NMODES; m++) {
@@ -1962,6 +1968,87 @@ static void attack_host_process_lists_through_proc(enum atk_mode m)
 	finish(&t, &v, id);
 }
 BOTH_MODES(host_process_lists_through_proc, 120)
+
+/*
+ * The emulator's environment and host paths (issue 7.3): secrets set in the emulator's
+ * environment appear in no environ a session can read (its own, pid 1's, any /proc/<pid>), nor
+ * in os.environ; its environment is the documented fixed one; in full isolation its command
+ * lines, cgroup file and mount tables name no host path (the data directory, the zygote's sbx-*
+ * state directory, host cgroup paths). Degraded mode sees the host's /proc and mount table:
+ * there only the environment is asserted.
+ */
+static void attack_host_environment_and_paths(enum atk_mode m)
+{
+	struct target t = target_get(m, ATK_MAIN);
+	struct victim v;
+	char id[64];
+	victim_new(&t, &v);
+	new_id(id, sizeof(id), "environ");
+
+	cJSON *p = params_new(&t);
+	const char *secrets[] = {SECRET_TOKEN, SECRET_AWS};
+	cJSON_AddItemToObject(p, "secrets", cJSON_CreateStringArray(secrets, 2));
+	const char *paths[] = {t.dir, t.e.data_dir, "/sbx-"};
+	cJSON_AddItemToObject(p, "paths", cJSON_CreateStringArray(paths, 3));
+	char *code = attack_code(
+	    p,
+	    "def rd(path):\n"
+	    "    try:\n"
+	    "        with open(path, 'rb') as f:\n"
+	    "            return f.read()\n"
+	    "    except OSError:\n"
+	    "        return None\n"
+	    "sec = [x.encode() for x in P['secrets']]\n"
+	    "hits, readable = set(), 0\n"
+	    "for q in ['self', '1'] + [d for d in os.listdir('/proc') if d.isdigit()]:\n"
+	    "    b = rd(f'/proc/{q}/environ')\n"
+	    "    if b is not None:\n"
+	    "        readable += 1\n"
+	    "        hits.update(f'/proc/{q}/environ' for x in sec if x in b)\n"
+	    "print('secrets in readable environ files:', sorted(hits), readable >= 2)\n"
+	    "print('secrets in os.environ:', [k for k, val in os.environ.items() if "
+	    "k in ('SESSIONPOOL_STATIC_TOKEN', 'AWS_SECRET_ACCESS_KEY') or "
+	    "any(x.decode() in val for x in sec)])\n"
+	    "own = [x.split(b'=', 1)[0].decode() for x in rd('/proc/self/environ').split(b'\\0') "
+	    "if x]\n"
+	    "print('environment:', sorted(own) == sorted(os.environ), sorted(own))\n"
+	    "if not P['degraded']:\n"
+	    "    for f in ('self/cmdline', '1/cmdline', 'self/cgroup', '1/cgroup',\n"
+	    "              'self/mountinfo', 'self/mounts', '1/mountinfo'):\n"
+	    "        b = rd('/proc/' + f) or b''\n"
+	    "        print(f, 'names a host path:', [x for x in P['paths'] if x.encode() in b])\n"
+	    "    cg = rd('/proc/self/cgroup').decode().splitlines()\n"
+	    "    print('cgroup paths:', sorted(set(l.split(':', 2)[2] for l in cg)))\n"
+	    "    print('zygote argv[0]:', rd('/proc/1/cmdline').split(b'\\0')[0].decode())\n");
+	struct cell c = attack(&t, &v, id, code, 60);
+	const char *env = "environment: True ['HOME', 'LANG', 'MKL_NUM_THREADS', 'MPLBACKEND', "
+			  "'MPLCONFIGDIR', 'OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'PATH']\n";
+	char want[2048];
+	if (t.degraded)
+		snprintf(want, sizeof(want),
+			 "secrets in readable environ files: [] True\n"
+			 "secrets in os.environ: []\n%s",
+			 env);
+	else
+		snprintf(want, sizeof(want),
+			 "secrets in readable environ files: [] True\n"
+			 "secrets in os.environ: []\n%s"
+			 "self/cmdline names a host path: []\n"
+			 "1/cmdline names a host path: []\n"
+			 "self/cgroup names a host path: []\n"
+			 "1/cgroup names a host path: []\n"
+			 "self/mountinfo names a host path: []\n"
+			 "self/mounts names a host path: []\n"
+			 "1/mountinfo names a host path: []\n"
+			 "cgroup paths: ['/']\n"
+			 "zygote argv[0]: sessionpool-zygote\n",
+			 env);
+	expect_stdout(&c, want);
+	cell_fini(&c);
+	free(code);
+	finish(&t, &v, id);
+}
+BOTH_MODES(host_environment_and_paths, 120)
 
 /* 1 GiB through print(), through fd 1 and 2, and from a subprocess: capped output, and the
  * emulator's peak RSS grows by less than 64 MiB. */
