@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "cli.h"
@@ -82,6 +83,83 @@ Test(token, jwt_exp_and_sources)
 	cr_expect_lt(token_get(t, &tok, &err), 0);
 	token_source_free(t);
 	redact_clear();
+}
+
+/* A nested JSON text: |depth| arrays around 1, inside |before| … |after|. */
+static char *nested(const char *before, size_t depth, const char *after)
+{
+	size_t lb = strlen(before), la = strlen(after);
+	char *s = malloc(lb + 2 * depth + 2 + la);
+	cr_assert_not_null(s);
+	memcpy(s, before, lb);
+	memset(s + lb, '[', depth);
+	s[lb + depth] = '1';
+	memset(s + lb + depth + 1, ']', depth);
+	memcpy(s + lb + 2 * depth + 1, after, la + 1);
+	return s;
+}
+
+Test(token, jwt_payload_nesting_bounded)
+{
+	/* {"alg":"none"} . {"exp":7,"x":[…1…]} at depths 60 and 70; base64url via a table. */
+	static const char alpha[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	static const size_t depths[] = {60, 70};
+	static const int64_t want[] = {7, 0};
+	for (size_t k = 0; k < 2; k++) {
+		cleanup_free char *pay = nested("{\"exp\":7,\"x\":", depths[k], "}");
+		size_t n = strlen(pay);
+		cleanup_free char *tok = malloc(32 + n * 2);
+		cr_assert_not_null(tok);
+		char *o = tok + sprintf(tok, "eyJhbGciOiJub25lIn0.");
+		for (size_t i = 0; i < n; i += 3) {
+			unsigned v = (unsigned char)pay[i] << 16;
+			if (i + 1 < n)
+				v |= (unsigned char)pay[i + 1] << 8;
+			if (i + 2 < n)
+				v |= (unsigned char)pay[i + 2];
+			*o++ = alpha[v >> 18 & 63];
+			*o++ = alpha[v >> 12 & 63];
+			if (i + 1 < n)
+				*o++ = alpha[v >> 6 & 63];
+			if (i + 2 < n)
+				*o++ = alpha[v & 63];
+		}
+		strcpy(o, ".");
+		cr_expect_eq(token_jwt_exp(tok), want[k], "depth %zu", depths[k]);
+	}
+}
+
+Test(target, file_nesting_bounded)
+{
+	char dir[] = "/tmp/sp-target-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	static const size_t depths[] = {100, 200};
+	for (size_t k = 0; k < 2; k++) {
+		char path[64];
+		snprintf(path, sizeof(path), "%s/t%zu.json", dir, depths[k]);
+		cleanup_free char *text = nested(
+		    "{\"name\":\"deep\",\"base_url\":\"http://127.0.0.1:9\",\"vars\":{\"v\":",
+		    depths[k], "}}");
+		FILE *f = fopen(path, "w");
+		cr_assert_not_null(f);
+		fputs(text, f);
+		fclose(f);
+		struct target_spec s;
+		target_spec_init(&s);
+		struct sp_err err = {0};
+		int rc = target_spec_load_file(path, &s, &err);
+		if (depths[k] <= 128) {
+			cr_expect_eq(rc, 0, "%s", err.msg);
+		} else {
+			cr_expect_lt(rc, 0);
+			cr_expect(strstr(err.msg, path) && strstr(err.msg, "nested more than 128"),
+				  "%s", err.msg);
+		}
+		target_spec_fini(&s);
+		unlink(path);
+	}
+	rmdir(dir);
 }
 
 Test(target, split_url)
