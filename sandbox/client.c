@@ -111,7 +111,7 @@ struct interp {
 #define CLOCK_PAGE_SIZE 4096
 
 struct sbx_session {
-	struct sbx_zygote *z; /* not owned */
+	struct sbx_zygote *z; /* not owned; NULL once the zygote was stopped */
 	unsigned slot;
 	int host_dir;	      /* O_PATH; survives renames of the host directory */
 	pthread_mutex_t lock; /* guards canceled and it.pidfd */
@@ -539,7 +539,14 @@ static int spawn_zygote(struct zproc *zp, const struct sbx_options *opt, int chi
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	r = posix_spawn(&zp->pid, opt->zygote_path, &fa, &attr, argv, zygote_env);
+	char *envp[64];
+	size_t ne = 0;
+	for (size_t i = 0; zygote_env[i]; i++)
+		envp[ne++] = zygote_env[i];
+	for (size_t i = 0; opt->extra_env && opt->extra_env[i] && ne < 63; i++)
+		envp[ne++] = opt->extra_env[i];
+	envp[ne] = NULL;
+	r = posix_spawn(&zp->pid, opt->zygote_path, &fa, &attr, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (r != 0)
@@ -889,8 +896,17 @@ void sbx_zygote_stop(struct sbx_zygote *z)
 		pthread_join(z->supervisor, NULL);
 		z->supervised = false;
 	}
-	/* The supervisor is gone: cur is ours alone (and empty if the zygote was down). */
+	/* The supervisor is gone: cur is ours alone (and empty if the zygote was down). Sessions
+	 * still alive (the caller should have freed them) end with the zygote: canceled, and no
+	 * longer pointing at it, so sbx_session_free() stays safe afterwards. */
 	pthread_mutex_lock(&z->lock);
+	for (struct sbx_session *s = z->sessions; s; s = s->next) {
+		pthread_mutex_lock(&s->lock);
+		s->canceled = true;
+		s->z = NULL;
+		pthread_mutex_unlock(&s->lock);
+	}
+	z->sessions = NULL;
 	if (!z->dead && z->cur.ctl >= 0) {
 		static const char stop[] = "{\"op\":\"stop\"}";
 		if (sbx_ctl_send(z->cur.ctl, stop, sizeof(stop) - 1, NULL, 0) == 0 &&
@@ -1217,6 +1233,8 @@ int sbx_session_spawn(struct sbx_zygote *z, const char *host_dir, unsigned slot,
 bool sbx_session_stale(struct sbx_session *s)
 {
 	struct sbx_zygote *z = s->z;
+	if (!z)
+		return true;
 	pthread_mutex_lock(&z->lock);
 	pthread_mutex_lock(&s->lock);
 	bool stale = s->it.pidfd < 0 || s->it.gen != z->gen;
@@ -1309,14 +1327,16 @@ void sbx_session_free(struct sbx_session *s)
 	if (!s)
 		return;
 	struct sbx_zygote *z = s->z;
-	pthread_mutex_lock(&z->lock);
-	if (s->prev)
-		s->prev->next = s->next;
-	else if (z->sessions == s)
-		z->sessions = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	pthread_mutex_unlock(&z->lock);
+	if (z) {
+		pthread_mutex_lock(&z->lock);
+		if (s->prev)
+			s->prev->next = s->next;
+		else if (z->sessions == s)
+			z->sessions = s->next;
+		if (s->next)
+			s->next->prev = s->prev;
+		pthread_mutex_unlock(&z->lock);
+	}
 	pthread_mutex_lock(&s->lock);
 	s->canceled = true;
 	pthread_mutex_unlock(&s->lock);

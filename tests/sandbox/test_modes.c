@@ -331,8 +331,10 @@ static int docker_profile_child(const char *state, const char *host, bool stock)
 	struct sbx_session *s = NULL;
 	struct sp_err err = {0};
 
-	setenv("SBX_PROFILE_STOCK", stock ? "1" : "0", 1);
+	static char *const stock_env[] = {"SBX_PROFILE_STOCK=1", NULL};
+	static char *const ours_env[] = {"SBX_PROFILE_STOCK=0", NULL};
 	sbx_options_init(&opt);
+	opt.extra_env = stock ? stock_env : ours_env; /* the zygote gets no other environment */
 	opt.zygote_path = SBX_TEST_DOCKERPROFILE;
 	opt.state_dir = state;
 	opt.isolation = SBX_ISOLATION_FULL;
@@ -408,13 +410,12 @@ Test(modes, docker_profile_as_root_without_cap_sys_admin_falls_back_to_degraded)
 	struct sbx_zygote *z = NULL;
 	struct sp_err err = {0};
 	mkdir(SBX_TEST_STATE_DIR, 0755);
-	setenv("SBX_PROFILE_STOCK", "0", 1);
-	setenv("SBX_PROFILE_DOCKER_CAPS", "1", 1);
+	static char *const env[] = {"SBX_PROFILE_STOCK=0", "SBX_PROFILE_DOCKER_CAPS=1", NULL};
 	sbx_options_init(&opt);
+	opt.extra_env = env;
 	opt.zygote_path = SBX_TEST_DOCKERPROFILE;
 	opt.state_dir = SBX_TEST_STATE_DIR;
 	cr_assert_eq(sbx_zygote_start(&opt, &z, &err), 0, "%s", err.msg);
-	unsetenv("SBX_PROFILE_DOCKER_CAPS");
 	cr_expect_eq(sbx_zygote_isolation(z), SBX_ISOLATION_DEGRADED);
 	struct sbx_session *s = t_spawn(z, 4, NULL);
 	t_expect_value(s, "import os\nos.getuid()", SBX_VALUE_JSON, "200004");
