@@ -27,6 +27,8 @@ Test(errors, catalogue)
 	    {API_ERR_CAPACITY_EXCEEDED, 404, "SessionPoolCapacityExceeded"},
 	    {API_ERR_METHOD_NOT_ALLOWED, 405, "MethodNotAllowed"},
 	    {API_ERR_PAYLOAD_TOO_LARGE, 413, "PayloadTooLarge"},
+	    {API_ERR_BAD_REQUEST, 400, "BadRequest"},
+	    {API_ERR_HTTP_VERSION, 505, "HttpVersionNotSupported"},
 	    {API_ERR_INTERNAL, 500, "InternalError"},
 	    {API_ERR_SERVICE_UNAVAILABLE, 503, "ServiceUnavailable"},
 	};
