@@ -26,6 +26,121 @@ static const char *const type_names[] = {
     "string", "number", "integer", "boolean", "null", "array", "object",
 };
 
+/* Index of the end of the bracket expression opening at p[i] == '[' (its ']'), or of the NUL. */
+static size_t bracket_end(const char *p, size_t i)
+{
+	i++;
+	if (p[i] == '^')
+		i++;
+	if (p[i] == ']')
+		i++;
+	while (p[i] && p[i] != ']') {
+		if (p[i] == '[' && (p[i + 1] == '.' || p[i + 1] == ':' || p[i + 1] == '=')) {
+			char kind = p[i + 1];
+			i += 2;
+			while (p[i] && !(p[i] == kind && p[i + 1] == ']'))
+				i++;
+			if (p[i])
+				i++;
+		}
+		if (p[i])
+			i++;
+	}
+	return i;
+}
+
+/* An upper estimate of the nodes glibc builds for ERE |p|, stopping once over |max|. */
+static double regex_cost(const char *p, double max)
+{
+	double group[65] = {0}; /* size of each open group so far; group[0] is the whole */
+	int depth = 0;
+	double last = 0; /* the piece a quantifier would repeat */
+	for (size_t i = 0; p[i]; i++) {
+		double factor = 0;
+		switch (p[i]) {
+		case '\\':
+			if (p[i + 1])
+				i++;
+			last = 1;
+			break;
+		case '[':
+			i = bracket_end(p, i);
+			if (!p[i])
+				return 0; /* unterminated: regcomp() says so */
+			last = 1;
+			break;
+		case '(':
+			if (depth == 64)
+				return max + 1;
+			group[++depth] = 0;
+			last = 0;
+			continue;
+		case ')':
+			if (depth == 0) {
+				last = 1;
+				break;
+			}
+			last = group[depth--] + 1;
+			break;
+		case '|':
+			last = 0;
+			group[depth] += 1;
+			continue;
+		case '*':
+		case '?':
+			factor = 1;
+			break;
+		case '+':
+			factor = 2;
+			break;
+		case '{': {
+			char *end;
+			unsigned long m = strtoul(p + i + 1, &end, 10), n = m;
+			if (end == p + i + 1) {
+				last = 1; /* not a bound: a literal '{' */
+				break;
+			}
+			if (*end == ',') {
+				const char *s = end + 1;
+				n = strtoul(s, &end, 10);
+				if (end == s)
+					n = m + 1;
+			}
+			if (*end != '}') {
+				last = 1; /* malformed: regcomp() says so */
+				break;
+			}
+			i = (size_t)(end - p);
+			factor = (double)(n > m ? n : m) + 1;
+			break;
+		}
+		default:
+			last = 1;
+			break;
+		}
+		if (factor) {
+			group[depth] += last * (factor - 1) + 1;
+			last *= factor;
+		} else {
+			group[depth] += last;
+		}
+		double total = 0;
+		for (int d = 0; d <= depth; d++)
+			total += group[d];
+		if (total > max)
+			return max + 1;
+	}
+	return group[0];
+}
+
+int pred_regcomp(regex_t *re, const char *pattern, int cflags)
+{
+	if (strlen(pattern) > PRED_REGEX_MAX_LEN ||
+	    regex_cost(pattern, PRED_REGEX_MAX_COST) > PRED_REGEX_MAX_COST)
+		return REG_ESIZE;
+	return regcomp(re, pattern, cflags);
+}
+
 bool pred_is_key(const char *key)
 {
 	for (size_t i = 0; i < sizeof(pred_keys) / sizeof(pred_keys[0]); i++)
@@ -115,7 +230,8 @@ int pred_validate(const cJSON *spec, const char *where, const char *const *allow
 						  where);
 			if (!is_template(m)) {
 				regex_t re;
-				int rc = regcomp(&re, m->valuestring, REG_EXTENDED | REG_NOSUB);
+				int rc =
+				    pred_regcomp(&re, m->valuestring, REG_EXTENDED | REG_NOSUB);
 				if (rc != 0) {
 					char msg[128];
 					regerror(rc, &re, msg, sizeof(msg));
@@ -334,7 +450,7 @@ static bool check_one(const cJSON *p, const cJSON *actual, enum pred_mode mode, 
 		if (!cJSON_IsString(actual))
 			FAIL("expected a string matching /%s/, got %s", p->valuestring, got);
 		regex_t re;
-		if (regcomp(&re, p->valuestring, REG_EXTENDED | REG_NOSUB) != 0)
+		if (pred_regcomp(&re, p->valuestring, REG_EXTENDED | REG_NOSUB) != 0)
 			FAIL("matches: bad regular expression /%s/", p->valuestring);
 		int rc = regexec(&re, actual->valuestring, 0, NULL, 0);
 		regfree(&re);

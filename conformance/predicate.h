@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cjson/cJSON.h>
+#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -55,6 +56,19 @@ bool pred_check(const cJSON *spec, const cJSON *actual, enum pred_mode mode, cha
 /* Parses an RFC 3339 timestamp (any number of fractional digits, Z or ±hh:mm) into seconds
  * since the epoch. Returns 0 or -EINVAL. */
 int pred_parse_time(const char *s, double *out);
+
+/* Largest regular expression pred_regcomp() compiles, in bytes and in estimated tree nodes. */
+#define PRED_REGEX_MAX_LEN  4096
+#define PRED_REGEX_MAX_COST 20000
+
+/*
+ * regcomp(), after refusing with REG_ESIZE ("Regular expression too big") a pattern longer than
+ * PRED_REGEX_MAX_LEN or one glibc would expand past PRED_REGEX_MAX_COST nodes: glibc copies the
+ * piece a count repeats (x{m,n} about n times, x+ twice), so stacked and nested counts multiply
+ * ("4++++…" with 34 '+' took over 2 GiB, found by fuzz_scenario). Every regex of a scenario
+ * goes through it. On failure |re| must not be freed.
+ */
+int pred_regcomp(regex_t *re, const char *pattern, int cflags);
 
 /* Compact JSON text of |v| cut to |max| bytes with "…" ("<absent>" for NULL). Caller frees. */
 char *pred_describe(const cJSON *v, size_t max);

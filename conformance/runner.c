@@ -770,7 +770,7 @@ static int check_body(struct run *r, const cJSON *spec, bool choice,
 			}
 		} else if (strcmp(k, "matches") == 0) {
 			regex_t re;
-			if (regcomp(&re, m->valuestring, REG_EXTENDED | REG_NOSUB) != 0) {
+			if (pred_regcomp(&re, m->valuestring, REG_EXTENDED | REG_NOSUB) != 0) {
 				find(f, choice, "body", "bad regular expression /%s/",
 				     m->valuestring);
 				continue;
@@ -925,7 +925,7 @@ static int capture(struct run *r, const struct scn_capture *c, const struct http
 		regmatch_t mt[2];
 		cJSON_Delete(value);
 		value = NULL;
-		if (text && regcomp(&re, c->regex, REG_EXTENDED) == 0) {
+		if (text && pred_regcomp(&re, c->regex, REG_EXTENDED) == 0) {
 			if (regexec(&re, text, 2, mt, 0) == 0) {
 				int g = mt[1].rm_so >= 0 ? 1 : 0;
 				cleanup_free char *part = strndup(

@@ -466,7 +466,8 @@ static int parse_body_check(struct pctx *c, const cJSON *b, const char *where, b
 				return r;
 			if (strcmp(k, "matches") == 0 && !strstr(m->valuestring, "{{")) {
 				regex_t re;
-				if (regcomp(&re, m->valuestring, REG_EXTENDED | REG_NOSUB) != 0)
+				if (pred_regcomp(&re, m->valuestring, REG_EXTENDED | REG_NOSUB) !=
+				    0)
 					return fail(c, w, "bad regular expression");
 				regfree(&re);
 			}
@@ -661,7 +662,7 @@ static int parse_captures(struct pctx *c, const cJSON *cap, const char *where, s
 			    c, w, "give exactly one of \"header\", \"json\", \"body\", \"status\"");
 		if (cp->regex) {
 			regex_t re;
-			if (regcomp(&re, cp->regex, REG_EXTENDED) != 0)
+			if (pred_regcomp(&re, cp->regex, REG_EXTENDED) != 0)
 				return fail(c, w, "regex: bad regular expression");
 			regfree(&re);
 		}
