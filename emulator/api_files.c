@@ -861,7 +861,7 @@ static bool drain_epilogue(struct req *r, uint64_t *total)
 	char buf[4096];
 	uint64_t drained = 0;
 	while (drained <= DRAIN_MAX) {
-		int n = mg_read(r->conn, buf, sizeof(buf));
+		int n = http_read(r, buf, sizeof(buf));
 		if (n <= 0)
 			return true;
 		drained += (uint64_t)n;
@@ -923,7 +923,7 @@ static void files_upload(struct req *r)
 		char *buf;
 		size_t avail;
 		mp_buffer(p, &buf, &avail);
-		int n = mg_read(r->conn, buf, avail);
+		int n = http_read(r, buf, avail);
 		if (n <= 0) {
 			eof = true;
 			break;

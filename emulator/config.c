@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -38,8 +39,8 @@ static const struct opt opts[] = {
      "Once listening, write the base URL to this file (for scripts and tests)."},
     {"cooldown-seconds", OPT_U64, OFF(cooldown_seconds), "300", 1, 31536000, NULL,
      "Idle seconds before a session expires."},
-    {"max-sessions", OPT_U64, OFF(max_sessions), "100", 1, 100000, NULL,
-     "Live sessions allowed at once; more gives 404 SessionPoolCapacityExceeded."},
+    {"max-sessions", OPT_U64, OFF(max_sessions), "100", 1, CONFIG_MAX_SESSIONS_MAX, NULL,
+     "Live sessions allowed at once, 1 to 60000; more gives 404 SessionPoolCapacityExceeded."},
     {"list-page-size", OPT_U64, OFF(list_page_size), "300", 1, 100000, NULL,
      "Page size of listSessions and .management/listSessions."},
     {"upload-max-bytes", OPT_U64, OFF(upload_max_bytes), "134217728", 1, U64MAX / 4, NULL,
@@ -96,7 +97,16 @@ static const struct opt opts[] = {
      "Path of sessionpool-zygote (default: next to this binary)."},
     {"test-fault", OPT_STRING, OFF(test_fault), NULL, 0, 0, NULL,
      "Test only: answer deliberately wrong (old-status-succeeded) to test the conformance runner."},
-    {"quiet", OPT_BOOL, OFF(quiet), "off", 0, 0, NULL, "Print only the start line and errors."},
+    {"log-format", OPT_ENUM, OFF(log_format), "text", 0, 0, "text|json",
+     "Request log format on stderr: text lines, or one JSON object per line."},
+    {"log-level", OPT_ENUM, OFF(log_level), "info", 0, 0, "quiet|info|debug",
+     "quiet: no request log; info: one line per request and session event; debug: also the "
+     "request headers (secrets redacted) and body excerpts of failed requests."},
+    {"cors-origins", OPT_STRING, OFF(cors_origins), NULL, 0, 0, NULL,
+     "Origins allowed by CORS, comma-separated (http[s]://host[:port]), '*' for any, 'none' "
+     "for no CORS (default: '*' when --listen is a loopback address, else none)."},
+    {"quiet", OPT_BOOL, OFF(quiet), "off", 0, 0, NULL,
+     "Print only the start line and errors (no request log, no diagnostics)."},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -231,6 +241,49 @@ static const struct opt *find_opt(const char *name, size_t len)
 	return NULL;
 }
 
+/* Edit distance of two short strings (longer ones count as far apart). */
+static size_t edit_distance(const char *a, size_t al, const char *b, size_t bl)
+{
+	size_t row[65];
+	if (al > 64 || bl > 64)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= bl; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= al; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= bl; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[bl];
+}
+
+/* The flag an unknown |name| most likely meant: at most 3 edits away, or a prefix. */
+static const struct opt *nearest_opt(const char *name, size_t len)
+{
+	const struct opt *best = NULL;
+	size_t best_d = 4;
+	for (size_t i = 0; i < NOPTS; i++) {
+		size_t ol = strlen(opts[i].name);
+		size_t d = edit_distance(name, len, opts[i].name, ol);
+		if (len >= 4 && len < ol && !strncmp(opts[i].name, name, len) && d > 1)
+			d = 1;
+		if (d < best_d) {
+			best_d = d;
+			best = &opts[i];
+		}
+	}
+	return best;
+}
+
 static bool is_bool_type(const struct opt *o)
 {
 	return o->type == OPT_BOOL;
@@ -267,9 +320,18 @@ int config_parse(struct config *c, int argc, char **argv, char **envp, FILE *out
 		const char *eq = strchr(name, '=');
 		size_t nl = eq ? (size_t)(eq - name) : strlen(name);
 		const struct opt *o = find_opt(name, nl);
-		if (!o)
-			return sp_err_set(err, -EINVAL, "unknown flag '--%.*s' (see --help)",
-					  (int)nl, name);
+		if (!o) {
+			const struct opt *near = nearest_opt(name, nl);
+			if (near)
+				return sp_err_set(
+				    err, -EINVAL,
+				    "unknown flag '--%.*s'; did you mean '--%s'? (see "
+				    "--help for every flag)",
+				    (int)(nl > 64 ? 64 : nl), name, near->name);
+			return sp_err_set(err, -EINVAL,
+					  "unknown flag '--%.*s' (see --help for every flag)",
+					  (int)(nl > 64 ? 64 : nl), name);
+		}
 		const char *v;
 		if (eq) {
 			v = eq + 1;
@@ -294,6 +356,66 @@ int config_parse(struct config *c, int argc, char **argv, char **envp, FILE *out
 	return 0;
 }
 
+/* True if the host of |listen| ("HOST:PORT") is a loopback address. */
+static bool listen_is_loopback(const char *listen)
+{
+	const char *colon = strrchr(listen, ':');
+	size_t hl = colon ? (size_t)(colon - listen) : strlen(listen);
+	if (hl == 9 && !strncasecmp(listen, "localhost", 9))
+		return true;
+	return hl >= 4 && !strncmp(listen, "127.", 4);
+}
+
+/* One CORS origin as browsers send it: http[s]://host[:port], nothing after. */
+static bool origin_valid(const char *p, size_t l)
+{
+	size_t skip = l > 7 && !strncasecmp(p, "http://", 7)	? 7
+		      : l > 8 && !strncasecmp(p, "https://", 8) ? 8
+								: 0;
+	if (!skip)
+		return false;
+	for (size_t i = skip; i < l; i++) {
+		unsigned char ch = (unsigned char)p[i];
+		if (ch <= 0x20 || ch >= 0x7f || strchr("/?#@\\\"", ch))
+			return false;
+	}
+	return true;
+}
+
+static int cors_finish(struct config *c, struct sp_err *err)
+{
+	if (!c->cors_origins) {
+		c->cors_origins = strdup(listen_is_loopback(c->listen) ? "*" : "");
+		return c->cors_origins ? 0 : sp_err_set(err, -ENOMEM, "out of memory");
+	}
+	if (!strcmp(c->cors_origins, "none")) {
+		c->cors_origins[0] = '\0';
+		return 0;
+	}
+	const char *p = c->cors_origins;
+	size_t n = 0;
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		const char *end = strchr(p, ',');
+		size_t l = end ? (size_t)(end - p) : strlen(p);
+		while (l > 0 && p[l - 1] == ' ')
+			l--;
+		if (l > 0 && !(l == 1 && *p == '*') && !origin_valid(p, l))
+			return sp_err_set(err, -EINVAL,
+					  "--cors-origins: '%.*s' is not an origin (use "
+					  "http[s]://host[:port], '*' or 'none')",
+					  (int)(l > 200 ? 200 : l), p);
+		n += l > 0;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	if (!n)
+		c->cors_origins[0] = '\0';
+	return 0;
+}
+
 int config_finish(struct config *c, struct sp_err *err)
 {
 	if (!!c->tls_cert != !!c->tls_key)
@@ -304,6 +426,9 @@ int config_finish(struct config *c, struct sp_err *err)
 		return sp_err_set(err, -EINVAL, "--test-fault: unknown fault '%s'", c->test_fault);
 	if (!strchr(c->listen, ':'))
 		return sp_err_set(err, -EINVAL, "--listen: '%s' is not HOST:PORT", c->listen);
+	int r = cors_finish(c, err);
+	if (r < 0)
+		return r;
 	if (!c->data_dir) {
 		const char *base = getenv("XDG_RUNTIME_DIR");
 		if (!base || !*base || access(base, W_OK) != 0)

@@ -51,7 +51,14 @@ struct config {
 	char *zygote;	  /* path of sessionpool-zygote; NULL = next to the emulator binary */
 	char *test_fault; /* test-only: deliberately wrong behaviour for runner self-tests */
 	bool quiet;
+	char *log_format;   /* text | json */
+	char *log_level;    /* quiet | info | debug */
+	char *cors_origins; /* after config_finish(): "*", a comma-separated list of origins, or
+			     * "" (no CORS); NULL before = the default (see config_finish) */
 };
+
+/* The documented range of --max-sessions (README, --help and the error all say it). */
+#define CONFIG_MAX_SESSIONS_MAX 60000
 
 /* Fills |c| with the defaults. */
 void config_init(struct config *c);
@@ -65,7 +72,8 @@ void config_fini(struct config *c);
 int config_parse(struct config *c, int argc, char **argv, char **envp, FILE *out,
 		 struct sp_err *err);
 
-/* Cross-field checks (e.g. TLS cert without key) and the default data directory. */
+/* Cross-field checks (e.g. TLS cert without key), the CORS origins (default: "*" when the
+ * listener is a loopback address, else none) and the default data directory. */
 int config_finish(struct config *c, struct sp_err *err);
 
 /* Writes the --help text: every flag, its variable, its default. */

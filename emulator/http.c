@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cleanup.h"
 #include "conntrack.h"
+#include "reqlog.h"
 
 void http_add_header(struct req *r, const char *name, const char *fmt, ...)
 {
@@ -52,6 +54,9 @@ static bool start_raw(struct req *r, int status, const char *ctype, int64_t leng
 static bool start(struct req *r, int status, const char *ctype, int64_t length)
 {
 	r->responded = true;
+	r->status = status;
+	if (!r->cors_preflight)
+		http_add_cors(r);
 	if (r->continued)
 		return start_raw(r, status, ctype, length);
 	if (mg_response_header_start(r->conn, status) < 0)
@@ -70,7 +75,10 @@ bool http_write(struct req *r, const void *buf, size_t len)
 {
 	if (r->method == HTTP_HEAD || len == 0)
 		return true;
-	return mg_write(r->conn, buf, len) == (int)len;
+	int n = mg_write(r->conn, buf, len);
+	if (n > 0)
+		r->bytes_out += (uint64_t)n;
+	return n == (int)len;
 }
 
 bool http_send_headers(struct req *r, int status, const char *ctype, int64_t content_length)
@@ -118,6 +126,8 @@ void http_send_error(struct req *r, enum api_error e, const char *fmt, ...)
 	/* The message may quote client input: make sure it is valid UTF-8 for the JSON. */
 	cleanup_free char *clean = util_utf8_sanitize(msg, strlen(msg));
 	cJSON_AddStringToObject(inner, "message", clean ? clean : "");
+	snprintf(r->error_message, sizeof(r->error_message), "%s", clean ? clean : msg);
+	r->error_code = api_error_code(e);
 	http_add_header(r, "x-ms-error-code", "%s", api_error_code(e));
 	if (e == API_ERR_UNAUTHORIZED)
 		http_add_header(r, "WWW-Authenticate", "Bearer");
@@ -184,7 +194,7 @@ int http_read_body(struct req *r, size_t max, char **out, size_t *len)
 			buf = nb;
 			cap = ncap;
 		}
-		int got = mg_read(r->conn, buf + n, cap - n - 1);
+		int got = http_read(r, buf + n, cap - n - 1);
 		if (got < 0) {
 			free(buf);
 			http_close_after(r);
@@ -223,4 +233,123 @@ char *http_public_base(const struct req *r)
 	}
 	strbuf_puts(&b, r->srv->local_base);
 	return strbuf_steal(&b);
+}
+
+int http_read(struct req *r, void *buf, size_t len)
+{
+	int n = mg_read(r->conn, buf, len);
+	if (n <= 0)
+		return n;
+	r->bytes_in += (uint64_t)n;
+	if (reqlog_enabled(REQLOG_DEBUG) && r->body_seen < REQLOG_BODY_EXCERPT) {
+		if (!r->body_excerpt)
+			r->body_excerpt = malloc(REQLOG_BODY_EXCERPT);
+		if (r->body_excerpt) {
+			size_t k = REQLOG_BODY_EXCERPT - r->body_excerpt_len;
+			if (k > (size_t)n)
+				k = (size_t)n;
+			memcpy(r->body_excerpt + r->body_excerpt_len, buf, k);
+			r->body_excerpt_len += k;
+		}
+	}
+	r->body_seen += (size_t)n;
+	return n;
+}
+
+void http_req_fini(struct req *r)
+{
+	free(r->body_excerpt);
+	r->body_excerpt = NULL;
+}
+
+/* ---- CORS ---- */
+
+/* Headers a browser client may read from responses (the rest are CORS-safelisted). */
+#define CORS_EXPOSE                                                                                \
+	"operation-id, Operation-Location, Location, x-ms-error-code, Retry-After, "               \
+	"WWW-Authenticate, Last-Modified, X-Ms-Session-Guid, X-Ms-Overall-Execution-Time, "        \
+	"X-Ms-Preparation-Time, X-Ms-Execution-Request-Time, X-Ms-Execution-Read-Response-Time"
+/* Request headers clients send (Content-Type is needed for application/json bodies). */
+#define CORS_ALLOW_HEADERS                                                                         \
+	"Authorization, Content-Type, x-ms-apikey, operation-id, x-ms-client-request-id, "         \
+	"x-ms-useragent, traceparent, tracestate"
+#define CORS_ALLOW_METHODS "GET, POST, DELETE, HEAD, OPTIONS"
+#define CORS_MAX_AGE	   "7200"
+
+/* The Access-Control-Allow-Origin value for |r|, or NULL when CORS does not apply. */
+static const char *cors_origin(const struct req *r, bool *vary)
+{
+	const char *list = r->srv->cfg->cors_origins;
+	*vary = false;
+	if (!list || !*list)
+		return NULL;
+	if (config_list_contains(list, "*"))
+		return "*";
+	*vary = true;
+	const char *origin = mg_get_header(r->conn, "Origin");
+	if (!origin || !*origin)
+		return NULL;
+	/* Scheme and host are case-insensitive; the list was validated at start-up. */
+	size_t ol = strlen(origin);
+	const char *p = list;
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		const char *end = strchr(p, ',');
+		size_t l = end ? (size_t)(end - p) : strlen(p);
+		while (l > 0 && p[l - 1] == ' ')
+			l--;
+		if (l == ol && l > 0 && !strncasecmp(p, origin, l))
+			return origin;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return NULL;
+}
+
+void http_add_cors(struct req *r)
+{
+	bool vary;
+	const char *allow = cors_origin(r, &vary);
+	if (vary)
+		http_add_header(r, "Vary", "Origin");
+	if (!allow)
+		return;
+	http_add_header(r, "Access-Control-Allow-Origin", "%s", allow);
+	http_add_header(r, "Access-Control-Expose-Headers", CORS_EXPOSE);
+}
+
+/* True if |v| is a list of header names (a preflight's Access-Control-Request-Headers). */
+static bool header_list_ok(const char *v)
+{
+	size_t n = strlen(v);
+	return n > 0 && n <= 1024 &&
+	       strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_, ") == n;
+}
+
+bool http_cors_preflight(struct req *r)
+{
+	if (r->method != HTTP_OPTIONS || !mg_get_header(r->conn, "Origin") ||
+	    !mg_get_header(r->conn, "Access-Control-Request-Method"))
+		return false;
+	bool vary;
+	const char *allow = cors_origin(r, &vary);
+	if (!allow)
+		return false;
+	r->cors_preflight = true;
+	http_add_header(r, "Access-Control-Allow-Origin", "%s", allow);
+	http_add_header(r, "Access-Control-Allow-Methods", CORS_ALLOW_METHODS);
+	const char *asked = mg_get_header(r->conn, "Access-Control-Request-Headers");
+	if (asked && header_list_ok(asked))
+		http_add_header(r, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS ", %s",
+				asked);
+	else
+		http_add_header(r, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+	http_add_header(r, "Access-Control-Max-Age", CORS_MAX_AGE);
+	http_add_header(r, "Vary", "%s",
+			vary ? "Origin, Access-Control-Request-Headers"
+			     : "Access-Control-Request-Headers");
+	http_send_empty(r, 204);
+	return true;
 }

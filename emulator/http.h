@@ -47,8 +47,18 @@ struct req {
 	int64_t t0_ns;	       /* arrival, monotonic */
 	struct strbuf headers; /* extra response headers, "Name: value\r\n" lines */
 	bool responded;
-	bool continued; /* "100 Continue" was written: CivetWeb's header API is unusable */
-	bool close;	/* the response ends the connection (http_close_after) */
+	bool continued;	     /* "100 Continue" was written: CivetWeb's header API is unusable */
+	bool close;	     /* the response ends the connection (http_close_after) */
+	bool cors_preflight; /* answered as a CORS preflight (no CORS headers added twice) */
+	/* For the request log (reqlog.h): */
+	int status;		 /* the status sent, 0 until then */
+	const char *error_code;	 /* x-ms-error-code sent (static string), NULL when none */
+	uint64_t bytes_in;	 /* body bytes read (http_read) */
+	uint64_t bytes_out;	 /* body bytes written (http_write) */
+	char error_message[256]; /* the error envelope's message, for debug lines */
+	char *body_excerpt;	 /* debug level: the first bytes of the body read, or NULL */
+	size_t body_excerpt_len;
+	size_t body_seen; /* total body bytes offered to the excerpt */
 };
 
 /* Adds a response header for the response still to be sent. */
@@ -92,6 +102,26 @@ void http_continue(struct req *r);
  * -EIO on a read error, -ENOMEM.
  */
 int http_read_body(struct req *r, size_t max, char **out, size_t *len);
+
+/*
+ * mg_read() for request bodies: counts the bytes for the request log and, at debug level,
+ * keeps the first REQLOG_BODY_EXCERPT of them. Same return values as mg_read().
+ */
+int http_read(struct req *r, void *buf, size_t len);
+
+/* Adds the CORS headers of the response to |r| when --cors-origins allows the request's
+ * Origin (see README, "CORS"). Every response path calls it. */
+void http_add_cors(struct req *r);
+
+/*
+ * A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method, from an allowed
+ * origin): answers 204 with the Allow-* headers and returns true; false when |r| is not one
+ * (the request then goes through the usual checks).
+ */
+bool http_cors_preflight(struct req *r);
+
+/* Releases what the request log kept of |r|. */
+void http_req_fini(struct req *r);
 
 /* Marks the connection to be closed after this response (e.g. a body left unread). */
 void http_close_after(struct req *r);

@@ -21,6 +21,7 @@
 #include "datafs.h"
 #include "http.h"
 #include "pool.h"
+#include "reqlog.h"
 #include "sandbox.h"
 #include "server.h"
 
@@ -165,6 +166,17 @@ int main(int argc, char **argv, char **envp)
 		config_fini(&cfg);
 		return r < 0 ? 2 : 0;
 	}
+	/* What can be checked without the zygote is checked before its slow preload. */
+	if (server_check(&cfg, &err) < 0) {
+		fprintf(stderr, "sessionpool-emulator: %s\n", err.msg);
+		config_fini(&cfg);
+		return 2;
+	}
+	enum reqlog_format log_format = REQLOG_TEXT;
+	enum reqlog_level log_level = REQLOG_INFO;
+	reqlog_format_parse(cfg.log_format, &log_format);
+	reqlog_level_parse(cfg.log_level, &log_level);
+	reqlog_init(log_format, cfg.quiet ? REQLOG_QUIET : log_level, 2);
 	if (!cfg.zygote)
 		cfg.zygote = default_zygote();
 	/* Large transient buffers (request bodies, replies of MiBs) must go back to the system
@@ -210,6 +222,7 @@ int main(int argc, char **argv, char **envp)
 	so.file_size_bytes = cfg.upload_max_bytes;
 	so.disk_bytes = cfg.session_disk_mb << 20;
 	so.state_dir = cfg.data_dir;
+	so.quiet = cfg.quiet;
 	int uid_lock = -1;
 	so.uid_base = claim_uid_base(&uid_lock);
 	sbx_isolation_parse(cfg.isolation, &so.isolation);
@@ -247,8 +260,8 @@ int main(int argc, char **argv, char **envp)
 
 	int sig;
 	sigwait(&stop, &sig);
-	if (!cfg.quiet)
-		printf("sessionpool-emulator: stopping (signal %d)\n", sig);
+	if (!cfg.quiet) /* stdout holds the start line alone */
+		fprintf(stderr, "sessionpool-emulator: stopping (signal %d)\n", sig);
 	rc = 0;
 out:
 	if (srv.pool)

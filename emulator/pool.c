@@ -29,6 +29,7 @@
 
 #include "cleanup.h"
 #include "datafs.h"
+#include "reqlog.h"
 #include "util.h"
 
 /* Bounds on what sandboxed code can make the emulator hold (contract §8 sets none). */
@@ -319,10 +320,21 @@ static size_t take_expired_locked(struct pool *p, int64_t now, struct session **
 	return j;
 }
 
+/* Logs the expiry of |s|, just taken out of the table (so no one else changes it). */
+static void log_expired(const struct pool *p, const struct session *s)
+{
+	int64_t idle = (util_now_ticks() - s->last_accessed) / UTIL_TICKS_PER_SEC;
+	reqlog_session("expired", s->identifier, "idle for %lld s (cooldown %llu s)",
+		       (long long)idle, (unsigned long long)p->cfg->cooldown_seconds);
+}
+
+/* Destroys the expired sessions of |v| (from take_expired_locked) and frees |v|. */
 static void destroy_all(struct pool *p, struct session **v, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		log_expired(p, v[i]);
 		destroy(p, v[i]);
+	}
 	free(v);
 }
 
@@ -585,6 +597,7 @@ int pool_acquire(struct pool *p, const char *id, bool create, struct session **o
 		if (expired_locked(p, s, now)) {
 			remove_locked(p, s);
 			pthread_mutex_unlock(&p->lock);
+			log_expired(p, s);
 			destroy(p, s);
 			pthread_mutex_lock(&p->lock);
 			continue;
@@ -678,6 +691,8 @@ int pool_acquire(struct pool *p, const char *id, bool create, struct session **o
 	}
 	if (prepare_ms)
 		*prepare_ms = util_mono_ms() - t0;
+	reqlog_session("created", id, "slot %u, %s interpreter, ready in %lld ms", s->slot,
+		       claimed ? "a pre-forked" : "a new", (long long)(util_mono_ms() - t0));
 	*out = s;
 	return 0;
 }
@@ -738,6 +753,10 @@ int pool_delete(struct pool *p, const char *id)
 	bool was_expired = expired_locked(p, s, util_now_ticks());
 	remove_locked(p, s);
 	pthread_mutex_unlock(&p->lock);
+	if (was_expired)
+		log_expired(p, s);
+	else
+		reqlog_session("deleted", s->identifier, NULL);
 	destroy(p, s);
 	return was_expired ? -ENOENT : 0;
 }
@@ -958,6 +977,35 @@ static void finish_internal(struct exec_record *rec, const char *why, size_t max
 	rec->finished = true;
 }
 
+/* The request log's session events of a cell's outcome: timeouts and restarts. */
+static void log_outcome(const struct session *s, const struct sbx_exec_result *res,
+			unsigned timeout_s)
+{
+	switch (res->outcome) {
+	case SBX_OUTCOME_TIMEOUT:
+		reqlog_session("timeout", s->identifier,
+			       "execution timed out after %u s; KeyboardInterrupt, state kept",
+			       timeout_s);
+		break;
+	case SBX_OUTCOME_TIMEOUT_RESTARTED:
+		reqlog_session("timeout", s->identifier,
+			       "execution timed out after %u s; the cell ignored KeyboardInterrupt",
+			       timeout_s);
+		reqlog_session("interpreter-restarted", s->identifier,
+			       "killed %u s after the timeout's KeyboardInterrupt",
+			       (unsigned)s->pool->cfg->interrupt_grace_s);
+		break;
+	case SBX_OUTCOME_CRASHED:
+		reqlog_session("interpreter-restarted", s->identifier, "the interpreter exited: %s",
+			       res->error_message ? res->error_message : "unknown cause");
+		break;
+	case SBX_OUTCOME_OK:
+	case SBX_OUTCOME_EXCEPTION:
+	case SBX_OUTCOME_CANCELED:
+		break;
+	}
+}
+
 /* Waits for |ticket|'s turn, runs the cell, records the outcome. Returns the sandbox's code. */
 static int run_cell(struct pool *p, struct session *s, struct exec_record *rec, uint64_t ticket,
 		    const struct exec_params *prm, struct sp_err *err)
@@ -985,6 +1033,8 @@ static int run_cell(struct pool *p, struct session *s, struct exec_record *rec, 
 	};
 	struct sbx_exec_result res = {0};
 	int r = sbx_session_exec(sbx, &req, &res, err);
+	if (r == 0)
+		log_outcome(s, &res, prm->timeout_s);
 
 	pthread_mutex_lock(&s->mu);
 	s->running = false;

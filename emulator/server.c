@@ -15,14 +15,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sys/socket.h>
 
 #include "api.h"
 #include "auth.h"
 #include "cleanup.h"
 #include "conntrack.h"
+#include "reqlog.h"
 
 static void dispatch(struct req *r)
 {
@@ -32,6 +41,9 @@ static void dispatch(struct req *r)
 		api_healthz(r);
 		return;
 	}
+	/* A browser's preflight carries no token: answered before authentication. */
+	if (http_cors_preflight(r))
+		return;
 
 	char why[256];
 	if (auth_check(c, http_header(r, "Authorization"), time(NULL), why, sizeof(why)) < 0) {
@@ -179,6 +191,63 @@ static const char *framing_error(const struct mg_request_info *ri)
 	return NULL;
 }
 
+/* "ADDR:PORT" of the client of |ri|. */
+static void peer_of(const struct mg_request_info *ri, char *buf, size_t len)
+{
+	if (ri && ri->remote_addr[0])
+		snprintf(buf, len, "%.48s:%d", ri->remote_addr, ri->remote_port);
+	else
+		snprintf(buf, len, "unknown");
+}
+
+/* The request's line in the request log (reqlog.h), once its response is sent. */
+static void log_request(struct req *r)
+{
+	if (!reqlog_enabled(REQLOG_INFO))
+		return;
+	struct reqlog_entry e = {.kind = REQLOG_REQUEST};
+	e.duration_us = (util_mono_ns() - r->t0_ns) / 1000;
+	e.time_ticks = util_now_ticks() - e.duration_us * 10; /* the arrival */
+	snprintf(e.method, sizeof(e.method), "%s",
+		 r->ri->request_method ? r->ri->request_method : "");
+	/* The route without the pool prefix: the normalised segments the router looked at. */
+	size_t o = 0;
+	for (size_t i = 0; i < r->route.nseg && o + 2 < sizeof(e.route); i++)
+		o += (size_t)snprintf(e.route + o, sizeof(e.route) - o, "/%s", r->route.raw[i]);
+	if (o >= sizeof(e.route))
+		o = sizeof(e.route) - 1;
+	if (!o)
+		snprintf(e.route, sizeof(e.route), "/");
+	size_t idlen = 0;
+	const char *id = r->identifier ? r->identifier : query_get(&r->query, "identifier", &idlen);
+	if (r->identifier)
+		idlen = r->identifier_len;
+	if (id) {
+		idlen = idlen < sizeof(e.identifier) - 1 ? idlen : sizeof(e.identifier) - 1;
+		memcpy(e.identifier, id, idlen);
+	}
+	e.status = r->status;
+	if (r->error_code)
+		snprintf(e.error_code, sizeof(e.error_code), "%s", r->error_code);
+	e.bytes_in = r->bytes_in;
+	e.bytes_out = r->bytes_out;
+	peer_of(r->ri, e.peer, sizeof(e.peer));
+	struct reqlog_header h[64];
+	if (reqlog_enabled(REQLOG_DEBUG)) {
+		for (int i = 0; i < r->ri->num_headers && i < 64; i++)
+			h[i] = (struct reqlog_header){r->ri->http_headers[i].name,
+						      r->ri->http_headers[i].value};
+		e.headers = h;
+		e.nheaders = r->ri->num_headers < 64 ? (size_t)r->ri->num_headers : 64;
+		if (r->status >= 400) {
+			snprintf(e.detail, sizeof(e.detail), "%s", r->error_message);
+			e.body = r->body_excerpt;
+			e.body_len = r->body_excerpt ? r->body_seen : 0;
+		}
+	}
+	reqlog_write(&e);
+}
+
 static int handle(struct mg_connection *conn, void *cbdata)
 {
 	struct req r = {0};
@@ -202,11 +271,13 @@ static int handle(struct mg_connection *conn, void *cbdata)
 		if (!r.responded)
 			http_send_error(&r, API_ERR_INTERNAL, "Internal error.");
 	}
+	log_request(&r);
 	if (r.close)
 		conntrack_finish(conn);
 	route_fini(&r.route);
 	query_fini(&r.query);
 	strbuf_fini(&r.headers);
+	http_req_fini(&r);
 	return 1;
 }
 
@@ -277,6 +348,9 @@ static int on_http_error(struct mg_connection *conn, int status, const char *msg
 			 msg && *msg ? msg : http_reason_phrase(status));
 	send_raw_error(conn, status, e, text);
 	conntrack_finish(conn);
+	char peer[64];
+	peer_of(mg_get_request_info(conn), peer, sizeof(peer));
+	reqlog_protocol(peer, status, msg && *msg ? msg : http_reason_phrase(status));
 	return 0;
 }
 
@@ -291,7 +365,8 @@ static void on_connection_close(const struct mg_connection *cconn)
 	if (!ri || !ri->request_method || !ri->request_uri || ri->local_uri)
 		return;
 	char text[320];
-	if (!strcmp(ri->request_uri, "*"))
+	bool star = !strcmp(ri->request_uri, "*");
+	if (star)
 		snprintf(text, sizeof(text),
 			 "The request target '*' is not supported; send a path such as /healthz.");
 	else
@@ -299,6 +374,12 @@ static void on_connection_close(const struct mg_connection *cconn)
 			 "Absolute-form request targets are not supported; send the path "
 			 "(origin-form) and a Host header.");
 	send_raw_error(conn, 400, API_ERR_BAD_REQUEST, text);
+	/* The target itself is not logged: an absolute URL may carry user:password@. */
+	char peer[64];
+	peer_of(ri, peer, sizeof(peer));
+	reqlog_protocol(peer, 400,
+			star ? "request target '*' refused"
+			     : "absolute-form request target refused");
 }
 
 static int on_log_message(const struct mg_connection *conn, const char *message)
@@ -306,6 +387,134 @@ static int on_log_message(const struct mg_connection *conn, const char *message)
 	(void)conn;
 	(void)message;
 	return 1; /* CivetWeb's per-connection chatter is not useful to users */
+}
+
+/*
+ * Binds (and releases) |listen|'s address the way CivetWeb will (SO_REUSEADDR), to report an
+ * address in use or not ours before anything slow starts. 0 when it is free, or when the host
+ * is not a literal IPv4 address (CivetWeb then reports), or the port is 0.
+ */
+static int check_listen(const char *listen, struct sp_err *err)
+{
+	char host[256];
+	snprintf(host, sizeof(host), "%s", listen);
+	char *colon = strrchr(host, ':');
+	uint64_t port;
+	if (!colon || !util_parse_u64(colon + 1, 0, 65535, &port))
+		return sp_err_set(err, -EINVAL,
+				  "--listen: '%s' is not HOST:PORT with a port from 0 to 65535",
+				  listen);
+	*colon = '\0';
+	if (port == 0)
+		return 0;
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	if (!*host)
+		sa.sin_addr.s_addr = htonl(INADDR_ANY);
+	else if (!strcasecmp(host, "localhost"))
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	else if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return 0;
+	cleanup_close int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return 0;
+	switch (errno) {
+	case EADDRINUSE:
+		return sp_err_set(
+		    err, -EADDRINUSE,
+		    "cannot listen on %s: the address is already in use (another "
+		    "program, perhaps another emulator, listens there); choose another "
+		    "with --listen HOST:PORT (port 0 picks a free one)",
+		    listen);
+	case EACCES:
+		return sp_err_set(err, -EACCES,
+				  "cannot listen on %s: permission denied (ports below 1024 need "
+				  "root or CAP_NET_BIND_SERVICE); choose another with --listen",
+				  listen);
+	case EADDRNOTAVAIL:
+		return sp_err_set(err, -EADDRNOTAVAIL,
+				  "cannot listen on %s: %s is not an address of this machine; "
+				  "choose another with --listen",
+				  listen, host);
+	default:
+		return sp_err_sys(err, -errno, "cannot listen on %s", listen);
+	}
+}
+
+/* OpenSSL's pass phrase callback: never prompt (the emulator is not interactive). */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	*(bool *)u = true;
+	return -1;
+}
+
+/* The last OpenSSL error as text, for a message. */
+static const char *ssl_reason(void)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *why = e ? ERR_reason_error_string(e) : NULL;
+	return why ? why : "no PEM data";
+}
+
+static int check_tls(const struct config *c, struct sp_err *err)
+{
+	FILE *f = fopen(c->tls_cert, "re");
+	if (!f)
+		return sp_err_sys(err, -errno, "--tls-cert %s: cannot read it", c->tls_cert);
+	ERR_clear_error();
+	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!x)
+		return sp_err_set(err, -EINVAL,
+				  "--tls-cert %s: no PEM certificate in it (%s); expected "
+				  "\"-----BEGIN CERTIFICATE-----\"",
+				  c->tls_cert, ssl_reason());
+	f = fopen(c->tls_key, "re");
+	if (!f) {
+		int r = sp_err_sys(err, -errno, "--tls-key %s: cannot read it", c->tls_key);
+		X509_free(x);
+		return r;
+	}
+	bool encrypted = false;
+	ERR_clear_error();
+	EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, no_passphrase, &encrypted);
+	fclose(f);
+	int r = 0;
+	if (!k && encrypted)
+		r = sp_err_set(err, -EINVAL,
+			       "--tls-key %s: the key is encrypted with a pass phrase; give an "
+			       "unencrypted key (openssl pkey -in KEY -out KEY.plain)",
+			       c->tls_key);
+	else if (!k)
+		r = sp_err_set(err, -EINVAL,
+			       "--tls-key %s: no PEM private key in it; expected "
+			       "\"-----BEGIN PRIVATE KEY-----\" (or RSA/EC PRIVATE KEY)",
+			       c->tls_key);
+	else if (X509_check_private_key(x, k) != 1)
+		r = sp_err_set(err, -EINVAL,
+			       "--tls-key %s does not match the certificate in --tls-cert %s (they "
+			       "are not one key pair)",
+			       c->tls_key, c->tls_cert);
+	EVP_PKEY_free(k);
+	X509_free(x);
+	ERR_clear_error();
+	return r;
+}
+
+int server_check(const struct config *c, struct sp_err *err)
+{
+	if (c->tls_cert) {
+		int r = check_tls(c, err);
+		if (r < 0)
+			return r;
+	}
+	return check_listen(c->listen, err);
 }
 
 /* CivetWeb reads the key from the certificate file: write both into one private PEM. */
@@ -364,6 +573,12 @@ struct mg_context *server_start(struct server *srv, char **base_url, struct sp_e
 	opts[n++] = "65536";
 	opts[n++] = "tcp_nodelay";
 	opts[n++] = "1";
+	/* CORS is ours (http_add_cors, http_cors_preflight): CivetWeb's own answer to preflights
+	 * (any origin, any method, before our handler and the request log) is turned off. */
+	opts[n++] = "access_control_allow_origin";
+	opts[n++] = "";
+	opts[n++] = "access_control_allow_methods";
+	opts[n++] = "";
 	if (c->tls_cert) {
 		if (combine_pem(c, pem, sizeof(pem), err) < 0)
 			return NULL;
@@ -402,8 +617,10 @@ struct mg_context *server_start(struct server *srv, char **base_url, struct sp_e
 	if (!ctx) {
 		conntrack_stop();
 		mg_exit_library();
-		sp_err_set(err, -EADDRINUSE, "cannot listen on %s: %s", c->listen,
-			   *errtxt ? errtxt : "unknown error");
+		/* Taken since server_check() (or a reason it could not see): say which. */
+		if (check_listen(c->listen, err) == 0)
+			sp_err_set(err, -EADDRINUSE, "cannot listen on %s: %s", c->listen,
+				   *errtxt ? errtxt : "unknown error");
 		return NULL;
 	}
 	mg_set_request_handler(ctx, "/", handle, srv);

@@ -18,6 +18,13 @@
 #define SERVER_DEFER_ACCEPT_S 10
 
 /*
+ * The start-up checks that need no zygote, run before it is started: the TLS certificate and
+ * key are readable PEM and one key pair, and the listening address is free and ours to take.
+ * 0, or a negative code with one line in |err| naming the flag, the file and the fix.
+ */
+int server_check(const struct config *c, struct sp_err *err);
+
+/*
  * Starts listening per srv->cfg. On success fills srv->local_base and *base_url (a new string,
  * e.g. "http://127.0.0.1:41235", the real port when port 0 was asked) and returns the context.
  */

@@ -494,6 +494,7 @@ static int spawn_zygote(struct zproc *zp, const struct sbx_options *opt, int chi
 	    sfd,
 	    NULL, /* --cache-fd */
 	    NULL,
+	    NULL, /* --quiet */
 	    NULL,
 	};
 	posix_spawn_file_actions_t fa;
@@ -518,11 +519,13 @@ static int spawn_zygote(struct zproc *zp, const struct sbx_options *opt, int chi
 	snprintf(uidb, sizeof(uidb), "%u", (unsigned)opt->uid_base);
 	snprintf(sfd, sizeof(sfd), "%d", ZYG_STATE_FD);
 	snprintf(cfd, sizeof(cfd), "%d", ZYG_CACHE_FD);
+	size_t na = sizeof(argv) / sizeof(argv[0]) - 4;
 	if (cache >= 0) {
-		size_t n = sizeof(argv) / sizeof(argv[0]);
-		argv[n - 3] = "--cache-fd";
-		argv[n - 2] = cfd;
+		argv[na++] = "--cache-fd";
+		argv[na++] = cfd;
 	}
+	if (opt->quiet)
+		argv[na++] = "--quiet";
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&attr);

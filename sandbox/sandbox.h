@@ -53,6 +53,7 @@ struct sbx_options {
 				   * subdirectory there and removes it in sbx_zygote_stop();
 				   * not owned; must exist */
 	int log_fd;		  /* where the zygote writes its diagnostics; -1 = stderr */
+	bool quiet;		  /* the zygote writes errors only (not its start-up line) */
 	char *const *extra_env;	  /* tests only: "NAME=value" strings added to the zygote's fixed
 				   * environment (sessions see them); NULL-terminated, not owned,
 				   * valid until sbx_zygote_stop(); NULL = none */

@@ -102,6 +102,7 @@ struct zygote {
 	struct cgroups cg;
 	uint64_t disk_bytes;
 	bool cg_join_failed; /* logged once */
+	bool quiet;	     /* --quiet: no start-up line (errors only) */
 	bool *oom_pending;   /* per slot: out of memory, its interpreter not reaped yet */
 	size_t noom;
 };
@@ -814,12 +815,19 @@ static int fd_path(int fd, char *buf, size_t n)
 static int parse_args(struct zygote *z, int argc, char **argv, struct sp_err *err)
 {
 	static const struct option opts[] = {
-	    {"ctl-fd", required_argument, NULL, 'c'},	{"isolation", required_argument, NULL, 'i'},
-	    {"egress", required_argument, NULL, 'e'},	{"memory", required_argument, NULL, 'm'},
-	    {"nproc", required_argument, NULL, 'n'},	{"fsize", required_argument, NULL, 'f'},
-	    {"tmp", required_argument, NULL, 't'},	{"disk", required_argument, NULL, 'd'},
-	    {"uid-base", required_argument, NULL, 'u'}, {"state-fd", required_argument, NULL, 's'},
-	    {"cache-fd", required_argument, NULL, 'C'}, {NULL, 0, NULL, 0},
+	    {"ctl-fd", required_argument, NULL, 'c'},
+	    {"isolation", required_argument, NULL, 'i'},
+	    {"egress", required_argument, NULL, 'e'},
+	    {"memory", required_argument, NULL, 'm'},
+	    {"nproc", required_argument, NULL, 'n'},
+	    {"fsize", required_argument, NULL, 'f'},
+	    {"tmp", required_argument, NULL, 't'},
+	    {"disk", required_argument, NULL, 'd'},
+	    {"uid-base", required_argument, NULL, 'u'},
+	    {"state-fd", required_argument, NULL, 's'},
+	    {"cache-fd", required_argument, NULL, 'C'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {NULL, 0, NULL, 0},
 	};
 	uint64_t v = 0;
 	int c;
@@ -828,6 +836,10 @@ static int parse_args(struct zygote *z, int argc, char **argv, struct sp_err *er
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == '?')
 			return sp_err_set(err, -EINVAL, "unknown option");
+		if (c == 'q') {
+			z->quiet = true;
+			continue;
+		}
 		if (c != 'i' && parse_u64(optarg, &v) < 0)
 			return sp_err_set(err, -EINVAL, "bad number '%s'", optarg);
 		switch (c) {
@@ -1001,7 +1013,7 @@ static int init_cgroups(struct zygote *z)
 	if (z->jail.memory_bytes) /* the processes' memory, plus what their tmpfs files hold */
 		mem = z->jail.memory_bytes + z->disk_bytes + 2 * tmp;
 	cg_init(&z->cg, mem, z->jail.max_processes);
-	if (!z->cg.version)
+	if (!z->cg.version && !z->quiet) /* the emulator reports it too (/healthz) */
 		logf_("sessionpool-zygote: no session cgroups: %s", z->cg.reason);
 	return 0;
 }
@@ -1111,9 +1123,12 @@ int main(int argc, char **argv)
 	if (say_hello(&z, hello, NULL) < 0)
 		return 1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	logf_("sessionpool-zygote: ready in %.0f ms, isolation %s%s%s, %zu MiB in huge pages",
-	      (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
-	      sbx_isolation_name(z.mode), z.reason[0] ? ": " : "", z.reason, collapsed >> 20);
+	if (!z.quiet)
+		logf_(
+		    "sessionpool-zygote: ready in %.0f ms, isolation %s%s%s, %zu MiB in huge "
+		    "pages",
+		    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+		    sbx_isolation_name(z.mode), z.reason[0] ? ": " : "", z.reason, collapsed >> 20);
 	serve(&z);
 	return 0;
 }
