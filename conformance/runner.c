@@ -1303,6 +1303,7 @@ done:
 	if (r.error) {
 		out->kind = RES_ERROR;
 		out->summary = strdup(r.error);
+		out->token_failed = t->token && token_failed(t->token);
 	} else if (r.hard) {
 		out->kind = RES_FAIL;
 		out->summary = r.first_failure ? strdup(r.first_failure) : NULL;

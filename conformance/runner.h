@@ -36,6 +36,7 @@ struct scn_result {
 	char *summary; /* one line (skip reason, first failure, error), redacted; may be NULL */
 	char *diag;    /* details, one item per line, redacted; may be NULL */
 	double seconds;
+	bool token_failed; /* an error because the target's token source failed: the run stops */
 };
 
 struct run_opts {

@@ -215,6 +215,7 @@ struct shared {
 	const struct suite *s;
 	const struct suite_opts *o;
 	struct suite_results *res;
+	bool stop; /* a target's token source failed: nothing more starts (under lock) */
 };
 
 static size_t needs_of(const struct scn *s, const char **needs, size_t max)
@@ -263,6 +264,31 @@ static bool abort_requested(const struct shared *sh)
 	return sh->o->run.abort_flag && *sh->o->run.abort_flag;
 }
 
+static bool stop_requested(struct shared *sh)
+{
+	pthread_mutex_lock(&sh->lock);
+	bool stop = sh->stop;
+	pthread_mutex_unlock(&sh->lock);
+	return stop;
+}
+
+/* Runs entry |i| on |t| unless the run is stopping; a token failure stops it (before the entry
+ * is marked done, so the printer sees the stop when it reaches that entry). */
+static void run_entry(struct shared *sh, size_t target, size_t i, struct target *t)
+{
+	struct scn_result *res = &sh->res->results[target * sh->s->n + i];
+	if (stop_requested(sh)) {
+		set_result(sh, target, i, RES_SKIP, "not run: the run stopped");
+		return;
+	}
+	runner_run(sh->s->e[i].scn, i, t, &sh->o->run, res);
+	if (res->token_failed) {
+		pthread_mutex_lock(&sh->lock);
+		sh->stop = true;
+		pthread_mutex_unlock(&sh->lock);
+	}
+}
+
 static void run_group(struct shared *sh, const struct job *j)
 {
 	const struct target_spec *spec = &sh->o->specs[j->target];
@@ -292,8 +318,7 @@ static void run_group(struct shared *sh, const struct job *j)
 		} else if (abort_requested(sh)) {
 			set_result(sh, j->target, i, RES_SKIP, "interrupted");
 		} else {
-			runner_run(sh->s->e[i].scn, i, t, &sh->o->run,
-				   &sh->res->results[j->target * sh->s->n + i]);
+			run_entry(sh, j->target, i, t);
 		}
 		mark_done(sh, j->target, i);
 	}
@@ -323,8 +348,7 @@ static void run_single(struct shared *sh, const struct job *j)
 			pthread_rwlock_wrlock(l);
 		else
 			pthread_rwlock_rdlock(l);
-		runner_run(sh->s->e[i].scn, i, t, &sh->o->run,
-			   &sh->res->results[j->target * sh->s->n + i]);
+		run_entry(sh, j->target, i, t);
 		pthread_rwlock_unlock(l);
 	}
 	mark_done(sh, j->target, i);
@@ -416,6 +440,52 @@ static void print_tap(const struct suite_opts *o, size_t num, const char *id, co
 		    r->kind == RES_RECORDED || (o->verbose && r->kind != RES_SKIP);
 	if (show && r->diag)
 		print_diag(f, r->diag);
+	fflush(f);
+}
+
+static void count(struct suite_results *res, const struct scn_result *r);
+
+/*
+ * After a token failure: reports the first scenario it failed (from the first entry not yet
+ * printed on), the command's standard error, and TAP's "Bail out!". Nothing else is reported:
+ * the scenarios that never ran are not counted, so the summary shows the one failure.
+ */
+static void bail_out(struct shared *sh, size_t num, bool multi)
+{
+	const struct suite *s = sh->s;
+	struct suite_results *res = sh->res;
+	FILE *f = sh->o->tap;
+	for (size_t t = 0; t < res->n_targets; t++) {
+		for (size_t i = 0; i < s->n; i++) {
+			size_t slot = t * s->n + i;
+			struct scn_result *r = &res->results[slot];
+			if (!s->e[i].selected || res->ran[slot] || !r->token_failed)
+				continue;
+			res->ran[slot] = true;
+			count(res, r);
+			print_tap(sh->o, num + 1, s->e[i].id, res->target_names[t], multi, r);
+			struct target *tgt = sh->defaults[t];
+			cleanup_free char *raw =
+			    tgt && tgt->token ? token_failure_text(tgt->token) : NULL;
+			cleanup_free char *text = raw ? redact_dup(raw, strlen(raw), NULL) : NULL;
+			const char *nl = text ? strchr(text, '\n') : NULL;
+			if (nl) {
+				fprintf(f, "#   the token command's standard error:\n");
+				print_diag(f, nl + 1);
+			}
+			fprintf(f,
+				"Bail out! target %s: its token source failed; no further "
+				"scenario runs\n",
+				res->target_names[t]);
+			fflush(f);
+			fprintf(stderr, "sessionpool-conformance: target %s: %s\n%s%s",
+				res->target_names[t],
+				r->summary ? r->summary : "token source failed", nl ? nl + 1 : "",
+				nl ? "\n" : "");
+			return;
+		}
+	}
+	fprintf(f, "Bail out! a token source failed; no further scenario runs\n");
 	fflush(f);
 }
 
@@ -627,15 +697,19 @@ int suite_run(const struct suite *s, const struct suite_opts *o, struct suite_re
 
 	size_t num = 0;
 	bool multi = o->n_specs > 1;
-	for (size_t t = 0; t < o->n_specs; t++) {
-		for (size_t i = 0; i < s->n; i++) {
+	bool stopped = false;
+	for (size_t t = 0; t < o->n_specs && !stopped; t++) {
+		for (size_t i = 0; i < s->n && !stopped; i++) {
 			if (!s->e[i].selected)
 				continue;
 			size_t slot = t * s->n + i;
 			pthread_mutex_lock(&sh.lock);
 			while (!sh.done[slot])
 				pthread_cond_wait(&sh.cond, &sh.lock);
+			stopped = sh.stop;
 			pthread_mutex_unlock(&sh.lock);
+			if (stopped)
+				break;
 			res.ran[slot] = true;
 			count(&res, &res.results[slot]);
 			print_tap(o, ++num, s->e[i].id, res.target_names[t], multi,
@@ -645,11 +719,13 @@ int suite_run(const struct suite *s, const struct suite_opts *o, struct suite_re
 	for (int k = 0; k < started; k++)
 		pthread_join(threads[k], NULL);
 	free(threads);
+	if (stopped)
+		bail_out(&sh, num, multi);
 
 	for (size_t t = 0; t < o->n_specs; t++) {
 		if (!sh.defaults[t])
 			continue;
-		if (o->sweep && !o->specs[t].emulator) {
+		if (o->sweep && !o->specs[t].emulator && !token_failed(sh.defaults[t]->token)) {
 			int n = runner_sweep(sh.defaults[t], o->run_id, &o->run, o->tap);
 			if (n > 0)
 				fprintf(o->tap, "# sweep of %s: %d leftover session(s) deleted\n",

@@ -385,8 +385,30 @@ bool target_spec_offers(const struct target_spec *s, const char *const *needs, s
 	return ok;
 }
 
+/* A template value left in an endpoint copied from documentation: "<REGION>", "{pool}", or a
+ * lone bracket (never valid in a URL either). Returns its length from |*at|, or 0. */
+static size_t find_placeholder(const char *url, const char **at)
+{
+	const char *open = strpbrk(url, "<{>}");
+	if (!open)
+		return 0;
+	*at = open;
+	const char *close = NULL;
+	if (*open == '<' || *open == '{')
+		close = strchr(open + 1, *open == '<' ? '>' : '}');
+	return close ? (size_t)(close - open) + 1 : 1;
+}
+
 int target_split_url(const char *url, char **origin, char **prefix, char **pool, struct sp_err *err)
 {
+	const char *ph = NULL;
+	size_t ph_len = find_placeholder(url, &ph);
+	if (ph_len)
+		return sp_err_set(
+		    err, -EINVAL,
+		    "the endpoint still contains the placeholder \"%.*s\": put in your "
+		    "pool's management endpoint (README, \"Validate a real pool\")",
+		    (int)(ph_len < 60 ? ph_len : 60), ph);
 	const char *sep = strstr(url, "://");
 	if (!sep || (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0))
 		return sp_err_set(err, -EINVAL, "%s: expected an http:// or https:// URL", url);

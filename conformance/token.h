@@ -6,6 +6,10 @@
  * minutes of its `exp`, and after the server rejected it with a 401. Every token obtained is
  * registered with redact.h before it is returned, so it never reaches an output.
  *
+ * A failure (the command exits non-zero or prints nothing, the variable is unset) is sticky:
+ * every later token_get() fails at once with the same message, without running the command
+ * again, so a run can stop after the first one (token_failed()).
+ *
  * Life cycle: token_source_new() → token_get()/token_reject() from any thread →
  * token_source_free(). Thread-safe.
  */
@@ -40,6 +44,16 @@ int token_get(struct token_source *t, char **out, struct sp_err *err);
  * a command, and the next token_get() will run it again (unless another thread already did).
  */
 bool token_reject(struct token_source *t, const char *token);
+
+/* True once the source has failed (see above). */
+bool token_failed(struct token_source *t);
+
+/*
+ * The failure's message followed by a newline and the command's standard error (its first
+ * 4 KiB, when it wrote any), malloc'd; NULL when the source has not failed or out of memory.
+ * Not redacted: pass it through redact_dup() before printing.
+ */
+char *token_failure_text(struct token_source *t);
 
 /* The `exp` claim of |token| when it is a JWT with a numeric exp, else 0. */
 int64_t token_jwt_exp(const char *token);

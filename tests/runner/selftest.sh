@@ -9,7 +9,9 @@
 # starting with "!" must not appear), error_parser (each file: exit 2, .err lines in
 # stdout+stderr), transport (exit 3), token (a --token-command refreshed after a 401), outputs
 # (JUnit, report, recordings and redaction), recorded ([CHOICE] recorded against a real
-# target), usage (--help, --list, usage errors, exit 1),
+# target), usage (--help, --list, usage errors, exit 1), token_fail (a failing token source stops
+# the run after one failure, with the command's standard error, exit 3), placeholder (an
+# endpoint with a template placeholder is refused before anything runs, exit 1),
 # interrupt (Ctrl-C: exit 130 and sessions still deleted).
 set -uo pipefail
 runner=$1 echo_server=$2 work=$3 mode=$4
@@ -76,6 +78,49 @@ token)
 		token
 	grep -q 'retrying with a fresh one' "$work/token.out" || die "no refresh after a 401"
 	grep -q 'fresh-token\|stale-token' "$work/token.out" && die "a token reached the output"
+	;;
+token_fail)
+	# The command fails the way az does when nobody is logged in; it must run once, and the
+	# run must stop there (18 scenarios, 4 in parallel).
+	rm -f "$work/token-runs"
+	run 3 "$work/token-fail.out" -j 4 --token-command \
+		"echo run >>'$work/token-runs'; echo 'ERROR: Please run az login to setup account.' >&2; exit 1" \
+		ok
+	cat "$work/token-fail.out"
+	[ "$(wc -l <"$work/token-runs")" = 1 ] || die "the token command ran $(wc -l <"$work/token-runs") times"
+	[ "$(grep -c '^not ok' "$work/token-fail.out")" = 1 ] || die "not exactly one failure reported"
+	grep -q '^ok ' "$work/token-fail.out" && die "scenarios ran after the token failure"
+	grep -q '^not ok 1 - .* # error: token: the token command failed (exit status 1)$' "$work/token-fail.out" ||
+		die "the failure does not say the token command failed"
+	[ "$(grep -c 'ERROR: Please run az login to setup account.' "$work/token-fail.out")" = 2 ] ||
+		die "the command's standard error is not shown once in TAP and once on stderr"
+	grep -q '^Bail out! target emulator: its token source failed' "$work/token-fail.out" || die "no Bail out!"
+	tail -n 1 "$work/token-fail.out" | grep -qx '0 passed, 1 failed, 0 skipped' || die "summary"
+	# An unset --token-env variable stops the run the same way.
+	env -u SP_SELFTEST_UNSET_TOKEN "$runner" --emulator "$echo_server" --data-dir "$here/data" \
+		--token-env SP_SELFTEST_UNSET_TOKEN -j 2 ok >"$work/token-env.out" 2>&1
+	[ $? = 3 ] || die "an unset --token-env variable must exit 3"
+	[ "$(grep -c '^not ok' "$work/token-env.out")" = 1 ] || die "--token-env: not exactly one failure"
+	grep -q 'the environment variable SP_SELFTEST_UNSET_TOKEN is unset or empty' "$work/token-env.out" ||
+		die "--token-env: no reason given"
+	;;
+placeholder)
+	for url in 'https://<REGION>.dynamicsessions.io/subscriptions/<SUBSCRIPTION_ID>/resourceGroups/<RESOURCE_GROUP>/sessionPools/<POOL>' \
+		'https://westus2.dynamicsessions.io/subscriptions/s/resourceGroups/rg/sessionPools/{pool}' \
+		'http://127.0.0.1:9/<anything>'; do
+		"$runner" --target "$url" --token my-token ok >"$work/placeholder.out" 2>&1
+		code=$?
+		[ $code = 1 ] || die "$url: exit $code, expected 1 (usage)"
+		ph=$(grep -o '<[^>]*>\|{[^}]*}' <<<"$url" | head -1)
+		grep -qF "the endpoint still contains the placeholder \"$ph\"" "$work/placeholder.out" ||
+			die "$url: message does not name $ph"
+		grep -q '^TAP version\|^1\.\.' "$work/placeholder.out" && die "$url: the run started"
+	done
+	# The shipped example target file, not yet filled in.
+	"$runner" --target "$here/../../fixtures/targets/real.example.json" ok >"$work/placeholder.out" 2>&1
+	code=$?
+	[ $code = 1 ] || die "real.example.json: exit $code, expected 1"
+	grep -qF 'placeholder "<REGION>"' "$work/placeholder.out" || die "real.example.json: no message"
 	;;
 outputs)
 	rm -rf "$work/rec" "$work/junit.xml" "$work/report.md"
