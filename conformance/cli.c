@@ -295,7 +295,8 @@ int cli_parse(int argc, char **argv, struct cli *c, FILE *out, struct sp_err *er
 		case OPT_READY_TIMEOUT:
 			if (parse_long(optarg, 1, 600000, &v) < 0)
 				r = sp_err_set(err, -EINVAL, "--ready-timeout: 1 to 600000 ms");
-			cur->ready_timeout_ms = (int)v;
+			else
+				cur->ready_timeout_ms = (int)v;
 			break;
 		case OPT_FILTER:
 			r = push(&c->names, &c->n_names, optarg);
@@ -312,7 +313,8 @@ int cli_parse(int argc, char **argv, struct cli *c, FILE *out, struct sp_err *er
 		case 'j':
 			if (parse_long(optarg, 1, 64, &v) < 0)
 				r = sp_err_set(err, -EINVAL, "-j: expected 1 to 64");
-			c->jobs = (int)v;
+			else
+				c->jobs = (int)v;
 			break;
 		case OPT_JUNIT:
 			r = replace(&c->junit, optarg);
@@ -342,7 +344,8 @@ int cli_parse(int argc, char **argv, struct cli *c, FILE *out, struct sp_err *er
 			if (parse_long(optarg, 1, 3600, &v) < 0)
 				r = sp_err_set(err, -EINVAL,
 					       "--request-timeout: 1 to 3600 seconds");
-			c->request_timeout_ms = v * 1000;
+			else
+				c->request_timeout_ms = v * 1000;
 			break;
 		case OPT_NO_SWEEP:
 			c->sweep = false;

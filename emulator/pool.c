@@ -1078,6 +1078,17 @@ static void job_done(struct pool *p)
  * executions are queued. Holds a reference of its own (taken by the starter) until it last
  * touches the session.
  */
+/* pool_release() of a job's reference by the worker, whose own reference keeps |s| allocated
+ * (so, unlike unref_locked(), this never frees; gcc's -Wuse-after-free cannot see that). */
+static void release_job_ref(struct pool *p, struct session *s)
+{
+	pthread_mutex_lock(&p->lock);
+	s->inflight--;
+	s->last_accessed = util_now_ticks();
+	s->refs--;
+	pthread_mutex_unlock(&p->lock);
+}
+
 static void session_worker_run(struct session *s)
 {
 	struct pool *p = s->pool;
@@ -1095,7 +1106,7 @@ static void session_worker_run(struct session *s)
 		pthread_mutex_lock(&s->mu);
 		record_unref(j->rec);
 		pthread_mutex_unlock(&s->mu);
-		pool_release(p, s);
+		release_job_ref(p, s);
 		free(j->code);
 		free(j);
 		job_done(p);
