@@ -507,8 +507,10 @@ def finish(st):
                 )
             reply["value"] = data
         elif isinstance(reply["value"], str):
-            v, cut = _fit(_text(reply["value"]), _VALUE_MAX)
-            if cut:
+            v = reply["value"]
+            longer = len(v) > _VALUE_MAX  # each code point takes at least a byte
+            v, cut = _fit(_text(v[:_VALUE_MAX]), _VALUE_MAX)
+            if longer or cut:
                 reply["kind"] = "text"
             reply["value"] = v
         for k, cap in (("traceback", _TRACEBACK_MAX), ("error", _MESSAGE_MAX), ("ename", _NAME_MAX)):
