@@ -126,7 +126,11 @@ void http_send_error(struct req *r, enum api_error e, const char *fmt, ...)
 	/* The message may quote client input: make sure it is valid UTF-8 for the JSON. */
 	cleanup_free char *clean = util_utf8_sanitize(msg, strlen(msg));
 	cJSON_AddStringToObject(inner, "message", clean ? clean : "");
-	snprintf(r->error_message, sizeof(r->error_message), "%s", clean ? clean : msg);
+	/* Kept for the request log's debug line: cut to its buffer on purpose. */
+	const char *kept = clean ? clean : msg;
+	size_t kept_len = strnlen(kept, sizeof(r->error_message) - 1);
+	memcpy(r->error_message, kept, kept_len);
+	r->error_message[kept_len] = '\0';
 	r->error_code = api_error_code(e);
 	http_add_header(r, "x-ms-error-code", "%s", api_error_code(e));
 	if (e == API_ERR_UNAUTHORIZED)
