@@ -174,7 +174,7 @@ int report_markdown(const char *path, const struct suite *s, const struct suite_
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&now, &tm));
 	fprintf(f, "# Conformance parity report\n\nRun `%s`, %s. ", run_id, date);
 	fprintf(f, "[CHOICE] behaviour is asserted against the emulator and only recorded against "
-		   "a real pool (api-contract.md §0).\n\n");
+		   "a real pool (see docs/decisions.md).\n\n");
 	fprintf(f, "| Scenario | Provenance |");
 	for (size_t t = 0; t < r->n_targets; t++)
 		fprintf(f, " %s (%s) |", r->target_names[t],
