@@ -980,10 +980,17 @@ static int choose_mode(struct zygote *z, struct sp_err *err)
 		snprintf(z->reason, sizeof(z->reason), "degraded isolation was requested");
 	}
 degraded:
-	if (!root)
-		return sp_err_set(err, -EPERM,
-				  "%s, and degraded isolation needs root for per-session uids",
-				  z->reason);
+	if (!root) {
+		/* Docker's default profile is the usual cause: name the options that fix it. */
+		bool container =
+		    access("/.dockerenv", F_OK) == 0 || access("/run/.containerenv", F_OK) == 0;
+		return sp_err_set(
+		    err, -EPERM, "%s, and degraded isolation needs root for per-session uids%s",
+		    z->reason,
+		    container ? "; in Docker: --security-opt seccomp=docker-seccomp.json "
+				"--security-opt systempaths=unconfined, or run as root"
+			      : "");
+	}
 	z->mode = SBX_ISOLATION_DEGRADED;
 	c->mode = SBX_ISOLATION_DEGRADED;
 	/* /mnt/data as a symlink through each process's own descriptor 200 (pitfall 21c). */
