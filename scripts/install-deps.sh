@@ -18,6 +18,13 @@ fi
 if [ "${1:-}" = "--fuzz" ]; then
 	packages+=(clang libclang-rt-14-dev)
 fi
+# 'make test-container' only (container/test.sh): a Docker engine, the v1 docker-compose (Debian 12
+# packages no Compose v2), debootstrap for the base image, npm for the Testcontainers test
+# (Debian's npm only when no npm is on PATH: it would pull Debian's nodejs over another one).
+if [ "${1:-}" = "--container" ]; then
+	packages+=(docker.io docker-compose debootstrap curl python3)
+	command -v npm >/dev/null 2>&1 || packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
