@@ -1,21 +1,47 @@
 #!/usr/bin/env bash
 # Prints the performance figures of issues 2 and 3 (never pass/fail). Usage: bench/run-all.sh [BUILD]
+# Exits 0 once every benchmark ran. Everything it creates (the 128 MiB upload file, the emulator's
+# data directory, the sandbox benchmark's state) lives in one mktemp directory, removed on any exit,
+# Ctrl-C included, after the emulator it started has stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 bin=$build/bin
-work=$(mktemp -d)
-trap 'kill $emu 2>/dev/null; wait $emu 2>/dev/null; rm -rf "$work"' EXIT
+work=$(mktemp -d "${TMPDIR:-/tmp}/sessionpool-bench.XXXXXX")
+emu=
+cleanup() {
+	if [ -n "$emu" ]; then
+		kill "$emu" 2>/dev/null || true
+		wait "$emu" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
 
 start() {
 	rm -f "$work/ready"
 	"$bin/sessionpool-emulator" --listen 127.0.0.1:0 --ready-file "$work/ready" \
 		--data-dir "$work/data" --quiet --max-sessions 400 "$@" >"$work/emu.log" 2>&1 &
 	emu=$!
-	for _ in $(seq 1 200); do [ -s "$work/ready" ] && break; sleep 0.05; done
+	for _ in $(seq 1 600); do
+		[ -s "$work/ready" ] && break
+		kill -0 "$emu" 2>/dev/null || break
+		sleep 0.05
+	done
+	if [ ! -s "$work/ready" ]; then
+		echo "bench: the emulator did not start:" >&2
+		cat "$work/emu.log" >&2
+		exit 1
+	fi
 	base=$(head -1 "$work/ready")
 }
-stop() { kill $emu; wait $emu 2>/dev/null || true; }
+stop() {
+	kill "$emu"
+	wait "$emu" 2>/dev/null || true
+	emu=
+}
 auth=(-H "Authorization: Bearer bench")
 
 echo "== start-up (zygote preload) =="
@@ -57,11 +83,16 @@ for i in $(seq 1 10); do
 		"$base/executions?api-version=2025-10-02-preview&identifier=bench-idle-$i" >/dev/null
 done
 sleep 1
-zyg=$(pgrep -P $emu -f sessionpool-zygote | head -1)
+zyg=$(pgrep -P "$emu" -f sessionpool-zygote | head -1 || true)
 uss=()
-for pid in $(cat /proc/$zyg/task/*/children 2>/dev/null); do
+for pid in $(cat /proc/"${zyg:-0}"/task/*/children 2>/dev/null || true); do
 	u=$(awk '/^Private_(Clean|Dirty)/{s+=$2} END{print s}' /proc/$pid/smaps_rollup 2>/dev/null || true)
 	[ -n "$u" ] && uss+=("$u")
 done
+[ ${#uss[@]} -gt 0 ] || echo "(no session interpreter found under the zygote)"
 printf '%s\n' "${uss[@]}" | sort -n | awk '{a[NR]=$1} END{if (NR) printf "sessions=%d USS median %.1f MB, max %.1f MB\n", NR, a[int((NR+1)/2)]/1024, a[NR]/1024}'
 stop
+
+echo "== sandbox: zygote spawn, warm round trip, workload overhead (bench-sandbox) =="
+"$bin/bench-sandbox" -s "$work/sandbox-state"
+"$bin/bench-sandbox" -w 3 -s "$work/sandbox-state"
