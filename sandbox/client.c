@@ -40,6 +40,7 @@
 
 #include "cleanup.h"
 #include "reply.h"
+#include "spjson.h"
 #include "utf8.h"
 #include "wire.h"
 
@@ -249,7 +250,7 @@ static int ctl_call(struct sbx_zygote *z, const char *req, const int *fds, size_
 	if (r < 0)
 		return sp_err_sys(err, r, "zygote control socket");
 
-	cJSON *j = cJSON_ParseWithLength(text, len);
+	cJSON *j = sp_json_parse(text, len, len, SP_JSON_DEPTH_MAX, NULL);
 	if (!j || got > maxfds) {
 		cJSON_Delete(j);
 		for (size_t i = 0; i < got; i++)
@@ -679,7 +680,7 @@ static int zproc_launch(struct sbx_zygote *z, bool first, struct zproc *zp, stru
 		zproc_fini(zp);
 		return r;
 	}
-	cleanup_cjson cJSON *hello = cJSON_ParseWithLength(text, len);
+	cleanup_cjson cJSON *hello = sp_json_parse(text, len, len, SP_JSON_DEPTH_MAX, NULL);
 	const cJSON *e = hello ? cJSON_GetObjectItemCaseSensitive(hello, "error") : NULL;
 	const cJSON *mode = hello ? cJSON_GetObjectItemCaseSensitive(hello, "mode") : NULL;
 	const cJSON *pkgs = hello ? cJSON_GetObjectItemCaseSensitive(hello, "packages") : NULL;
@@ -1164,7 +1165,7 @@ static int interp_spawn(struct sbx_zygote *z, int host_dir, unsigned slot, int64
 		cJSON_Delete(msg);
 		msg = NULL;
 		r = frame_read_wait(it.sock, &fr, deadline - now_ms());
-		msg = r > 0 ? cJSON_ParseWithLength(fr.buf, fr.len) : NULL;
+		msg = r > 0 ? sp_json_parse(fr.buf, fr.len, fr.len, SP_JSON_DEPTH_MAX, NULL) : NULL;
 		frame_reader_fini(&fr);
 		op = msg ? cJSON_GetObjectItemCaseSensitive(msg, "op") : NULL;
 	} while (cJSON_IsString(op) && strcmp(op->valuestring, "standby") == 0);

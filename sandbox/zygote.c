@@ -52,6 +52,7 @@
 #include "policy.h"
 #include "pyrunner.h"
 #include "sandbox.h"
+#include "spjson.h"
 #include "wire.h"
 
 #define EXIT_RING	 256
@@ -392,7 +393,7 @@ __attribute__((noreturn)) static void run_standby(struct zygote *z, const struct
 	int host = -1;
 	if (sbx_frame_recv_fd(JAIL_SOCK_FD, &text, &len, &host) < 0)
 		_exit(0); /* the zygote is gone or discarded us */
-	cleanup_cjson cJSON *msg = cJSON_ParseWithLength(text, len);
+	cleanup_cjson cJSON *msg = sp_json_parse(text, len, len, SP_JSON_DEPTH_MAX, NULL);
 	const cJSON *slot = msg ? cJSON_GetObjectItemCaseSensitive(msg, "slot") : NULL;
 	if (host < 0 || !cJSON_IsNumber(slot))
 		session_fail(JAIL_SOCK_FD, "malformed assignment");
@@ -683,7 +684,7 @@ static int handle_request(struct zygote *z)
 	if (r < 0)
 		return r;
 	reap_children(z);
-	cleanup_cjson cJSON *req = cJSON_ParseWithLength(text, len);
+	cleanup_cjson cJSON *req = sp_json_parse(text, len, len, SP_JSON_DEPTH_MAX, NULL);
 	const cJSON *op = req ? cJSON_GetObjectItemCaseSensitive(req, "op") : NULL;
 	const char *name = cJSON_IsString(op) ? op->valuestring : "";
 	if (strcmp(name, "spawn") == 0) {
