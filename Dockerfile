@@ -15,8 +15,9 @@ RUN apt-get update \
 		libcriterion-dev libssl-dev libyajl-dev \
 	&& rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Only what the build reads (.dockerignore keeps the rest out of the context too).
-COPY CMakeLists.txt README.md ./
+# Only what the build reads (.dockerignore keeps the rest out of the context too); the
+# documentation comes after the compilation, so editing it does not recompile.
+COPY CMakeLists.txt ./
 COPY common common
 COPY sandbox sandbox
 COPY emulator emulator
@@ -24,13 +25,14 @@ COPY conformance conformance
 COPY tests tests
 COPY fuzz fuzz
 COPY bench bench
-COPY fixtures fixtures
-COPY docs docs
 COPY container/CMakeLists.txt container/
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr/local \
 	&& cmake --build /build -j"$(nproc)" \
-		--target sessionpool-emulator sessionpool-zygote sessionpool-conformance \
-	&& DESTDIR=/out cmake --install /build --strip
+		--target sessionpool-emulator sessionpool-zygote sessionpool-conformance
+COPY README.md ./
+COPY docs docs
+COPY fixtures fixtures
+RUN DESTDIR=/out cmake --install /build --strip
 
 # ---- runtime: the libraries, the session Python packages, the installed tree ----
 FROM ${BASE_IMAGE}
@@ -74,5 +76,6 @@ HEALTHCHECK --interval=5s --timeout=6s --start-period=60s --retries=3 \
 # root by default: without extra privileges (Docker's default seccomp profile refuses
 # namespaces) only root can keep sessions apart (one uid each: degraded isolation). Run it as
 # --user sessionpool (uid 1000) with the profile for full isolation: docs/container.md.
-ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/sessionpool-entrypoint"]
+# tini -s: also reaps when it is not PID 1 (docker run --init).
+ENTRYPOINT ["/usr/bin/tini", "-s", "--", "/usr/local/bin/sessionpool-entrypoint"]
 CMD []

@@ -80,8 +80,14 @@ log "dockerd $($docker version -f '{{.Server.Version}}') on $DOCKER_HOST"
 # ---- base and image ----
 $docker image inspect $base >/dev/null 2>&1 || "$src/container/make-base.sh" $base
 # --network host: this daemon runs without iptables, so its bridge has no NAT to the mirror.
-$docker build -q --network host --build-arg BASE_IMAGE=$base -t $image "$src" >"$work/build.log" 2>&1 ||
-	{ tail -n 40 "$work/build.log"; fail "docker build"; }
+# The build stage gets a tag of its own, so its layers (the -dev packages) stay cached when the
+# images of earlier runs, now untagged, are pruned.
+for target in build ""; do
+	$docker build -q --network host --build-arg BASE_IMAGE=$base ${target:+--target $target} \
+		-t "${target:+sessionpool-build:test}${target:-$image}" "$src" >"$work/build.log" 2>&1 ||
+		{ tail -n 40 "$work/build.log"; fail "docker build"; }
+done
+$docker image prune -f >/dev/null
 size=$($docker image inspect -f '{{.Size}}' $image)
 log "image $image built: $((size / 1000000)) MB"
 
@@ -248,7 +254,9 @@ cp "$src/container/node/package.json" "$src/container/node/package-lock.json" \
 	{ tail -n 20 "$work/node/npm.log"; fail "npm ci"; }
 # No Docker Hub here: Testcontainers' reaper image (ryuk) cannot be pulled; the test stops its
 # container itself.
+# Testcontainers would use the bridge's gateway on a machine that has /.dockerenv: 127.0.0.1.
 (cd "$work/node" && SESSIONPOOL_IMAGE=$image TESTCONTAINERS_RYUK_DISABLED=true \
+	TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1 \
 	node testcontainers.test.mjs) || fail "testcontainers (node)"
 
 log "all container checks passed"
