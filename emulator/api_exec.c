@@ -15,6 +15,34 @@
 #include "pool.h"
 #include "render.h"
 
+/* python/execute without a query identifier (§3): the body's, checked before the rest of the
+ * body (§10.3); on failure sends MissingIdentifier or InvalidIdentifier and returns false. */
+static bool body_identifier(struct req *r, const char *raw, size_t len)
+{
+	size_t n = 0;
+	switch (
+	    exec_body_identifier(raw, len, r->body_identifier, sizeof(r->body_identifier), &n)) {
+	case EXEC_BODY_ID_FOUND:
+		if (identifier_valid(r->body_identifier, n)) {
+			r->identifier = r->body_identifier;
+			r->identifier_len = n;
+			return true;
+		}
+		break;
+	case EXEC_BODY_ID_ABSENT:
+		http_send_error(r, API_ERR_MISSING_IDENTIFIER,
+				"The identifier query parameter is required (python/execute also "
+				"takes properties.identifier from a JSON body).");
+		return false;
+	case EXEC_BODY_ID_INVALID:
+		break;
+	}
+	http_send_error(r, API_ERR_INVALID_IDENTIFIER,
+			"The body's identifier must be a string of 4 to 128 characters from A-Z, "
+			"a-z, 0-9 and _|}{[]:\";'<>?/.,@#$%%^&*()-+=!~`.");
+	return false;
+}
+
 /* Reads and validates the body; on failure sends the error and returns false. */
 static bool parse_body(struct req *r, struct exec_body *out)
 {
@@ -33,6 +61,8 @@ static bool parse_body(struct req *r, struct exec_body *out)
 				"The request body could not be read.");
 		return false;
 	}
+	if (!r->identifier && !body_identifier(r, raw, len))
+		return false;
 	char msg[256];
 	rc = exec_body_parse(raw, len, c, out, msg, sizeof(msg));
 	if (rc < 0) {

@@ -377,7 +377,24 @@ static void files_item(struct req *r)
 	cleanup_free char *dir = NULL;
 	if (query_dir(r, &dir) < 0)
 		return;
-	cleanup_free char *name = route_file_name(&r->route, r->op, r->new_shape, &nlen);
+	cleanup_free char *name = NULL;
+	if (r->route.res == RES_PYTHON_DOWNLOAD) {
+		/* Legacy Semantic Kernel .NET (§1.3): the name is the `filename` query parameter,
+		 * percent-decoded once, then the same rules as files/content/{filename+}. */
+		const char *fv = query_get(&r->query, "filename", &nlen);
+		if (!fv) {
+			http_send_error(r, API_ERR_INVALID_QUERY_PARAMETER,
+					"The filename query parameter is required.");
+			return;
+		}
+		name = malloc(nlen + 1);
+		if (name) {
+			memcpy(name, fv, nlen);
+			name[nlen] = '\0';
+		}
+	} else {
+		name = route_file_name(&r->route, r->op, r->new_shape, &nlen);
+	}
 	if (!name) {
 		http_send_error(r, API_ERR_INTERNAL, "Internal error: out of memory.");
 		return;

@@ -167,3 +167,34 @@ int exec_body_parse(const char *raw, size_t len, const struct config *c, struct 
 	*out = b;
 	return 0;
 }
+
+enum exec_body_id exec_body_identifier(const char *raw, size_t len, char *buf, size_t buflen,
+				       size_t *idlen)
+{
+	if (!raw || len == 0)
+		return EXEC_BODY_ID_ABSENT;
+	enum sp_json_why why;
+	cleanup_cjson cJSON *root = sp_json_parse(raw, len, len, SP_JSON_DEPTH_MAX, &why);
+	if (!cJSON_IsObject(root))
+		return EXEC_BODY_ID_ABSENT;
+	cJSON *props = cJSON_GetObjectItemCaseSensitive(root, "properties");
+	cJSON *id =
+	    cJSON_IsObject(props) ? cJSON_GetObjectItemCaseSensitive(props, "identifier") : NULL;
+	if (!id || cJSON_IsNull(id))
+		id = cJSON_GetObjectItemCaseSensitive(root, "identifier");
+	if (!id || cJSON_IsNull(id))
+		return EXEC_BODY_ID_ABSENT;
+	if (!cJSON_IsString(id))
+		return EXEC_BODY_ID_INVALID;
+	size_t n = strlen(id->valuestring);
+	if (n == 0)
+		return EXEC_BODY_ID_ABSENT;
+	/* cJSON ends a string at an escaped NUL: "abcd\u0000x" must not become "abcd". The
+	 * escape is searched in the whole body: a \u0000 elsewhere can only be in the code, a
+	 * cell that fails anyway (a NUL in Python source is a SyntaxError). */
+	if (n >= buflen || has_nul_escape(raw, len))
+		return EXEC_BODY_ID_INVALID;
+	memcpy(buf, id->valuestring, n + 1);
+	*idlen = n;
+	return EXEC_BODY_ID_FOUND;
+}

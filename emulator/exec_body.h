@@ -30,3 +30,21 @@ struct exec_body {
  */
 int exec_body_parse(const char *raw, size_t len, const struct config *c, struct exec_body *out,
 		    char *msg, size_t msglen) __attribute__((nonnull(3, 4, 5)));
+
+/* What exec_body_identifier() found. */
+enum exec_body_id {
+	EXEC_BODY_ID_FOUND,  /* a non-empty string, copied out */
+	EXEC_BODY_ID_ABSENT, /* no identifier member (or null, or ""), or the body is no JSON object
+			      */
+	EXEC_BODY_ID_INVALID, /* a member that is not a string, or longer than the buffer allows */
+};
+
+/*
+ * Legacy python/execute without a query identifier (contract §3): the body's
+ * properties.identifier, else its top-level identifier (null counts as absent; a non-null
+ * properties.identifier wins even when invalid). On EXEC_BODY_ID_FOUND the string (at most
+ * |buflen| - 1 bytes, NUL-terminated) is in |buf| and its length in *idlen; the caller checks
+ * its characters. |buf| and *idlen are written only then. Pure; never fails otherwise.
+ */
+enum exec_body_id exec_body_identifier(const char *raw, size_t len, char *buf, size_t buflen,
+				       size_t *idlen) __attribute__((nonnull(3, 5)));

@@ -44,6 +44,8 @@ struct req {
 	const char *api_version; /* borrowed from query; NULL when absent */
 	const char *identifier;	 /* decoded, borrowed from query; NULL when absent */
 	size_t identifier_len;
+	/* python/execute without an identifier in the query: the body's (§3) */
+	char body_identifier[129];
 	int64_t t0_ns;	       /* arrival, monotonic */
 	struct strbuf headers; /* extra response headers, "Name: value\r\n" lines */
 	bool responded;

@@ -65,6 +65,9 @@ static void classify(struct route *r)
 	} else if (word(r, 0, "python") && n == 2 && word(r, 1, "execute")) {
 		r->res = RES_PYTHON_EXECUTE;
 		r->methods = HTTP_POST;
+	} else if (word(r, 0, "python") && n == 2 && word(r, 1, "downloadFile")) {
+		r->res = RES_PYTHON_DOWNLOAD;
+		r->methods = HTTP_GET;
 	} else if (word(r, 0, "files")) {
 		if (n == 1) {
 			r->res = RES_FILES;
@@ -213,6 +216,8 @@ enum route_op route_op_for(const struct route *r, enum http_method m, bool new_s
 		return OP_CODE_EXECUTE;
 	case RES_PYTHON_EXECUTE:
 		return OP_PYTHON_EXECUTE;
+	case RES_PYTHON_DOWNLOAD:
+		return OP_FILES_CONTENT; /* any supported api-version: the answer is raw bytes */
 	case RES_FILES:
 		return m == HTTP_POST ? OP_FILES_UPLOAD_NEW : OP_FILES_LIST;
 	case RES_FILES_UPLOAD:
@@ -356,6 +361,8 @@ char *route_file_name(const struct route *r, enum route_op op, bool new_shape, s
 	if (!len)
 		len = &dummy;
 	errno = 0;
+	if (r->res == RES_PYTHON_DOWNLOAD)
+		return NULL;
 	switch (op) {
 	case OP_FILES_CONTENT:
 		if (new_shape)

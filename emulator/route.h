@@ -25,21 +25,22 @@ enum http_method http_method_parse(const char *m);
 
 /* The path's resource, before the method and the api-version are looked at. */
 enum route_resource {
-	RES_NONE,	    /* no row of the route table */
-	RES_CODE_EXECUTE,   /* code/execute */
-	RES_PYTHON_EXECUTE, /* python/execute */
-	RES_FILES,	    /* files */
-	RES_FILES_UPLOAD,   /* files/upload (also files/{name+} with name "upload") */
-	RES_FILES_SUB,	    /* files/{…} */
-	RES_EXECUTIONS,	    /* executions */
-	RES_EXECUTION,	    /* executions/{id} */
-	RES_SESSION,	    /* session */
-	RES_LIST_SESSIONS,  /* listSessions */
-	RES_METADATA,	    /* metadata */
-	RES_MGMT_GET,	    /* .management/getSession */
-	RES_MGMT_LIST,	    /* .management/listSessions */
-	RES_MGMT_STOP,	    /* .management/stopSession */
-	RES_HEALTHZ,	    /* /healthz (no prefix) */
+	RES_NONE,	     /* no row of the route table */
+	RES_CODE_EXECUTE,    /* code/execute */
+	RES_PYTHON_EXECUTE,  /* python/execute */
+	RES_PYTHON_DOWNLOAD, /* python/downloadFile (legacy; the name is the `filename` query) */
+	RES_FILES,	     /* files */
+	RES_FILES_UPLOAD,    /* files/upload (also files/{name+} with name "upload") */
+	RES_FILES_SUB,	     /* files/{…} */
+	RES_EXECUTIONS,	     /* executions */
+	RES_EXECUTION,	     /* executions/{id} */
+	RES_SESSION,	     /* session */
+	RES_LIST_SESSIONS,   /* listSessions */
+	RES_METADATA,	     /* metadata */
+	RES_MGMT_GET,	     /* .management/getSession */
+	RES_MGMT_LIST,	     /* .management/listSessions */
+	RES_MGMT_STOP,	     /* .management/stopSession */
+	RES_HEALTHZ,	     /* /healthz (no prefix) */
 };
 
 enum route_op {
@@ -98,8 +99,9 @@ bool route_res_shared(enum route_resource res);
 
 /*
  * The {name+} / {filename+} of a files operation, decoded segments joined with '/', as a new
- * string; *len gets its length (it may contain NUL from %00). NULL for OP_FILES_LIST and
- * uploads, or on OOM (errno distinguishes).
+ * string; *len gets its length (it may contain NUL from %00). NULL for OP_FILES_LIST,
+ * uploads and RES_PYTHON_DOWNLOAD (its name is the `filename` query parameter), or on OOM (errno
+ * distinguishes).
  */
 char *route_file_name(const struct route *r, enum route_op op, bool new_shape, size_t *len);
 

@@ -103,12 +103,17 @@ static void dispatch(struct req *r)
 	r->op = route_op_for(&r->route, r->method, r->new_shape);
 	if (route_op_session_scoped(r->op)) {
 		r->identifier = query_get(&r->query, "identifier", &r->identifier_len);
-		if (!r->identifier || !r->identifier_len) {
+		if ((!r->identifier || !r->identifier_len) && r->op == OP_PYTHON_EXECUTE) {
+			/* Legacy Semantic Kernel .NET sent it in the body only: api_execute
+			 * reads it there, with the same two errors, before the body's checks. */
+			r->identifier = NULL;
+			r->identifier_len = 0;
+		} else if (!r->identifier || !r->identifier_len) {
 			http_send_error(r, API_ERR_MISSING_IDENTIFIER,
 					"The identifier query parameter is required.");
 			return;
 		}
-		if (!identifier_valid(r->identifier, r->identifier_len)) {
+		if (r->identifier && !identifier_valid(r->identifier, r->identifier_len)) {
 			http_send_error(r, API_ERR_INVALID_IDENTIFIER,
 					"The identifier must be 4 to 128 characters from A-Z, a-z, "
 					"0-9 and _|}{[]:\";'<>?/.,@#$%%^&*()-+=!~`.");

@@ -31,5 +31,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (!memchr(msg, '\0', sizeof(msg)) || !msg[0]) {
 		abort(); /* every refusal says why, in one NUL-terminated line */
 	}
+	/* The legacy body identifier: found only as a non-empty NUL-terminated string that fits. */
+	char id[129];
+	size_t idlen = 0;
+	if (exec_body_identifier((const char *)data, size, id, sizeof(id), &idlen) ==
+		EXEC_BODY_ID_FOUND &&
+	    (idlen == 0 || idlen >= sizeof(id) || strlen(id) != idlen))
+		abort();
 	return 0;
 }

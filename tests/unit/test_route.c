@@ -28,6 +28,10 @@ Test(route, every_row_of_the_route_table)
 {
 	cr_expect_eq(op_of("/code/execute", HTTP_POST, false), OP_CODE_EXECUTE);
 	cr_expect_eq(op_of("/python/execute", HTTP_POST, false), OP_PYTHON_EXECUTE);
+	cr_expect_eq(op_of("/python/downloadFile", HTTP_GET, false), OP_FILES_CONTENT);
+	cr_expect_eq(op_of("/python/downloadfile", HTTP_GET, true), OP_FILES_CONTENT);
+	cr_expect_eq(op_of("/python/downloadFile", HTTP_POST, false), OP_NONE);
+	cr_expect_eq(res_of("/python/downloadFile/x"), RES_NONE);
 	cr_expect_eq(op_of("/files/upload", HTTP_POST, false), OP_FILES_UPLOAD_OLD);
 	cr_expect_eq(op_of("/files", HTTP_GET, false), OP_FILES_LIST);
 	cr_expect_eq(op_of("/files", HTTP_GET, true), OP_FILES_LIST);
