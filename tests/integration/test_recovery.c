@@ -183,10 +183,52 @@ static void wait_recovered(const struct emu *e, int want)
 	cr_expect_str_eq(last, "signal SIGKILL");
 }
 
+/*
+ * A private copy of the zygote binary (in a new temporary directory, path in |out|), so the test
+ * can hold a restart back by taking its execute bits away: the 503 window is then as long as
+ * the test needs, not as long as a preload happens to take.
+ */
+static void private_zygote(char *out, size_t len)
+{
+	const char *emu = getenv("SESSIONPOOL_EMULATOR");
+	char src[512];
+	snprintf(src, sizeof(src), "%s", emu && *emu ? emu : EMULATOR_PATH);
+	char *slash = strrchr(src, '/');
+	cr_assert(slash);
+	snprintf(slash + 1, sizeof(src) - (size_t)(slash + 1 - src), "sessionpool-zygote");
+	char dir[] = "/tmp/sp-recovery-XXXXXX";
+	cr_assert(mkdtemp(dir));
+	chmod(dir, 0755);
+	snprintf(out, len, "%s/sessionpool-zygote", dir);
+	FILE *in = fopen(src, "rb"), *o = fopen(out, "wb");
+	cr_assert(in && o, "copy %s: %s", src, strerror(errno));
+	char buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		cr_assert_eq(fwrite(buf, 1, n, o), n);
+	fclose(in);
+	cr_assert_eq(fclose(o), 0);
+	cr_assert_eq(chmod(out, 0755), 0);
+}
+
+static void remove_private_zygote(const char *path)
+{
+	unlink(path);
+	char dir[512];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = '\0';
+		rmdir(dir);
+	}
+}
+
 Test(recovery, zygote_killed_is_reported_restarted_and_sessions_work, .timeout = 600)
 {
 	struct emu e;
-	cr_assert_eq(emu_start(&e, NULL, 120), 0);
+	char zpath[600];
+	private_zygote(zpath, sizeof(zpath));
+	cr_assert_eq(emu_start(&e, (const char *[]){"--zygote", zpath, NULL}, 120), 0);
 	char st[32], last[96];
 	int restarts;
 	cr_assert_eq(healthz(&e, st, sizeof(st), &restarts, last, sizeof(last)), 200);
@@ -201,9 +243,10 @@ Test(recovery, zygote_killed_is_reported_restarted_and_sessions_work, .timeout =
 	cr_assert(op);
 	http_resp_fini(&r);
 
+	/* Restarts fail while the binary cannot be executed: a new session meanwhile is refused,
+	 * with a retry hint, never a 500. */
+	cr_assert_eq(chmod(zpath, 0644), 0);
 	kill_zygote_and_see_it_down(&e);
-	/* The zygote takes about a second to preload: a new session now is refused, with a
-	 * retry hint, never a 500. */
 	r = post_code(&e, "new-during", "1 + 1");
 	cr_expect_eq(r.status, 503, "%s", r.body);
 	char *ra = http_resp_header(&r, "Retry-After");
@@ -219,6 +262,7 @@ Test(recovery, zygote_killed_is_reported_restarted_and_sessions_work, .timeout =
 	free(code);
 	http_resp_fini(&r);
 
+	cr_assert_eq(chmod(zpath, 0755), 0);
 	wait_recovered(&e, 1);
 	/* New sessions work, including the ready ones made after the restart. */
 	for (int i = 0; i < 6; i++) {
@@ -244,6 +288,7 @@ Test(recovery, zygote_killed_is_reported_restarted_and_sessions_work, .timeout =
 	wait_recovered(&e, 2);
 	expect_result(&e, "new-after-second", "2 ** 10", "1024");
 	emu_stop(&e);
+	remove_private_zygote(zpath);
 }
 
 Test(recovery, os_exit_is_a_crash_answer_then_the_session_works, .timeout = 600)
