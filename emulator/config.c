@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -85,7 +86,8 @@ static const struct opt opts[] = {
     {"session-disk-mb", OPT_U64, OFF(session_disk_mb), "1024", 1, 1ULL << 30, NULL,
      "Total size of one session's /mnt/data (MiB)."},
     {"threads", OPT_U64, OFF(threads), "0", 0, 10000, NULL,
-     "HTTP worker threads (each keep-alive connection holds one); 0 = max-sessions + 64."},
+     "HTTP worker threads (each open connection holds one); 0 = max-sessions + 64, at most "
+     "1024."},
     {"keep-alive-timeout-ms", OPT_U64, OFF(keep_alive_timeout_ms), "15000", 100, 3600000, NULL,
      "An idle keep-alive connection is closed after this long (and at once when workers run "
      "short)."},
@@ -93,6 +95,9 @@ static const struct opt opts[] = {
      "Longest time to receive a request's headers, and longest wait for more of its body."},
     {"ready-sessions", OPT_U64, OFF(ready_sessions), "4", 0, 256, NULL,
      "Interpreters forked ahead of demand, so a new identifier does not wait for a fork."},
+    {"pip-find-links", OPT_STRING, OFF(pip_find_links), NULL, 0, 0, NULL,
+     "Directory of wheels, read-only in sessions: %pip install installs from it, offline (no "
+     "index)."},
     {"zygote", OPT_STRING, OFF(zygote), NULL, 0, 0, NULL,
      "Path of sessionpool-zygote (default: next to this binary)."},
     {"test-fault", OPT_STRING, OFF(test_fault), NULL, 0, 0, NULL,
@@ -429,6 +434,20 @@ int config_finish(struct config *c, struct sp_err *err)
 	int r = cors_finish(c, err);
 	if (r < 0)
 		return r;
+	if (c->pip_find_links) {
+		struct stat st;
+		char *real = realpath(c->pip_find_links, NULL);
+		r = !real		   ? -errno
+		    : stat(real, &st) < 0  ? -errno
+		    : !S_ISDIR(st.st_mode) ? -ENOTDIR
+					   : 0;
+		if (r < 0) {
+			free(real);
+			return sp_err_sys(err, r, "--pip-find-links: '%s'", c->pip_find_links);
+		}
+		free(c->pip_find_links);
+		c->pip_find_links = real;
+	}
 	if (!c->data_dir) {
 		const char *base = getenv("XDG_RUNTIME_DIR");
 		if (!base || !*base || access(base, W_OK) != 0)

@@ -48,8 +48,9 @@ struct config {
 	uint64_t keep_alive_timeout_ms;
 	uint64_t request_timeout_ms;
 	uint64_t ready_sessions;
-	char *zygote;	  /* path of sessionpool-zygote; NULL = next to the emulator binary */
-	char *test_fault; /* test-only: deliberately wrong behaviour for runner self-tests */
+	char *pip_find_links; /* wheel directory for %pip (absolute after config_finish) */
+	char *zygote;	      /* path of sessionpool-zygote; NULL = next to the emulator binary */
+	char *test_fault;     /* test-only: deliberately wrong behaviour for runner self-tests */
 	bool quiet;
 	char *log_format;   /* text | json */
 	char *log_level;    /* quiet | info | debug */

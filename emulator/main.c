@@ -223,6 +223,7 @@ int main(int argc, char **argv, char **envp)
 	so.disk_bytes = cfg.session_disk_mb << 20;
 	so.state_dir = cfg.data_dir;
 	so.quiet = cfg.quiet;
+	so.pip_find_links = cfg.pip_find_links;
 	int uid_lock = -1;
 	so.uid_base = claim_uid_base(&uid_lock);
 	sbx_isolation_parse(cfg.isolation, &so.isolation);

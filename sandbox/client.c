@@ -417,9 +417,10 @@ static char *const zygote_env[] = {
 };
 
 /* Descriptor numbers in the zygote: the control socket, its state directory, the font cache. */
-#define ZYG_CTL_FD   3
-#define ZYG_STATE_FD 4
-#define ZYG_CACHE_FD 5
+#define ZYG_CTL_FD    3
+#define ZYG_STATE_FD  4
+#define ZYG_CACHE_FD  5
+#define ZYG_WHEELS_FD 6
 
 /* mkdir -p of |path| (components made 0700); 0 or -errno. */
 static int mkdir_p(char *path)
@@ -470,7 +471,7 @@ static int spawn_zygote(struct zproc *zp, const struct sbx_options *opt, int chi
 			struct sp_err *err)
 {
 	char iso[16], egress[4], mem[32], nproc[32], fsize[32], tmp[32], disk[32], uidb[32];
-	char sfd[8], cfd[8];
+	char sfd[8], cfd[8], wfd[8];
 	char *argv[] = {
 	    "sessionpool-zygote",
 	    "--ctl-fd",
@@ -495,6 +496,10 @@ static int spawn_zygote(struct zproc *zp, const struct sbx_options *opt, int chi
 	    sfd,
 	    NULL, /* --cache-fd */
 	    NULL,
+	    NULL, /* --find-links-fd */
+	    NULL,
+	    NULL, /* --python-path */
+	    NULL,
 	    NULL, /* --quiet */
 	    NULL,
 	};
@@ -510,6 +515,15 @@ static int spawn_zygote(struct zproc *zp, const struct sbx_options *opt, int chi
 	cleanup_close int cache = open_font_cache();
 	if (state_hi < 0)
 		return sp_err_sys(err, -errno, "fcntl");
+	cleanup_close int wheels = -1;
+	if (opt->pip_find_links) {
+		cleanup_close int w = open(opt->pip_find_links, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (w < 0)
+			return sp_err_sys(err, -errno, "open %s", opt->pip_find_links);
+		wheels = fcntl(w, F_DUPFD_CLOEXEC, 10);
+		if (wheels < 0)
+			return sp_err_sys(err, -errno, "fcntl");
+	}
 	snprintf(iso, sizeof(iso), "%s", sbx_isolation_name(opt->isolation));
 	snprintf(egress, sizeof(egress), "%d", opt->egress ? 1 : 0);
 	snprintf(mem, sizeof(mem), "%llu", (unsigned long long)opt->memory_bytes);
@@ -520,10 +534,21 @@ static int spawn_zygote(struct zproc *zp, const struct sbx_options *opt, int chi
 	snprintf(uidb, sizeof(uidb), "%u", (unsigned)opt->uid_base);
 	snprintf(sfd, sizeof(sfd), "%d", ZYG_STATE_FD);
 	snprintf(cfd, sizeof(cfd), "%d", ZYG_CACHE_FD);
-	size_t na = sizeof(argv) / sizeof(argv[0]) - 4;
+	snprintf(wfd, sizeof(wfd), "%d", ZYG_WHEELS_FD);
+	size_t na = sizeof(argv) / sizeof(argv[0]) - 8;
 	if (cache >= 0) {
 		argv[na++] = "--cache-fd";
 		argv[na++] = cfd;
+	}
+	if (wheels >= 0) {
+		argv[na++] = "--find-links-fd";
+		argv[na++] = wfd;
+	}
+	/* The one host path on the command line: sessions see these directories on sys.path, at
+	 * the same paths, anyway. */
+	if (opt->python_path && *opt->python_path) {
+		argv[na++] = "--python-path";
+		argv[na++] = (char *)opt->python_path;
 	}
 	if (opt->quiet)
 		argv[na++] = "--quiet";
@@ -536,6 +561,8 @@ static int spawn_zygote(struct zproc *zp, const struct sbx_options *opt, int chi
 	posix_spawn_file_actions_adddup2(&fa, state_hi, ZYG_STATE_FD);
 	if (cache >= 0)
 		posix_spawn_file_actions_adddup2(&fa, cache, ZYG_CACHE_FD);
+	if (wheels >= 0)
+		posix_spawn_file_actions_adddup2(&fa, wheels, ZYG_WHEELS_FD);
 	sigemptyset(&none);
 	sigfillset(&all);
 	sigdelset(&all, SIGKILL);

@@ -250,6 +250,53 @@ static int mount_tmpfs(const char *dst, const char *opts, unsigned long flags, s
 static const char *const root_entries[] = {"/usr", "/etc",   "/bin",   "/sbin",
 					   "/lib", "/lib32", "/lib64", "/libx32"};
 
+/* True if |path| is |dir| or below it. */
+static bool path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+/* --python-path: each directory bound read-only at its own path, so that what the zygote
+ * preloaded from it and what a session imports later are the same files. Done last, so that a
+ * directory below /tmp lands on the session's /tmp, not under it. */
+static int mount_python_path(const struct jail_config *c, struct sp_err *err)
+{
+	char dir[PATH_MAX], p[PATH_MAX + 64];
+	const char *s = c->python_path;
+	while (s && *s) {
+		size_t n = strcspn(s, ":");
+		if (n >= sizeof(dir))
+			return sp_err_set(err, -ENAMETOOLONG, "a --python-path entry is too long");
+		memcpy(dir, s, n);
+		dir[n] = '\0';
+		s += n + (s[n] == ':');
+		bool bound = dir[0] != '/';
+		for (size_t i = 0; i < sizeof(root_entries) / sizeof(root_entries[0]); i++)
+			bound = bound || path_under(dir, root_entries[i]);
+		if (bound)
+			continue;
+		size_t root_len = (size_t)snprintf(p, sizeof(p), "%s%s", c->root_dir, dir);
+		if (root_len >= sizeof(p))
+			return sp_err_set(err, -ENAMETOOLONG, "%s: path too long", dir);
+		for (char *q = p + strlen(c->root_dir) + 1;; q++) {
+			if (*q != '/' && *q != '\0')
+				continue;
+			char saved = *q;
+			*q = '\0';
+			if (mkdir(p, 0755) < 0 && errno != EEXIST)
+				return sp_err_sys(err, -errno, "mkdir %s", p);
+			*q = saved;
+			if (!saved)
+				break;
+		}
+		int r = bind_ro(dir, p, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* Everything of the minimal root except /mnt/data: done while the process waits on standby. */
 static int prepare_mounts(const struct jail_config *c, struct sp_err *err)
 {
@@ -289,6 +336,16 @@ static int prepare_mounts(const struct jail_config *c, struct sp_err *err)
 			if (r < 0)
 				return r;
 		}
+	}
+
+	if (c->find_links[0]) {
+		snprintf(p, sizeof(p), "%s/opt", R);
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return sp_err_sys(err, -errno, "mkdir %s", p);
+		snprintf(p, sizeof(p), "%s%s", R, JAIL_FIND_LINKS);
+		r = bind_ro(c->find_links, p, err);
+		if (r < 0)
+			return r;
 	}
 
 	snprintf(p, sizeof(p), "%s/dev", R);
@@ -334,7 +391,7 @@ static int prepare_mounts(const struct jail_config *c, struct sp_err *err)
 		return sp_err_sys(err, -errno, "mkdir %s", p);
 	if (mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return sp_err_sys(err, -errno, "mount /proc");
-	return 0;
+	return mount_python_path(c, err);
 }
 
 /* /mnt/data, then pivot_root into the prepared root and make it read-only. */

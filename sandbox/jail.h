@@ -33,6 +33,9 @@
 #define JAIL_SOCK_FD 3	 /* the session socket (close-on-exec) */
 #define JAIL_DATA_FD 200 /* degraded mode: O_PATH descriptor of the host directory */
 
+/* Where a session sees the --pip-find-links directory (FULL; DEGRADED sees the host path). */
+#define JAIL_FIND_LINKS "/opt/pip-find-links"
+
 /* Exit codes of session processes that fail before Python runs (minijail-style taxonomy). */
 enum jail_exit {
 	JAIL_EXIT_SETUP = 251,	/* namespaces, mounts, descriptors, uid, rlimits, caps, seccomp */
@@ -52,8 +55,14 @@ struct jail_config {
 	unsigned max_processes;	  /* RLIMIT_NPROC; 0 = unlimited */
 	char root_dir[PATH_MAX];  /* FULL: empty directory the session's tmpfs root is mounted on */
 	bool data_link;		  /* DEGRADED: /mnt/data is a symlink to /proc/self/fd/200 */
+	char find_links[PATH_MAX]; /* FULL: host directory bound read-only on JAIL_FIND_LINKS, or ""
+				    */
 	const struct sock_fprog *filter; /* not owned */
 	int pidns_fd;			 /* FULL: the zygote's own pid namespace */
+	/* Extra site directories, colon-separated absolute paths outside the session's own mount
+	 * points: FULL binds each read-only at the same path (those under /usr, /etc, /lib* are
+	 * there already); NULL = none; not owned. */
+	const char *python_path;
 };
 
 struct jail_fds {

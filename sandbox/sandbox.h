@@ -40,23 +40,28 @@ int sbx_isolation_parse(const char *name, enum sbx_isolation *out);
 struct sbx_options {
 	const char *zygote_path; /* path of the sessionpool-zygote binary; not owned */
 	enum sbx_isolation isolation;
-	bool egress;		  /* true: sessions share the host network, no socket rule */
-	uint64_t memory_bytes;	  /* RLIMIT_AS per session; 0 = unlimited */
-	unsigned max_processes;	  /* RLIMIT_NPROC per session (and pids cgroup where offered) */
-	uint64_t file_size_bytes; /* RLIMIT_FSIZE per session; 0 = unlimited */
-	uint64_t tmp_bytes;	  /* size of the session's tmpfs /tmp and /dev/shm */
-	uint64_t disk_bytes;	  /* the /mnt/data quota the caller enforces (tmpfs size); counted
-				   * in the session's memory cgroup, which holds its files too;
-				   * 0 = none */
-	uid_t uid_base;		  /* running as root: session in slot n runs as uid_base + n */
-	const char *state_dir;	  /* a directory the sandbox may use: it makes one sbx-XXXXXX
-				   * subdirectory there and removes it in sbx_zygote_stop();
-				   * not owned; must exist */
-	int log_fd;		  /* where the zygote writes its diagnostics; -1 = stderr */
-	bool quiet;		  /* the zygote writes errors only (not its start-up line) */
-	char *const *extra_env;	  /* tests only: "NAME=value" strings added to the zygote's fixed
-				   * environment (sessions see them); NULL-terminated, not owned,
-				   * valid until sbx_zygote_stop(); NULL = none */
+	bool egress;		    /* true: sessions share the host network, no socket rule */
+	uint64_t memory_bytes;	    /* RLIMIT_AS per session; 0 = unlimited */
+	unsigned max_processes;	    /* RLIMIT_NPROC per session (and pids cgroup where offered) */
+	uint64_t file_size_bytes;   /* RLIMIT_FSIZE per session; 0 = unlimited */
+	uint64_t tmp_bytes;	    /* size of the session's tmpfs /tmp and /dev/shm */
+	uint64_t disk_bytes;	    /* the /mnt/data quota the caller enforces (tmpfs size); counted
+				     * in the session's memory cgroup, which holds its files too;
+				     * 0 = none */
+	uid_t uid_base;		    /* running as root: session in slot n runs as uid_base + n */
+	const char *state_dir;	    /* a directory the sandbox may use: it makes one sbx-XXXXXX
+				     * subdirectory there and removes it in sbx_zygote_stop();
+				     * not owned; must exist */
+	int log_fd;		    /* where the zygote writes its diagnostics; -1 = stderr */
+	bool quiet;		    /* the zygote writes errors only (not its start-up line) */
+	const char *python_path;    /* extra site directories, colon-separated absolute paths:
+				     * read-only at the same path in sessions, on sys.path before
+				     * Debian's dist-packages; NULL = none; not owned */
+	const char *pip_find_links; /* a wheel directory, read-only in sessions, where pip
+				     * installs from (no index); NULL = none; not owned */
+	char *const *extra_env;	    /* tests only: "NAME=value" strings added to the zygote's fixed
+				     * environment (sessions see them); NULL-terminated, not owned,
+				     * valid until sbx_zygote_stop(); NULL = none */
 };
 
 /* Fills |opt| with the defaults (isolation auto, 2 GiB, 128 processes, 128 MiB file size,

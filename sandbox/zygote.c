@@ -827,6 +827,8 @@ static int parse_args(struct zygote *z, int argc, char **argv, struct sp_err *er
 	    {"uid-base", required_argument, NULL, 'u'},
 	    {"state-fd", required_argument, NULL, 's'},
 	    {"cache-fd", required_argument, NULL, 'C'},
+	    {"find-links-fd", required_argument, NULL, 'w'},
+	    {"python-path", required_argument, NULL, 'P'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -839,6 +841,10 @@ static int parse_args(struct zygote *z, int argc, char **argv, struct sp_err *er
 			return sp_err_set(err, -EINVAL, "unknown option");
 		if (c == 'q') {
 			z->quiet = true;
+			continue;
+		}
+		if (c == 'P') {
+			z->jail.python_path = optarg; /* argv outlives every session */
 			continue;
 		}
 		if (c != 'i' && parse_u64(optarg, &v) < 0)
@@ -876,6 +882,11 @@ static int parse_args(struct zygote *z, int argc, char **argv, struct sp_err *er
 			if (fd_path((int)v, z->state_dir, sizeof(z->state_dir)) < 0)
 				return sp_err_set(err, -EINVAL, "--state-fd: no directory on %s",
 						  optarg);
+			break;
+		case 'w':
+			if (fd_path((int)v, z->jail.find_links, sizeof(z->jail.find_links)) < 0)
+				return sp_err_set(err, -EINVAL,
+						  "--find-links-fd: no directory on %s", optarg);
 			break;
 		case 'C':
 			if (fd_path((int)v, z->font_cache, sizeof(z->font_cache)) < 0)
@@ -936,6 +947,26 @@ static int setup_process(struct zygote *z, struct sp_err *err)
 	setenv("OPENBLAS_NUM_THREADS", "1", 1);
 	setenv("OMP_NUM_THREADS", "1", 1);
 	setenv("MKL_NUM_THREADS", "1", 1);
+	return 0;
+}
+
+/* repl.py reads where its sessions find the --pip-find-links directory (none: unset). */
+static int export_find_links(const struct zygote *z, struct sp_err *err)
+{
+	const char *path = z->jail.find_links;
+	if (!path[0])
+		return 0;
+	if (setenv("SESSIONPOOL_PIP_FIND_LINKS",
+		   z->mode == SBX_ISOLATION_FULL ? JAIL_FIND_LINKS : path, 1) < 0)
+		return sp_err_sys(err, -errno, "setenv");
+	return 0;
+}
+
+/* repl.py puts the --python-path directories on sys.path before it preloads anything. */
+static int export_python_path(const struct zygote *z, struct sp_err *err)
+{
+	if (z->jail.python_path && setenv("SESSIONPOOL_PYTHON_PATH", z->jail.python_path, 1) < 0)
+		return sp_err_sys(err, -errno, "setenv");
 	return 0;
 }
 
@@ -1094,8 +1125,10 @@ int main(int argc, char **argv)
 			say_hello(&z, NULL, err.msg);
 		return 2;
 	}
-	if (setup_process(&z, &err) < 0 || choose_mode(&z, &err) < 0 || init_cgroups(&z) < 0 ||
-	    policy_build(z.jail.egress, &z.filter, &err) < 0 || pyr_init(&err) < 0) {
+	if (setup_process(&z, &err) < 0 || choose_mode(&z, &err) < 0 ||
+	    export_find_links(&z, &err) < 0 || export_python_path(&z, &err) < 0 ||
+	    init_cgroups(&z) < 0 || policy_build(z.jail.egress, &z.filter, &err) < 0 ||
+	    pyr_init(&err) < 0) {
 		logf_("sessionpool-zygote: %s", err.msg);
 		say_hello(&z, NULL, err.msg);
 		return 1;
