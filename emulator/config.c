@@ -13,9 +13,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "util.h"
 
-enum opt_type { OPT_STRING, OPT_U64, OPT_BOOL, OPT_ENUM, OPT_AUTH, OPT_APIVER, OPT_EGRESS };
+enum opt_type {
+	OPT_STRING,
+	OPT_U64,
+	OPT_BOOL,
+	OPT_ENUM,
+	OPT_AUTH,
+	OPT_APIVER,
+	OPT_EGRESS,
+	OPT_PATHS, /* colon-separated; repeated flags add to one another */
+};
 
 struct opt {
 	const char *name; /* flag without "--"; the variable is SESSIONPOOL_ + upper snake */
@@ -98,6 +108,9 @@ static const struct opt opts[] = {
     {"pip-find-links", OPT_STRING, OFF(pip_find_links), NULL, 0, 0, NULL,
      "Directory of wheels, read-only in sessions: %pip install installs from it, offline (no "
      "index)."},
+    {"python-path", OPT_PATHS, OFF(python_path), NULL, 0, 0, NULL,
+     "Extra site directory (e.g. a venv's site-packages for this Python version), read-only in "
+     "sessions and on sys.path before Debian's packages; repeat the flag or separate with ':'."},
     {"zygote", OPT_STRING, OFF(zygote), NULL, 0, 0, NULL,
      "Path of sessionpool-zygote (default: next to this binary)."},
     {"test-fault", OPT_STRING, OFF(test_fault), NULL, 0, 0, NULL,
@@ -169,6 +182,17 @@ static int set_opt(struct config *c, const struct opt *o, const char *v, const c
 		*s = d;
 		return 0;
 	}
+	case OPT_PATHS: {
+		/* The variable gives a list; the first flag replaces it, later flags add to it. */
+		char **s = field;
+		bool add = !strncmp(src, "--", 2) && c->python_path_flags++ > 0 && *s && **s;
+		char *d = NULL;
+		if (add ? asprintf(&d, "%s:%s", *s, v) < 0 : !(d = strdup(v)))
+			return sp_err_set(err, -ENOMEM, "out of memory");
+		free(*s);
+		*s = d;
+		return 0;
+	}
 	case OPT_U64: {
 		uint64_t x;
 		if (!util_parse_u64(v, o->min, o->max, &x))
@@ -231,7 +255,8 @@ void config_init(struct config *c)
 void config_fini(struct config *c)
 {
 	for (size_t i = 0; i < NOPTS; i++)
-		if (opts[i].type == OPT_STRING || opts[i].type == OPT_ENUM) {
+		if (opts[i].type == OPT_STRING || opts[i].type == OPT_ENUM ||
+		    opts[i].type == OPT_PATHS) {
 			char **s = (char **)((char *)c + opts[i].offset);
 			free(*s);
 			*s = NULL;
@@ -361,6 +386,71 @@ int config_parse(struct config *c, int argc, char **argv, char **envp, FILE *out
 	return 0;
 }
 
+/* True if |path| is |dir| or below it. */
+static bool path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+_Static_assert(CONFIG_PYTHON_PATH_MAX == 16, "python_path_finish's message says 16");
+
+/* --python-path: every entry an existing directory, made absolute and resolved (sessions see
+ * it at that path), and none where a session has its own file system or one of the interpreter
+ * would be hidden. Entries are joined again with ':'; empty ones are dropped. */
+static int python_path_finish(struct config *c, struct sp_err *err)
+{
+	static const char *const own[] = {"/proc", "/dev", "/mnt/data"};
+	static const char *const exact[] = {"/", "/tmp", "/mnt", "/usr", "/etc"};
+	if (!c->python_path)
+		return 0;
+	struct strbuf out = {0};
+	unsigned n = 0;
+	for (const char *p = c->python_path; *p;) {
+		size_t l = strcspn(p, ":");
+		cleanup_free char *entry = strndup(p, l);
+		p += l + (p[l] == ':');
+		if (!entry) {
+			strbuf_fini(&out);
+			return sp_err_set(err, -ENOMEM, "out of memory");
+		}
+		if (!l)
+			continue;
+		struct stat st;
+		cleanup_free char *real = realpath(entry, NULL);
+		int r = !real		       ? -errno
+			: stat(real, &st) < 0  ? -errno
+			: !S_ISDIR(st.st_mode) ? -ENOTDIR
+					       : 0;
+		const char *why = NULL;
+		for (size_t i = 0; !r && i < sizeof(own) / sizeof(*own); i++)
+			if (path_under(real, own[i]))
+				why = "sessions have their own file system there";
+		for (size_t i = 0; !r && i < sizeof(exact) / sizeof(*exact); i++)
+			if (!strcmp(real, exact[i]))
+				why = "a session's root directory, not a site directory";
+		if (!r && strchr(real, ':'))
+			why = "':' separates the entries";
+		if (!r && ++n > CONFIG_PYTHON_PATH_MAX)
+			why = "more than 16 directories";
+		if (r < 0 || why) {
+			strbuf_fini(&out);
+			if (r < 0)
+				return sp_err_sys(err, r, "--python-path: '%s'", entry);
+			return sp_err_set(err, -EINVAL, "--python-path: '%s': %s", entry, why);
+		}
+		if (out.len)
+			strbuf_puts(&out, ":");
+		strbuf_puts(&out, real);
+	}
+	char *joined = strbuf_steal(&out);
+	if (!joined && n)
+		return sp_err_set(err, -ENOMEM, "out of memory");
+	free(c->python_path);
+	c->python_path = joined; /* NULL when every entry was empty */
+	return 0;
+}
+
 /* True if the host of |listen| ("HOST:PORT") is a loopback address. */
 static bool listen_is_loopback(const char *listen)
 {
@@ -432,6 +522,9 @@ int config_finish(struct config *c, struct sp_err *err)
 	if (!strchr(c->listen, ':'))
 		return sp_err_set(err, -EINVAL, "--listen: '%s' is not HOST:PORT", c->listen);
 	int r = cors_finish(c, err);
+	if (r < 0)
+		return r;
+	r = python_path_finish(c, err);
 	if (r < 0)
 		return r;
 	if (c->pip_find_links) {

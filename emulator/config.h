@@ -48,6 +48,10 @@ struct config {
 	uint64_t keep_alive_timeout_ms;
 	uint64_t request_timeout_ms;
 	uint64_t ready_sessions;
+	/* Extra site directories, ':'-separated (resolved after config_finish); the count of
+	 * --python-path flags seen (the first replaces the variable's list). */
+	char *python_path;
+	unsigned python_path_flags;
 	char *pip_find_links; /* wheel directory for %pip (absolute after config_finish) */
 	char *zygote;	      /* path of sessionpool-zygote; NULL = next to the emulator binary */
 	char *test_fault;     /* test-only: deliberately wrong behaviour for runner self-tests */
@@ -57,6 +61,9 @@ struct config {
 	char *cors_origins; /* after config_finish(): "*", a comma-separated list of origins, or
 			     * "" (no CORS); NULL before = the default (see config_finish) */
 };
+
+/* At most this many --python-path directories. */
+#define CONFIG_PYTHON_PATH_MAX 16
 
 /* The documented range of --max-sessions (README, --help and the error all say it). */
 #define CONFIG_MAX_SESSIONS_MAX 60000

@@ -224,6 +224,7 @@ int main(int argc, char **argv, char **envp)
 	so.state_dir = cfg.data_dir;
 	so.quiet = cfg.quiet;
 	so.pip_find_links = cfg.pip_find_links;
+	so.python_path = cfg.python_path;
 	int uid_lock = -1;
 	so.uid_base = claim_uid_base(&uid_lock);
 	sbx_isolation_parse(cfg.isolation, &so.isolation);
