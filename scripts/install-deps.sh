@@ -6,9 +6,17 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config
 	civetweb libcivetweb-dev libcjson-dev libcurl4-openssl-dev libseccomp-dev libpython3-dev libcriterion-dev
-	python3 python3-numpy python3-pandas python3-matplotlib python3-sklearn python3-scipy
-	python3-openpyxl python3-setuptools python3-ipython
-	libssl-dev curl openssl libyajl-dev
+	python3 libssl-dev curl openssl libyajl-dev
+)
+# The sessions' package set, documented with versions in docs/packages.md (regenerate it with
+# scripts/list-packages.sh after changing this list): the scientific and document stack an
+# analysis agent reaches for, as far as Debian 12 packages it.
+packages+=(
+	python3-numpy python3-pandas python3-scipy python3-sklearn python3-matplotlib
+	python3-seaborn python3-statsmodels python3-sympy python3-networkx
+	python3-openpyxl python3-xlrd python3-xlsxwriter python3-docx python3-pypdf python3-reportlab
+	python3-pil python3-bs4 python3-lxml python3-html5lib python3-requests python3-tabulate
+	python3-plotly python3-jinja2 python3-tqdm python3-ipython python3-setuptools
 )
 # Benchmarks only: installed by 'make bench', not needed to build or test.
 if [ "${1:-}" = "--bench" ]; then
