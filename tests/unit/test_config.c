@@ -176,3 +176,36 @@ Test(config, help_lists_every_flag_with_its_variable)
 	free(buf);
 	config_fini(&c);
 }
+
+Test(config, python_path_flags_add_and_replace_the_variable)
+{
+	struct config c;
+	struct sp_err err = {0};
+	config_init(&c);
+	char *env[] = {"SESSIONPOOL_PYTHON_PATH=/env/a:/env/b", NULL};
+	char *none[] = {"emu", NULL};
+	cr_assert_eq(parse(&c, none, env, &err), 0, "%s", err.msg);
+	cr_expect_str_eq(c.python_path, "/env/a:/env/b");
+	config_fini(&c);
+
+	config_init(&c);
+	char *argv[] = {"emu", "--python-path", "/f/a", "--python-path=/f/b:/f/c", NULL};
+	cr_assert_eq(parse(&c, argv, env, &err), 0, "%s", err.msg);
+	cr_expect_str_eq(c.python_path, "/f/a:/f/b:/f/c");
+	config_fini(&c);
+
+	/* config_finish resolves each entry and drops empty ones; a missing one is refused. */
+	config_init(&c);
+	char *ok[] = {"emu", "--python-path", "/usr/lib/python3/../python3/dist-packages::", NULL};
+	cr_assert_eq(parse(&c, ok, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(config_finish(&c, &err), 0, "%s", err.msg);
+	cr_expect_str_eq(c.python_path, "/usr/lib/python3/dist-packages");
+	config_fini(&c);
+	config_init(&c);
+	char *bad[] = {"emu", "--python-path", "/usr/lib:/no/such/sp-dir", NULL};
+	cr_assert_eq(parse(&c, bad, NULL, &err), 0, "%s", err.msg);
+	cr_expect_lt(config_finish(&c, &err), 0);
+	cr_expect(strstr(err.msg, "--python-path") && strstr(err.msg, "/no/such/sp-dir"), "%s",
+		  err.msg);
+	config_fini(&c);
+}
