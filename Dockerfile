@@ -37,7 +37,8 @@ RUN DESTDIR=/out cmake --install /build --strip
 # ---- runtime: the libraries, the session Python packages, the installed tree ----
 FROM ${BASE_IMAGE}
 # The runtime halves of scripts/install-deps.sh's list: libraries of the three programs, the
-# session packages, curl for the health check, tini as PID 1 (reaps orphans, forwards signals).
+# session package set (the same list as install-deps.sh, documented in docs/packages.md), curl
+# for the health check, tini as PID 1 (reaps orphans, forwards signals).
 # Debian's python3-scipy depends on python3-pythran, a compiler that pulls gcc, g++, Boost and
 # -dev packages (about 450 MB) although scipy's compiled modules never need it at run time: an
 # empty stand-in package satisfies that dependency instead.
@@ -55,8 +56,13 @@ RUN printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*
 	&& DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 		tini curl \
 		libcivetweb1 libcjson1 libseccomp2 libyajl2 libpython3.11 libssl3 libcurl4 \
-		python3 python3-numpy python3-pandas python3-matplotlib python3-sklearn python3-scipy \
-		python3-openpyxl python3-setuptools python3-ipython \
+		python3 \
+		python3-numpy python3-pandas python3-scipy python3-sklearn python3-matplotlib \
+		python3-seaborn python3-statsmodels python3-sympy python3-networkx \
+		python3-openpyxl python3-xlrd python3-xlsxwriter python3-docx python3-pypdf \
+		python3-reportlab python3-pil python3-bs4 python3-lxml python3-html5lib \
+		python3-requests python3-tabulate python3-plotly python3-jinja2 python3-tqdm \
+		python3-ipython python3-setuptools python3-pip \
 	&& rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
 	&& groupadd --gid 1000 sessionpool \
 	&& useradd --uid 1000 --gid 1000 --no-create-home --home-dir /tmp \

@@ -16,7 +16,7 @@ packages+=(
 	python3-seaborn python3-statsmodels python3-sympy python3-networkx
 	python3-openpyxl python3-xlrd python3-xlsxwriter python3-docx python3-pypdf python3-reportlab
 	python3-pil python3-bs4 python3-lxml python3-html5lib python3-requests python3-tabulate
-	python3-plotly python3-jinja2 python3-tqdm python3-ipython python3-setuptools
+	python3-plotly python3-jinja2 python3-tqdm python3-ipython python3-setuptools python3-pip
 )
 # Benchmarks only: installed by 'make bench', not needed to build or test.
 if [ "${1:-}" = "--bench" ]; then
