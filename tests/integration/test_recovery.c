@@ -214,7 +214,7 @@ static void private_zygote(char *out, size_t len)
 static void remove_private_zygote(const char *path)
 {
 	unlink(path);
-	char dir[512];
+	char dir[600];
 	snprintf(dir, sizeof(dir), "%s", path);
 	char *slash = strrchr(dir, '/');
 	if (slash) {
