@@ -487,24 +487,15 @@ static int cors_finish(struct config *c, struct sp_err *err)
 		c->cors_origins[0] = '\0';
 		return 0;
 	}
-	const char *p = c->cors_origins;
-	size_t n = 0;
-	while (*p) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		const char *end = strchr(p, ',');
-		size_t l = end ? (size_t)(end - p) : strlen(p);
-		while (l > 0 && p[l - 1] == ' ')
-			l--;
-		if (l > 0 && !(l == 1 && *p == '*') && !origin_valid(p, l))
+	const char *p = c->cors_origins, *item;
+	size_t n = 0, l;
+	while ((item = config_list_next(&p, &l))) {
+		if (!(l == 1 && *item == '*') && !origin_valid(item, l))
 			return sp_err_set(err, -EINVAL,
 					  "--cors-origins: '%.*s' is not an origin (use "
 					  "http[s]://host[:port], '*' or 'none')",
-					  (int)(l > 200 ? 200 : l), p);
-		n += l > 0;
-		if (!end)
-			break;
-		p = end + 1;
+					  (int)(l > 200 ? 200 : l), item);
+		n++;
 	}
 	if (!n)
 		c->cors_origins[0] = '\0';
@@ -574,24 +565,32 @@ void config_usage(FILE *out)
 	fprintf(out, "  --help, --version\n");
 }
 
+const char *config_list_next(const char **pos, size_t *len)
+{
+	const char *p = *pos;
+	while (*p == ' ' || *p == ',')
+		p++;
+	if (!*p) {
+		*pos = p;
+		return NULL;
+	}
+	const char *end = strchr(p, ',');
+	size_t l = end ? (size_t)(end - p) : strlen(p);
+	*pos = end ? end + 1 : p + l;
+	while (l > 0 && p[l - 1] == ' ')
+		l--;
+	*len = l;
+	return p;
+}
+
 bool config_list_contains(const char *list, const char *token)
 {
 	if (!list || !token)
 		return false;
-	size_t tl = strlen(token);
-	const char *p = list;
-	while (*p) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		const char *end = strchr(p, ',');
-		size_t l = end ? (size_t)(end - p) : strlen(p);
-		while (l > 0 && p[l - 1] == ' ')
-			l--;
-		if (l == tl && l > 0 && !strncmp(p, token, l))
+	size_t tl = strlen(token), l;
+	const char *item;
+	while ((item = config_list_next(&list, &l)))
+		if (l == tl && !strncmp(item, token, l))
 			return true;
-		if (!end)
-			break;
-		p = end + 1;
-	}
 	return false;
 }

@@ -88,4 +88,7 @@ int config_finish(struct config *c, struct sp_err *err);
 void config_usage(FILE *out);
 
 /* True if |token| equals one of the comma-separated |list| entries. */
+/* The next item of the comma-separated list at *pos (spaces around items ignored): its start,
+ * with its length in *len, and *pos moved past it; NULL at the end. */
+const char *config_list_next(const char **pos, size_t *len);
 bool config_list_contains(const char *list, const char *token);

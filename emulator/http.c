@@ -294,21 +294,11 @@ static const char *cors_origin(const struct req *r, bool *vary)
 	if (!origin || !*origin)
 		return NULL;
 	/* Scheme and host are case-insensitive; the list was validated at start-up. */
-	size_t ol = strlen(origin);
-	const char *p = list;
-	while (*p) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		const char *end = strchr(p, ',');
-		size_t l = end ? (size_t)(end - p) : strlen(p);
-		while (l > 0 && p[l - 1] == ' ')
-			l--;
-		if (l == ol && l > 0 && !strncasecmp(p, origin, l))
+	size_t ol = strlen(origin), l;
+	const char *p = list, *item;
+	while ((item = config_list_next(&p, &l)))
+		if (l == ol && !strncasecmp(item, origin, l))
 			return origin;
-		if (!end)
-			break;
-		p = end + 1;
-	}
 	return NULL;
 }
 

@@ -413,6 +413,9 @@ static char *const zygote_env[] = {
     "OPENBLAS_NUM_THREADS=1",
     "OMP_NUM_THREADS=1",
     "MKL_NUM_THREADS=1",
+    "PIP_USER=1",
+    "PIP_BREAK_SYSTEM_PACKAGES=1",
+    "PIP_DISABLE_PIP_VERSION_CHECK=1",
     NULL,
 };
 

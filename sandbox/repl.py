@@ -484,6 +484,10 @@ def _fit(s, budget):
 
 def _format_exception(e):
     """The traceback without the helper's frames, and the exception's one-line message."""
+    if type(e).__name__ == "UsageError" and type(e).__module__ == "IPython.core.error":
+        # A magic's usage error: IPython shows it without a traceback (show_usage_error).
+        line = "UsageError: %s" % (e,)
+        return line + "\n", line
     tb = e.__traceback__
     t = tb
     while t is not None and t.tb_frame.f_code.co_filename != _CELL:

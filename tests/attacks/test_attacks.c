@@ -2022,7 +2022,9 @@ static void attack_host_environment_and_paths(enum atk_mode m)
 	    "    print('zygote argv[0]:', rd('/proc/1/cmdline').split(b'\\0')[0].decode())\n");
 	struct cell c = attack(&t, &v, id, code, 60);
 	const char *env = "environment: True ['HOME', 'LANG', 'MKL_NUM_THREADS', 'MPLBACKEND', "
-			  "'MPLCONFIGDIR', 'OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'PATH']\n";
+			  "'MPLCONFIGDIR', 'OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'PATH', "
+			  "'PIP_BREAK_SYSTEM_PACKAGES', 'PIP_DISABLE_PIP_VERSION_CHECK', "
+			  "'PIP_USER']\n";
 	char want[2048];
 	if (t.degraded)
 		snprintf(want, sizeof(want),

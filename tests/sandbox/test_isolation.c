@@ -179,7 +179,9 @@ Test(isolation, identity_and_privileges)
 	t_expect_value(
 	    s, "sorted(os.environ)", SBX_VALUE_TEXT,
 	    "['HOME',\n 'LANG',\n 'MKL_NUM_THREADS',\n 'MPLBACKEND',\n 'MPLCONFIGDIR',\n "
-	    "'OMP_NUM_THREADS',\n 'OPENBLAS_NUM_THREADS',\n 'PATH']");
+	    "'OMP_NUM_THREADS',\n 'OPENBLAS_NUM_THREADS',\n 'PATH',\n "
+	    "'PIP_BREAK_SYSTEM_PACKAGES',\n "
+	    "'PIP_DISABLE_PIP_VERSION_CHECK',\n 'PIP_USER']");
 	t_expect_value(s, "import resource\nresource.getrlimit(resource.RLIMIT_NPROC)",
 		       SBX_VALUE_TEXT, "(128, 128)");
 	t_expect_value(s, "resource.getrlimit(resource.RLIMIT_CORE)", SBX_VALUE_TEXT, "(0, 0)");
