@@ -23,7 +23,7 @@ trap 'exit 143' TERM HUP
 start() {
 	rm -f "$work/ready"
 	"$bin/sessionpool-emulator" --listen 127.0.0.1:0 --ready-file "$work/ready" \
-		--data-dir "$work/data" --quiet --max-sessions 400 "$@" >"$work/emu.log" 2>&1 &
+		--data-dir "$work/data" --quiet --max-sessions 400 >"$work/emu.log" 2>&1 &
 	emu=$!
 	for _ in $(seq 1 600); do
 		[ -s "$work/ready" ] && break
@@ -86,7 +86,7 @@ sleep 1
 zyg=$(pgrep -P "$emu" -f sessionpool-zygote | head -1 || true)
 uss=()
 for pid in $(cat /proc/"${zyg:-0}"/task/*/children 2>/dev/null || true); do
-	u=$(awk '/^Private_(Clean|Dirty)/{s+=$2} END{print s}' /proc/$pid/smaps_rollup 2>/dev/null || true)
+	u=$(awk '/^Private_(Clean|Dirty)/{s+=$2} END{print s}' "/proc/$pid/smaps_rollup" 2>/dev/null || true)
 	[ -n "$u" ] && uss+=("$u")
 done
 [ ${#uss[@]} -gt 0 ] || echo "(no session interpreter found under the zygote)"

@@ -16,7 +16,7 @@
 set -uo pipefail
 runner=$1 echo_server=$2 work=$3 mode=$4
 here=$(cd "$(dirname "$0")" && pwd)
-cd "$here"
+cd "$here" || exit 1
 mkdir -p "$work"
 fail=0
 die() { echo "FAIL: $*"; fail=1; }
@@ -141,7 +141,9 @@ outputs)
 		die "junit failure"
 	grep -q '<error message="GET http://127.0.0.1:9/x' "$work/junit.xml" || die "junit error"
 	grep -q '<skipped message="real-only"' "$work/junit.xml" || die "junit skipped"
+	# shellcheck disable=SC2016 # the backticks are literal: Markdown code spans in the report
 	grep -q '| `001-status` | style.md §8 \[CHOICE\] | \*\*fail\*\*' "$work/report.md" || die "report fail row"
+	# shellcheck disable=SC2016 # the backticks are literal: Markdown code spans in the report
 	grep -q '| `014-skips-and-capabilities` | .* | skipped (real-only) |' "$work/report.md" || die "report skip row"
 	grep -q 'todo (known divergence)' "$work/report.md" || die "report todo row"
 	;;
