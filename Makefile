@@ -10,12 +10,16 @@ SAN_ENV    = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	     LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp
 
-.PHONY: all deps build build-asan run test test-asan test-fast test-container bench fuzz format clean
+.PHONY: all deps lint-deps build build-asan run test test-asan test-fast test-container bench fuzz lint format clean
 
 all: build
 
 deps:
 	@scripts/install-deps.sh
+
+# clang-format and shellcheck: for the lint tests (tests/lint/) and 'make lint' only, so 'make run' stays light.
+lint-deps: deps
+	@scripts/install-deps.sh --lint
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -33,11 +37,11 @@ run: build
 	$(BUILD)/bin/sessionpool-emulator --listen $(LISTEN) $(ARGS)
 
 # The sanitizer suite runs first, so the last lines printed are the main suite's ctest summary.
-test: build build-asan
+test: build build-asan lint-deps
 	cd $(ASAN_BUILD) && $(SAN_ENV) ctest $(CTEST_ARGS) -LE no-asan
 	cd $(BUILD) && ctest $(CTEST_ARGS)
 
-test-fast: build
+test-fast: build lint-deps
 	cd $(BUILD) && ctest $(CTEST_ARGS)
 
 test-asan: build-asan
@@ -70,6 +74,10 @@ fuzz: deps
 		CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSP_FUZZ=ON
 	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
 	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# What CI checks besides the tests (scripts/lint.sh; also the ctest tests lint_format and lint_shell).
+lint: lint-deps
+	scripts/lint.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -26,6 +26,11 @@ fi
 if [ "${1:-}" = "--fuzz" ]; then
 	packages+=(clang libclang-rt-14-dev)
 fi
+# 'make lint' and 'make test' (the ctest tests lint_format and lint_shell run scripts/lint.sh): the
+# formatter the repo's .clang-format is written for (Debian 12: clang-format 14) and shellcheck.
+if [ "${1:-}" = "--lint" ]; then
+	packages+=(clang-format shellcheck git)
+fi
 # 'make test-container' only (container/test.sh): a Docker engine, the v1 docker-compose (Debian 12
 # packages no Compose v2), debootstrap for the base image, npm for the Testcontainers test
 # (Debian's npm only when no npm is on PATH: it would pull Debian's nodejs over another one).
