@@ -49,7 +49,10 @@ check_format() {
 	local files=()
 	mapfile -d '' files < <(tracked '*.c' '*.h')
 	echo "lint: $("$clang_format" --version) on ${#files[@]} C files" >&2
-	[ ${#files[@]} -gt 0 ] || return 0
+	if [ ${#files[@]} -eq 0 ]; then
+		echo "lint: git ls-files lists no C file" >&2
+		return 1
+	fi
 	local bad=() f
 	for f in "${files[@]}"; do
 		[ -f "$f" ] || continue # removed while this ran
@@ -70,10 +73,20 @@ check_shell() {
 	local files=()
 	mapfile -d '' files < <(shell_scripts)
 	echo "lint: $("$shellcheck" --version | sed -n 's/^version: /shellcheck /p') on ${#files[@]} scripts: ${files[*]}" >&2
-	[ ${#files[@]} -gt 0 ] || return 0
+	if [ ${#files[@]} -eq 0 ]; then
+		echo "lint: git ls-files lists no shell script" >&2
+		return 1
+	fi
 	"$shellcheck" -- "${files[@]}"
 }
 
+# Without a readable git work tree (no git, not a checkout, a repository owned by another user),
+# git ls-files would list nothing and every check would pass on nothing.
+need git
+if ! top=$(git rev-parse --show-toplevel 2>&1); then
+	echo "lint: git cannot read this tree: $top" >&2
+	exit 2
+fi
 [ $# -gt 0 ] || set -- format shell
 status=0
 for check in "$@"; do
