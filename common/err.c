@@ -32,3 +32,18 @@ int sp_err_sys(struct sp_err *err, int code, const char *fmt, ...)
 	}
 	return code;
 }
+
+void sp_err_wrap(struct sp_err *err, const char *fmt, ...)
+{
+	if (!err)
+		return;
+	char prev[sizeof(err->msg)];
+	memcpy(prev, err->msg, sizeof(prev));
+	prev[sizeof(prev) - 1] = '\0';
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof(err->msg))
+		snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, ": %s", prev);
+}

@@ -18,3 +18,9 @@ int sp_err_set(struct sp_err *err, int code, const char *fmt, ...)
 /* Like sp_err_set, with ": strerror(-code)" appended. */
 int sp_err_sys(struct sp_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * Adds context as an error travels up: |err|'s message becomes "<fmt…>: <previous message>"
+ * (truncated to fit), its code unchanged. Does nothing when |err| is NULL.
+ */
+void sp_err_wrap(struct sp_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -19,8 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "b64.h"
 #include "cleanup.h"
 #include "jsonpath.h"
+#include "pct.h"
 #include "predicate.h"
 #include "record.h"
 #include "redact.h"
@@ -211,49 +213,6 @@ static int expand_kept(struct run *r, struct built *b, const char *tmpl, const c
 	return 0;
 }
 
-static int b64_value(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
-static int b64_decode(const char *in, char **out, size_t *len)
-{
-	char *buf = malloc(strlen(in) + 1);
-	if (!buf)
-		return -ENOMEM;
-	size_t n = 0;
-	unsigned acc = 0;
-	int bits = 0;
-	for (; *in && *in != '='; in++) {
-		if (isspace((unsigned char)*in))
-			continue;
-		int v = b64_value((unsigned char)*in);
-		if (v < 0) {
-			free(buf);
-			return -EINVAL;
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[n++] = (char)((acc >> bits) & 0xFF);
-		}
-	}
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
 static int data_path(struct run *r, struct built *b, const char *file, const char **out)
 {
 	if (strstr(file, "..")) {
@@ -301,21 +260,9 @@ static int push_header(struct built *b, char *line)
 
 static void url_encode(FILE *f, const char *s)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (isalnum(c) || strchr("-._~", c))
-			fputc(c, f);
-		else
-			fprintf(f, "%%%02X", c);
-	}
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+	cleanup_free char *e = sp_pct_encode(s, NULL);
+	if (e)
+		fputs(e, f);
 }
 
 /* Remembers the decoded identifier query parameter of |url|, if any. */
@@ -326,20 +273,9 @@ static void track_session(struct run *r, const char *url)
 		q++;
 		size_t len = strcspn(q, "&#");
 		if (len > 11 && strncasecmp(q, "identifier=", 11) == 0) {
-			cleanup_free char *id = malloc(len);
+			cleanup_free char *id = sp_pct_decode(q + 11, len - 11, NULL);
 			if (!id)
 				return;
-			size_t n = 0;
-			for (size_t i = 11; i < len; i++) {
-				if (q[i] == '%' && i + 2 < len + 0 && hexval(q[i + 1]) >= 0 &&
-				    hexval(q[i + 2]) >= 0) {
-					id[n++] = (char)(hexval(q[i + 1]) * 16 + hexval(q[i + 2]));
-					i += 2;
-				} else {
-					id[n++] = q[i];
-				}
-			}
-			id[n] = '\0';
 			for (size_t i = 0; i < r->n_sessions; i++)
 				if (strcmp(r->sessions[i], id) == 0)
 					return;
@@ -477,7 +413,8 @@ static int build_request(struct run *r, const struct scn_request *q, struct buil
 		size_t n = 0;
 		if ((rc = expand_kept(r, b, q->text, &text)) < 0)
 			return rc;
-		if ((rc = b64_decode(text, &bytes, &n)) < 0) {
+		if ((rc = sp_b64_decode(text, strlen(text), SP_B64_LAX | SP_B64_SKIP_WS, &bytes,
+					&n)) < 0) {
 			set_error(r, "body_base64: not base64");
 			return rc;
 		}

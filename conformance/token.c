@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "b64.h"
 #include "cleanup.h"
 #include "redact.h"
 #include "spjson.h"
@@ -84,45 +85,6 @@ void token_source_free(struct token_source *t)
 	free(t);
 }
 
-static int b64url_decode(const char *in, size_t len, char **out)
-{
-	char *buf = malloc(len + 1);
-	if (!buf)
-		return -ENOMEM;
-	size_t n = 0;
-	unsigned acc = 0;
-	int bits = 0;
-	for (size_t i = 0; i < len; i++) {
-		char ch = in[i];
-		int v;
-		if (ch >= 'A' && ch <= 'Z')
-			v = ch - 'A';
-		else if (ch >= 'a' && ch <= 'z')
-			v = ch - 'a' + 26;
-		else if (ch >= '0' && ch <= '9')
-			v = ch - '0' + 52;
-		else if (ch == '-' || ch == '+')
-			v = 62;
-		else if (ch == '_' || ch == '/')
-			v = 63;
-		else if (ch == '=')
-			break;
-		else {
-			free(buf);
-			return -EINVAL;
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[n++] = (char)((acc >> bits) & 0xFF);
-		}
-	}
-	buf[n] = '\0';
-	*out = buf;
-	return 0;
-}
-
 int64_t token_jwt_exp(const char *token)
 {
 	const char *dot1 = strchr(token, '.');
@@ -130,7 +92,7 @@ int64_t token_jwt_exp(const char *token)
 	if (!dot2)
 		return 0;
 	cleanup_free char *payload = NULL;
-	if (b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &payload) < 0)
+	if (sp_b64_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), SP_B64_LAX, &payload, NULL) < 0)
 		return 0;
 	/* A token comes from a command or the environment: bounded before cJSON sees it. */
 	size_t plen = strlen(payload);

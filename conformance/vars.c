@@ -14,7 +14,10 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "b64.h"
 #include "cleanup.h"
+#include "guid.h"
+#include "pct.h"
 
 struct binding {
 	char *name;
@@ -92,22 +95,7 @@ const cJSON *vars_get(const struct vars *v, const char *name)
 
 void vars_uuid(char out[37])
 {
-	unsigned char r[16];
-	size_t got = 0;
-	while (got < sizeof(r)) {
-		ssize_t n = getrandom(r + got, sizeof(r) - got, 0);
-		if (n > 0)
-			got += (size_t)n;
-		else if (errno != EINTR)
-			break;
-	}
-	for (; got < sizeof(r); got++)
-		r[got] = (unsigned char)rand(); /* getrandom cannot fail on Linux ≥ 3.17 */
-	r[6] = (unsigned char)((r[6] & 0x0F) | 0x40);
-	r[8] = (unsigned char)((r[8] & 0x3F) | 0x80);
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
-		 r[13], r[14], r[15]);
+	sp_guid(out);
 }
 
 /* A parsed {{…}} expression: a literal or a name, plus filters. */
@@ -264,32 +252,19 @@ static char *value_text(const cJSON *v)
 
 static void put_url(FILE *f, const char *s, bool keep_slash)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' ||
-		    (keep_slash && c == '/'))
-			fputc(c, f);
-		else
-			fprintf(f, "%%%02X", c);
-	}
+	cleanup_free char *e = sp_pct_encode(s, keep_slash ? "/" : NULL);
+	if (e)
+		fputs(e, f);
 }
 
 static void put_base64(FILE *f, const char *s)
 {
-	static const char tbl[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *p = (const unsigned char *)s;
+	char chunk[257]; /* 48 quanta: padding only ever at the end */
 	size_t len = strlen(s);
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned v = (unsigned)p[i] << 16;
-		if (i + 1 < len)
-			v |= (unsigned)p[i + 1] << 8;
-		if (i + 2 < len)
-			v |= p[i + 2];
-		fputc(tbl[(v >> 18) & 63], f);
-		fputc(tbl[(v >> 12) & 63], f);
-		fputc(i + 1 < len ? tbl[(v >> 6) & 63] : '=', f);
-		fputc(i + 2 < len ? tbl[v & 63] : '=', f);
+	for (size_t i = 0; i < len; i += 192) {
+		size_t n = len - i < 192 ? len - i : 192;
+		sp_b64_encode(s + i, n, SP_B64_PAD, chunk);
+		fputs(chunk, f);
 	}
 }
 

@@ -12,6 +12,7 @@
 #include "api.h"
 #include "cleanup.h"
 #include "exec_body.h"
+#include "pct.h"
 #include "pool.h"
 #include "render.h"
 
@@ -113,9 +114,9 @@ void api_send_acquire_error(struct req *r, int rc, enum api_error absent_error,
 static void add_location(struct req *r, const char *id)
 {
 	cleanup_free char *base = http_public_base(r);
-	cleanup_free char *eid = util_pct_encode(id);
-	cleanup_free char *eident = util_pct_encode(r->identifier);
-	cleanup_free char *ever = util_pct_encode(r->api_version ? r->api_version : "");
+	cleanup_free char *eid = sp_pct_encode(id, NULL);
+	cleanup_free char *eident = sp_pct_encode(r->identifier, NULL);
+	cleanup_free char *ever = sp_pct_encode(r->api_version ? r->api_version : "", NULL);
 	if (!base || !eid || !eident || !ever)
 		return;
 	http_add_header(r, "Operation-Location", "%s%s/executions/%s?api-version=%s&identifier=%s",

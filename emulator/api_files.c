@@ -28,6 +28,7 @@
 #include "beneath.h"
 #include "cleanup.h"
 #include "filepath.h"
+#include "guid.h"
 #include "mime.h"
 #include "multipart.h"
 #include "pool.h"
@@ -747,7 +748,7 @@ static int upload_prepare(struct upload *u)
 						strlen(u->rel), "' is a symbolic link.");
 	}
 	char guid[37];
-	util_guid(guid);
+	sp_guid(guid);
 	snprintf(u->tmpname, sizeof(u->tmpname), ".upload-%s.tmp", guid);
 	/* An unnamed file first: invisible to listings and to session code until complete. */
 	u->tmpfd = openat(u->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);

@@ -11,6 +11,7 @@
 
 #include "api.h"
 #include "cleanup.h"
+#include "pct.h"
 #include "pool.h"
 #include "sandbox.h"
 
@@ -114,7 +115,8 @@ void api_list_sessions(struct req *r)
 		cJSON_AddNullToObject(root, "nextLink");
 	} else {
 		cleanup_free char *base = http_public_base(r);
-		cleanup_free char *ver = r->api_version ? util_pct_encode(r->api_version) : NULL;
+		cleanup_free char *ver =
+		    r->api_version ? sp_pct_encode(r->api_version, NULL) : NULL;
 		unsigned long long next = (unsigned long long)(skip + n);
 		struct strbuf b = {0};
 		if (mgmt) {

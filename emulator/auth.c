@@ -31,9 +31,9 @@ static bool aud_ok(const struct config *c, const char *a)
 
 static cJSON *decode_segment(const char *s, size_t len)
 {
-	size_t n;
-	cleanup_free char *raw = b64_decode(s, len, true, false, &n);
-	if (!raw || strlen(raw) != n)
+	size_t n = 0;
+	cleanup_free char *raw = NULL;
+	if (sp_b64_decode(s, len, SP_B64_URL, &raw, &n) < 0 || strlen(raw) != n)
 		return NULL;
 	cJSON *j = sp_json_parse(raw, n, n, SP_JSON_DEPTH_MAX, NULL);
 	if (j && !cJSON_IsObject(j)) {

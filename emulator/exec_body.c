@@ -16,6 +16,7 @@
 #include "b64.h"
 #include "cleanup.h"
 #include "spjson.h"
+#include "sputf8.h"
 #include "util.h"
 
 /* A member of the body: from "properties" first, then from the top level (§6.1.1). */
@@ -142,10 +143,10 @@ int exec_body_parse(const char *raw, size_t len, const struct config *c, struct 
 	size_t srclen = strlen(src);
 	if (b64) {
 		size_t n;
-		char *dec = b64_decode(src, srclen, false, true, &n);
-		if (!dec)
+		char *dec = NULL;
+		if (sp_b64_decode(src, srclen, SP_B64_SKIP_WS, &dec, &n) < 0)
 			return fail(msg, msglen, -EINVAL, "'code' is not valid base64.");
-		if (!util_utf8_valid(dec, n)) {
+		if (!sp_utf8_valid(dec, n, NULL)) {
 			free(dec);
 			return fail(msg, msglen, -EINVAL, "'code' does not decode to UTF-8 text.");
 		}

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "sputf8.h"
 #include "util.h"
 
 #define MP_BUF_BASE (256 * 1024)
@@ -102,7 +103,7 @@ int mp_rfc5987_decode(const char *in, size_t len, char **out, size_t *out_len)
 		}
 	}
 	res[n] = '\0';
-	if (!latin1 && !util_utf8_valid(res, n))
+	if (!latin1 && !sp_utf8_valid(res, n, NULL))
 		return -EINVAL;
 	*out_len = n;
 	*out = steal_pointer(&res);

@@ -29,6 +29,7 @@
 
 #include "cleanup.h"
 #include "datafs.h"
+#include "guid.h"
 #include "reqlog.h"
 #include "util.h"
 
@@ -551,7 +552,7 @@ static struct session *session_new(struct pool *p, const char *id, unsigned slot
 		return NULL;
 	s->pool = p;
 	s->identifier = strdup(id);
-	util_guid(s->etag);
+	sp_guid(s->etag);
 	char buf[4096];
 	datafs_slot_dir(p->fs, slot, buf, sizeof(buf));
 	s->dir = strdup(buf);
@@ -1184,7 +1185,7 @@ int session_exec(struct pool *p, struct session *s, const struct exec_params *pr
 	    !find_record(s, prm->operation_id, strlen(prm->operation_id)))
 		snprintf(rec->v.id, sizeof(rec->v.id), "%s", prm->operation_id);
 	else
-		util_guid(rec->v.id);
+		sp_guid(rec->v.id);
 	struct exec_record **pp = &s->records;
 	while (*pp)
 		pp = &(*pp)->next;

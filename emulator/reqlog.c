@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sputf8.h"
 #include "util.h"
 
 static enum reqlog_format g_format = REQLOG_TEXT;
@@ -170,7 +171,7 @@ static void lb_text(struct lbuf *b, const char *s, size_t n)
 /* A JSON string (with quotes) of |n| bytes of |s|. */
 static void lb_json_str(struct lbuf *b, const char *s, size_t n)
 {
-	char *clean = util_utf8_valid(s, n) ? NULL : util_utf8_sanitize(s, n);
+	char *clean = sp_utf8_valid(s, n, NULL) ? NULL : util_utf8_sanitize(s, n);
 	const char *p = clean ? clean : s;
 	size_t len = clean ? strlen(clean) : n;
 	lb_add(b, "\"", 1);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pct.h"
 #include "util.h"
 
 enum http_method http_method_parse(const char *m)
@@ -169,7 +170,7 @@ int route_parse(const char *raw_path, struct route *out)
 	if (!out->prefix)
 		goto oom;
 	if (skip) {
-		out->pool = util_pct_decode(segs[5], strlen(segs[5]), NULL);
+		out->pool = sp_pct_decode(segs[5], strlen(segs[5]), NULL);
 		if (!out->pool)
 			goto oom;
 	}
@@ -182,7 +183,7 @@ int route_parse(const char *raw_path, struct route *out)
 	for (size_t i = 0; i < out->nseg; i++) {
 		out->raw[i] = segs[skip + i];
 		segs[skip + i] = NULL;
-		out->dec[i] = util_pct_decode(out->raw[i], strlen(out->raw[i]), &out->dec_len[i]);
+		out->dec[i] = sp_pct_decode(out->raw[i], strlen(out->raw[i]), &out->dec_len[i]);
 		if (!out->dec[i])
 			goto oom;
 	}
@@ -437,8 +438,8 @@ int query_parse(const char *raw, struct query *out)
 			size_t nl = eq ? (size_t)(eq - p) : l;
 			const char *v = eq ? eq + 1 : p + l;
 			size_t vl = eq ? l - nl - 1 : 0;
-			out->names[out->n] = util_pct_decode(p, nl, NULL);
-			out->values[out->n] = util_pct_decode(v, vl, &out->lens[out->n]);
+			out->names[out->n] = sp_pct_decode(p, nl, NULL);
+			out->values[out->n] = sp_pct_decode(v, vl, &out->lens[out->n]);
 			if (!out->names[out->n] || !out->values[out->n]) {
 				out->n++;
 				query_fini(out);

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "sputf8.h"
+
 static _Atomic int64_t fake_now;
 
 void util_set_fake_now(int64_t ticks)
@@ -62,22 +64,6 @@ char *util_format_http_date(time_t t, char *buf, size_t len)
 	return buf;
 }
 
-void util_guid(char buf[static 37])
-{
-	unsigned char b[16];
-	size_t got = 0;
-	while (got < sizeof(b)) {
-		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
-		if (n > 0)
-			got += (size_t)n;
-	}
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(buf, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		 b[13], b[14], b[15]);
-}
-
 int util_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
@@ -89,105 +75,13 @@ int util_hexval(int c)
 	return -1;
 }
 
-char *util_pct_decode(const char *in, size_t len, size_t *out_len)
-{
-	char *out = malloc(len + 1);
-	if (!out)
-		return NULL;
-	size_t o = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (in[i] == '%' && i + 2 < len) {
-			int h = util_hexval((unsigned char)in[i + 1]);
-			int l = util_hexval((unsigned char)in[i + 2]);
-			if (h >= 0 && l >= 0) {
-				out[o++] = (char)(h * 16 + l);
-				i += 2;
-				continue;
-			}
-		}
-		out[o++] = in[i];
-	}
-	out[o] = '\0';
-	if (out_len)
-		*out_len = o;
-	return out;
-}
-
-char *util_pct_encode(const char *in)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = strlen(in);
-	char *out = malloc(n * 3 + 1);
-	if (!out)
-		return NULL;
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)in[i];
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '%';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
-/* Length of the valid UTF-8 sequence at s (1–4), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t len)
-{
-	unsigned char c = s[0];
-	if (c < 0x80)
-		return 1;
-	size_t n;
-	uint32_t cp;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-bool util_utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-	while (i < len) {
-		size_t n = utf8_seq(p + i, len - i);
-		if (!n)
-			return false;
-		i += n;
-	}
-	return true;
-}
-
 char *util_utf8_sanitize(const char *s, size_t len)
 {
 	struct strbuf b = {0};
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 	while (i < len) {
-		size_t n = utf8_seq(p + i, len - i);
+		size_t n = sp_utf8_next(p + i, len - i, NULL);
 		if (n) {
 			strbuf_append(&b, s + i, n);
 			i += n;

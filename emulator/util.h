@@ -27,24 +27,8 @@ char *util_format_ticks(int64_t ticks, char *buf, size_t len);
 /* RFC 1123 "Sun, 06 Nov 1994 08:49:37 GMT" into |buf| (≥ 32 bytes). Returns buf. */
 char *util_format_http_date(time_t t, char *buf, size_t len);
 
-/* A random version-4 GUID, 36 lowercase characters + NUL, into |buf| (≥ 37 bytes). */
-void util_guid(char buf[static 37]);
-
-/*
- * Percent-decodes |len| bytes of |in| into a new NUL-terminated string: %XX (hex, any case) is
- * decoded, an invalid escape is kept literally, '+' stays '+'. *out_len (optional) receives the
- * decoded length, which may be less than strlen() when %00 occurs. Returns NULL on OOM.
- */
-char *util_pct_decode(const char *in, size_t len, size_t *out_len);
-
 /* The value of hex digit |c| (any case), or -1. */
 int util_hexval(int c);
-
-/* Percent-encodes every byte outside RFC 3986 unreserved into a new string. NULL on OOM. */
-char *util_pct_encode(const char *in);
-
-/* True if |s| (of |len| bytes) is valid UTF-8. */
-bool util_utf8_valid(const char *s, size_t len);
 
 /* Copies |len| bytes with invalid UTF-8 sequences replaced by U+FFFD into a new string. */
 char *util_utf8_sanitize(const char *s, size_t len);

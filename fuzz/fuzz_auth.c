@@ -14,36 +14,11 @@
 #include <string.h>
 
 #include "auth.h"
+#include "b64.h"
 #include "config.h"
 #include "fuzz.h"
 
 #define FUZZ_NOW INT64_C(1750000000) /* 2025-06-15T15:06:40Z */
-
-static char *b64url(const char *in, size_t len, char *o)
-{
-	static const char alpha[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t i = 0;
-	for (; i + 2 < len; i += 3) {
-		unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 |
-			     (unsigned char)in[i + 2];
-		*o++ = alpha[v >> 18 & 63];
-		*o++ = alpha[v >> 12 & 63];
-		*o++ = alpha[v >> 6 & 63];
-		*o++ = alpha[v & 63];
-	}
-	if (len - i == 1) {
-		unsigned v = (unsigned char)in[i] << 16;
-		*o++ = alpha[v >> 18 & 63];
-		*o++ = alpha[v >> 12 & 63];
-	} else if (len - i == 2) {
-		unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8;
-		*o++ = alpha[v >> 18 & 63];
-		*o++ = alpha[v >> 12 & 63];
-		*o++ = alpha[v >> 6 & 63];
-	}
-	return o;
-}
 
 /* "Bearer " + b64url(header) + "." + b64url(payload) + "." + signature, as a new string. */
 static char *jwt_header(const char *in, size_t len)
@@ -61,9 +36,10 @@ static char *jwt_header(const char *in, size_t len)
 		return NULL;
 	char *o = out;
 	memcpy(o, "Bearer ", 7);
-	o = b64url(in, (size_t)(nl1 - in), o + 7);
+	o += 7;
+	o += sp_b64_encode(in, (size_t)(nl1 - in), SP_B64_URL, o);
 	*o++ = '.';
-	o = b64url(pay, pay_len, o);
+	o += sp_b64_encode(pay, pay_len, SP_B64_URL, o);
 	*o++ = '.';
 	memcpy(o, sig, sig_len);
 	o[sig_len] = '\0';

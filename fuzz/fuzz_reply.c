@@ -15,6 +15,7 @@
 #include "fuzz.h"
 #include "reply.h"
 #include "spjson.h"
+#include "sputf8.h"
 #include "utf8.h"
 
 #define FUZZ_ID "0123456789abcdef"
@@ -25,7 +26,7 @@ static void check_utf8(const char *s, size_t len)
 		abort();
 	for (size_t i = 0; i < len;) {
 		size_t bad = 0;
-		size_t n = sbx_utf8_next((const unsigned char *)s + i, len - i, &bad);
+		size_t n = sp_utf8_next((const unsigned char *)s + i, len - i, &bad);
 		if (n == 0)
 			abort();
 		i += n;

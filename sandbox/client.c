@@ -41,6 +41,7 @@
 #include "cleanup.h"
 #include "reply.h"
 #include "spjson.h"
+#include "sputf8.h"
 #include "utf8.h"
 #include "wire.h"
 
@@ -1476,7 +1477,7 @@ static int json_escape(struct sbx_text *t, const char *code, size_t len)
 			n = 6;
 			i++;
 		} else {
-			size_t k = sbx_utf8_next(s + i, len - i, &bad);
+			size_t k = sp_utf8_next(s + i, len - i, &bad);
 			/* sbx_text_append replaces ill-formed bytes with U+FFFD itself. */
 			if (sbx_text_append(t, code + i, k ? k : bad, SIZE_MAX) < 0)
 				return -ENOMEM;

@@ -19,7 +19,9 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_parse.h>
 
+#include "b64.h"
 #include "cleanup.h"
+#include "sputf8.h"
 #include "utf8.h"
 
 enum member {
@@ -88,21 +90,6 @@ static int fail(struct frame_ctx *c, const char *why)
 	if (!c->why)
 		c->why = why;
 	return 0;
-}
-
-/* True when s[0, n) is well-formed UTF-8 (U+0000 included); counts its code points. */
-static bool utf8_valid(const unsigned char *s, size_t n, size_t *cps)
-{
-	size_t count = 0;
-	for (size_t i = 0; i < n;) {
-		size_t bad = 0, k = sbx_utf8_next(s + i, n - i, &bad);
-		if (k == 0)
-			return false;
-		i += k;
-		count++;
-	}
-	*cps = count;
-	return true;
 }
 
 static char *copy_bytes(const unsigned char *s, size_t n)
@@ -217,13 +204,13 @@ static int f_string(void *ctx, const unsigned char *s, size_t n)
 		c->value_len = n;
 		break;
 	case M_ENAME:
-		if (!utf8_valid(s, n, &cps))
+		if (!sp_utf8_valid((const char *)s, n, &cps))
 			return fail(c, "ill-formed UTF-8 in the exception name");
 		if (cps > SBX_REPLY_ENAME_MAX_CPS)
 			return fail(c, "the exception name is longer than 256 code points");
 		break;
 	case M_ERROR:
-		if (!utf8_valid(s, n, &cps))
+		if (!sp_utf8_valid((const char *)s, n, &cps))
 			return fail(c, "ill-formed UTF-8 in the error message");
 		if (cps > SBX_REPLY_MESSAGE_MAX_CPS)
 			return fail(c, "the error message is longer than 4096 code points");
@@ -237,7 +224,7 @@ static int f_string(void *ctx, const unsigned char *s, size_t n)
 	case M_TRACEBACK:
 		if (n > SBX_REPLY_TRACEBACK_MAX)
 			return fail(c, "the traceback is larger than 4 MiB");
-		if (!utf8_valid(s, n, &cps))
+		if (!sp_utf8_valid((const char *)s, n, &cps))
 			return fail(c, "ill-formed UTF-8 in the traceback");
 		c->traceback = copy_bytes(s, n);
 		if (!c->traceback) {
@@ -372,7 +359,7 @@ static int g_string(void *ctx, const unsigned char *s, size_t n)
 
 	if (top_scalar(c))
 		return 0;
-	if (utf8_valid(s, n, &cps))
+	if (sp_utf8_valid((const char *)s, n, &cps))
 		return gen_ok(c, yajl_gen_string(c->g, s, n));
 	struct sbx_text t = {0};
 	if (sbx_text_append(&t, (const char *)s, n, SIZE_MAX) < 0 || sbx_text_finish(&t) < 0) {
@@ -474,42 +461,6 @@ static int json_regenerate(const char *in, size_t n, char **out, size_t *out_len
 	return 0;
 }
 
-/* ---- images ---------------------------------------------------------------------------------- */
-
-static int b64_index(unsigned char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
-}
-
-/* RFC 4648 §4, strictly: whole quanta, '=' only as the final padding, pad bits zero. */
-static bool base64_strict(const char *s, size_t n)
-{
-	if (n == 0 || n % 4 != 0)
-		return false;
-	size_t pad = (s[n - 1] == '=') + (s[n - 1] == '=' && s[n - 2] == '=');
-	int last = 0;
-	for (size_t i = 0; i < n - pad; i++) {
-		last = b64_index((unsigned char)s[i]);
-		if (last < 0)
-			return false;
-	}
-	if (pad == 1)
-		return (last & 0x3) == 0;
-	if (pad == 2)
-		return (last & 0xf) == 0;
-	return true;
-}
-
 /* ---- the frame ------------------------------------------------------------------------------- */
 
 static void frame_ctx_fini(struct frame_ctx *c)
@@ -577,11 +528,13 @@ int sbx_reply_parse(const char *frame, size_t len, const char *expect_id, struct
 	case SBX_VALUE_NULL:
 		break;
 	case SBX_VALUE_TEXT:
-		if (!utf8_valid((const unsigned char *)c.value, c.value_len, &cps))
+		if (!sp_utf8_valid(c.value, c.value_len, &cps))
 			return violation(&c, why, "ill-formed UTF-8 in the text value");
 		break;
 	case SBX_VALUE_IMAGE:
-		if (!base64_strict(c.value, c.value_len))
+		/* RFC 4648 §4, strictly: whole quanta, '=' only as the final padding, pad bits
+		 * zero, and not empty. */
+		if (c.value_len == 0 || !sp_b64_valid(c.value, c.value_len, SP_B64_PAD))
 			return violation(&c, why, "the image value is not strict base64");
 		break;
 	case SBX_VALUE_JSON: {

@@ -12,48 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sputf8.h"
+
 static const char replacement[] = "\xef\xbf\xbd";
-
-size_t sbx_utf8_next(const unsigned char *s, size_t n, size_t *bad)
-{
-	unsigned char c = s[0];
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t need;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 1;
-	} else if (c == 0xe0) {
-		need = 2;
-		lo = 0xa0;
-	} else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef) {
-		need = 2;
-	} else if (c == 0xed) {
-		need = 2;
-		hi = 0x9f;
-	} else if (c == 0xf0) {
-		need = 3;
-		lo = 0x90;
-	} else if (c >= 0xf1 && c <= 0xf3) {
-		need = 3;
-	} else if (c == 0xf4) {
-		need = 3;
-		hi = 0x8f;
-	} else {
-		*bad = 1;
-		return 0;
-	}
-	for (size_t i = 1; i <= need; i++) {
-		if (i >= n || s[i] < lo || s[i] > hi) {
-			*bad = i;
-			return 0;
-		}
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	return need + 1;
-}
 
 static int reserve(struct sbx_text *t, size_t extra)
 {
@@ -97,7 +58,7 @@ int sbx_text_append(struct sbx_text *t, const char *in, size_t len, size_t max_c
 			continue;
 		}
 		size_t bad = 0;
-		size_t n = sbx_utf8_next(s + i, len - i, &bad);
+		size_t n = sp_utf8_next(s + i, len - i, &bad);
 		const void *src = n ? (const void *)(s + i) : (const void *)replacement;
 		size_t srclen = n ? n : 3;
 		if (reserve(t, srclen) < 0)

@@ -23,12 +23,6 @@ struct sbx_text {
  */
 int sbx_text_append(struct sbx_text *t, const char *in, size_t len, size_t max_cps);
 
-/*
- * Length (1-4) of the well-formed UTF-8 sequence at |s| (|n| bytes available), or 0 when it is
- * ill-formed; then *bad is the length of the maximal subpart to replace with one U+FFFD.
- */
-size_t sbx_utf8_next(const unsigned char *s, size_t n, size_t *bad);
-
 /* Makes |t| a valid empty string (allocates one byte). Returns 0 or -ENOMEM. */
 int sbx_text_finish(struct sbx_text *t);
 

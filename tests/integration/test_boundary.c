@@ -14,6 +14,7 @@
  */
 #include <criterion/criterion.h>
 
+#include "b64.h"
 #include "rawhttp.h"
 
 #define SHARED_EMULATOR_ARGS "--ready-sessions", "1"
@@ -102,27 +103,8 @@ Test(json, a_body_nested_within_the_bound_still_works, .timeout = 120)
 
 static char *b64url(const char *s)
 {
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t n = strlen(s);
-	char *o = malloc(n * 4 / 3 + 8), *p = o;
+	char *o = sp_b64_encode_alloc(s, strlen(s), SP_B64_URL);
 	cr_assert(o);
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-	for (; i + 2 < n; i += 3) {
-		*p++ = a[u[i] >> 2];
-		*p++ = a[((u[i] & 3) << 4) | (u[i + 1] >> 4)];
-		*p++ = a[((u[i + 1] & 15) << 2) | (u[i + 2] >> 6)];
-		*p++ = a[u[i + 2] & 63];
-	}
-	if (n - i == 1) {
-		*p++ = a[u[i] >> 2];
-		*p++ = a[(u[i] & 3) << 4];
-	} else if (n - i == 2) {
-		*p++ = a[u[i] >> 2];
-		*p++ = a[((u[i] & 3) << 4) | (u[i + 1] >> 4)];
-		*p++ = a[(u[i + 1] & 15) << 2];
-	}
-	*p = '\0';
 	return o;
 }
 

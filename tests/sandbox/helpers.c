@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "b64.h"
+
 static char tmp_root[256];
 
 const char *t_zygote_path(void)
@@ -152,34 +154,10 @@ const char *t_kind_name(enum sbx_value_kind k)
 
 unsigned char *t_base64_decode(const char *in, size_t *out_len)
 {
-	static const char alphabet[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t n = strlen(in);
-	if (n % 4)
+	char *out = NULL;
+	if (sp_b64_decode(in, strlen(in), SP_B64_PAD, &out, out_len) < 0)
 		return NULL;
-	unsigned char *out = malloc(n / 4 * 3 + 1);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i += 4) {
-		unsigned v = 0;
-		int pad = 0;
-		for (int j = 0; j < 4; j++) {
-			const char *p = in[i + j] == '=' ? NULL : strchr(alphabet, in[i + j]);
-			if (in[i + j] == '=') {
-				pad++;
-			} else if (!p || !in[i + j] || pad) {
-				free(out);
-				return NULL;
-			}
-			v = v << 6 | (p ? (unsigned)(p - alphabet) : 0);
-		}
-		out[k++] = (unsigned char)(v >> 16);
-		if (pad < 2)
-			out[k++] = (unsigned char)(v >> 8);
-		if (pad < 1)
-			out[k++] = (unsigned char)v;
-	}
-	*out_len = k;
-	return out;
+	return (unsigned char *)out;
 }
 
 char *t_read_file(const char *path)

@@ -6,31 +6,14 @@
 #include <string.h>
 
 #include "auth.h"
+#include "b64.h"
 
 #define NOW 1700000000
 
 /* base64url without padding */
 static char *b64url(const char *s)
 {
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t n = strlen(s);
-	char *o = malloc(n * 2 + 4);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned char)s[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned char)s[i + 1] << 8;
-		if (i + 2 < n)
-			v |= (unsigned char)s[i + 2];
-		o[k++] = a[(v >> 18) & 63];
-		o[k++] = a[(v >> 12) & 63];
-		if (i + 1 < n)
-			o[k++] = a[(v >> 6) & 63];
-		if (i + 2 < n)
-			o[k++] = a[v & 63];
-	}
-	o[k] = 0;
-	return o;
+	return sp_b64_encode_alloc(s, strlen(s), SP_B64_URL);
 }
 
 static char *jwt_header(const char *payload)
