@@ -554,8 +554,8 @@ struct mg_context *server_start(struct server *srv, char **base_url, struct sp_e
 	snprintf(ports, sizeof(ports), "%s%s", c->listen, c->tls_cert ? "s" : "");
 	/* Automatic: a worker per possible session plus room for idle connections, at most 1024
 	 * (conntrack closes idle connections when workers run short). */
-	uint64_t nthreads = c->threads ? c->threads
-				       : (c->max_sessions + 64 < 1024 ? c->max_sessions + 64 : 1024);
+	uint64_t nthreads =
+	    c->threads ? c->threads : (c->max_sessions + 64 < 1024 ? c->max_sessions + 64 : 1024);
 	snprintf(threads, sizeof(threads), "%llu", (unsigned long long)nthreads);
 	const char *opts[32];
 	size_t n = 0;
