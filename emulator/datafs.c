@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "tree.h"
 
 static int write_file(const char *path, const char *text)
 {
@@ -146,33 +147,6 @@ int datafs_make(const struct datafs *fs, const char *dir, uid_t uid, struct sp_e
 	return 0;
 }
 
-/* Removes everything below the open directory |dfd| (consumed), never following symlinks;
- * directories that session code made unreadable are chmod'ed back first. */
-static void rm_tree_at(int dfd)
-{
-	DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return;
-	}
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
-			continue;
-		if (errno != EISDIR && errno != EPERM)
-			continue;
-		fchmodat(dirfd(d), e->d_name, 0700, AT_SYMLINK_NOFOLLOW);
-		int sub =
-		    openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub >= 0)
-			rm_tree_at(sub);
-		unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
-	}
-	closedir(d);
-}
-
 void datafs_remove(const struct datafs *fs, const char *dir)
 {
 	/* Detached, not unmounted: copies of the mount in standby processes go with it, and a
@@ -181,8 +155,9 @@ void datafs_remove(const struct datafs *fs, const char *dir)
 		return;
 	chmod(dir, 0700);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* Session code may have made directories unreadable: chmod them back on the way. */
 	if (fd >= 0)
-		rm_tree_at(fd);
+		sp_tree_empty(fd, SP_TREE_CHMOD);
 	rmdir(dir);
 }
 

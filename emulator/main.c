@@ -18,12 +18,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "constants.h"
 #include "datafs.h"
 #include "http.h"
 #include "pool.h"
 #include "reqlog.h"
 #include "sandbox.h"
 #include "server.h"
+#include "tree.h"
 
 static char *default_zygote(void)
 {
@@ -43,13 +45,12 @@ static char *default_zygote(void)
  * 65536 uids, held by a lock file for its lifetime. An ordinary user's sessions use user
  * namespaces and need no block.
  */
-#define UID_FIRST 200000u
 #define UID_BLOCK 65536u
 
 static uid_t claim_uid_base(int *lock_fd)
 {
 	if (geteuid() != 0)
-		return UID_FIRST;
+		return SP_UID_BASE;
 	const char *dir = access("/run/lock", W_OK) == 0 ? "/run/lock" : "/tmp";
 	for (unsigned k = 0; k < 1024; k++) {
 		char path[PATH_MAX];
@@ -59,36 +60,11 @@ static uid_t claim_uid_base(int *lock_fd)
 			continue;
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
 			*lock_fd = fd;
-			return (uid_t)(UID_FIRST + k * UID_BLOCK);
+			return (uid_t)(SP_UID_BASE + k * UID_BLOCK);
 		}
 		close(fd);
 	}
-	return UID_FIRST;
-}
-
-/* Removes |name| in |dfd| and everything below it, never following symlinks nor crossing into
- * another file system (a mount point is someone else's). */
-static void remove_tree_at(int dfd, const char *name, dev_t dev)
-{
-	struct stat st;
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev)
-		return;
-	if (!S_ISDIR(st.st_mode)) {
-		unlinkat(dfd, name, 0);
-		return;
-	}
-	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d && fd >= 0)
-		close(fd);
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			remove_tree_at(dirfd(d), e->d_name, dev);
-	}
-	if (d)
-		closedir(d);
-	unlinkat(dfd, name, AT_REMOVEDIR);
+	return SP_UID_BASE;
 }
 
 /*
@@ -114,13 +90,13 @@ static int lock_data_dir(const char *dir, bool quiet)
 		struct dirent *e;
 		while (d && fstat(dirfd(d), &st) == 0 && (e = readdir(d))) {
 			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-				remove_tree_at(dirfd(d), e->d_name, st.st_dev);
+				sp_tree_remove_at(dirfd(d), e->d_name, st.st_dev, 0);
 				removed++;
 			}
 		}
 		if (d)
 			closedir(d);
-		if (unlinkat(fd, "tls.pem", 0) == 0)
+		if (unlinkat(fd, SP_TLS_FILE, 0) == 0)
 			removed++;
 		if (removed && !quiet)
 			fprintf(
@@ -274,7 +250,7 @@ out:
 	datafs_fini(&fs);
 	if (cfg.tls_cert) {
 		char pem[PATH_MAX];
-		snprintf(pem, sizeof(pem), "%s/tls.pem", cfg.data_dir);
+		snprintf(pem, sizeof(pem), "%s/" SP_TLS_FILE, cfg.data_dir);
 		unlink(pem);
 	}
 	rmdir(cfg.data_dir);

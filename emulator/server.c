@@ -31,6 +31,7 @@
 #include "auth.h"
 #include "cleanup.h"
 #include "conntrack.h"
+#include "constants.h"
 #include "reqlog.h"
 
 static void dispatch(struct req *r)
@@ -525,7 +526,7 @@ int server_check(const struct config *c, struct sp_err *err)
 /* CivetWeb reads the key from the certificate file: write both into one private PEM. */
 static int combine_pem(const struct config *c, char *out, size_t outlen, struct sp_err *err)
 {
-	snprintf(out, outlen, "%s/tls.pem", c->data_dir);
+	snprintf(out, outlen, "%s/" SP_TLS_FILE, c->data_dir);
 	cleanup_close int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return sp_err_sys(err, -errno, "create %s", out);

@@ -39,9 +39,11 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "constants.h"
 #include "reply.h"
 #include "spjson.h"
 #include "sputf8.h"
+#include "tree.h"
 #include "utf8.h"
 #include "wire.h"
 
@@ -136,7 +138,7 @@ void sbx_options_init(struct sbx_options *opt)
 	opt->max_processes = 128;
 	opt->file_size_bytes = (uint64_t)128 << 20;
 	opt->tmp_bytes = (uint64_t)64 << 20;
-	opt->uid_base = 200000;
+	opt->uid_base = SP_UID_BASE;
 	opt->log_fd = -1;
 }
 
@@ -281,48 +283,14 @@ static char *dup_json_string(const cJSON *obj, const char *key)
 	return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
 }
 
-/* Removes everything below the open directory |dfd| (consumed), never following symlinks and
- * never crossing into another file system. */
-static void rm_tree_at(int dfd, dev_t dev)
-{
-	DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return;
-	}
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		struct stat st;
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (!S_ISDIR(st.st_mode)) {
-			unlinkat(dirfd(d), e->d_name, 0);
-			continue;
-		}
-		if (st.st_dev != dev)
-			continue; /* a mount point: leave it to its owner */
-		int sub =
-		    openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub >= 0)
-			rm_tree_at(sub, dev);
-		unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
-	}
-	closedir(d);
-}
-
 /* Removes a zygote's run directory: it is gone by now, and every session with it. */
 static void remove_run_dir(const char *run_dir)
 {
-	struct stat st;
 	if (!run_dir)
 		return;
 	int fd = open(run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0 && fstat(fd, &st) == 0)
-		rm_tree_at(fd, st.st_dev);
-	else if (fd >= 0)
-		close(fd);
+	if (fd >= 0)
+		sp_tree_empty(fd, 0);
 	rmdir(run_dir);
 }
 

@@ -2,14 +2,19 @@
 /* The primitives of common/: base64, percent coding, UTF-8, GUIDs, sp_err_wrap. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "b64.h"
 #include "err.h"
 #include "guid.h"
 #include "pct.h"
 #include "sputf8.h"
+#include "tree.h"
 
 static int dec(const char *in, unsigned flags, char **out, size_t *n)
 {
@@ -205,4 +210,87 @@ Test(err, wrap_prefixes_context_and_keeps_the_code)
 	cr_expect_eq(strlen(full.msg), sizeof(full.msg) - 1); /* truncated, still terminated */
 	cr_expect_eq(strncmp(full.msg, "ctx: xxx", 8), 0);
 	cr_expect_eq(full.code, -EINVAL);
+}
+
+static bool exists(const char *base, const char *rel)
+{
+	char p[512];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/%s", base, rel);
+	return lstat(p, &st) == 0;
+}
+
+/* root/{a/b/c/f, a/unreadable/g, link -> outside, dirlink -> outside}; outside/keep */
+static void make_tree(char *root, char *outside)
+{
+	cr_assert(mkdtemp(root));
+	cr_assert(mkdtemp(outside));
+	char p[512];
+	snprintf(p, sizeof(p), "%s/keep", outside);
+	cr_assert(creat(p, 0600) >= 0);
+	const char *dirs[] = {"a", "a/b", "a/b/c", "a/unreadable"};
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p), "%s/%s", root, dirs[i]);
+		cr_assert_eq(mkdir(p, 0700), 0);
+	}
+	const char *files[] = {"a/b/c/f", "a/unreadable/g"};
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s/%s", root, files[i]);
+		int fd = creat(p, 0600);
+		cr_assert(fd >= 0);
+		close(fd);
+	}
+	snprintf(p, sizeof(p), "%s/a/unreadable", root);
+	chmod(p, 0);
+	snprintf(p, sizeof(p), "%s/link", root);
+	cr_assert_eq(symlink(outside, p), 0);
+	snprintf(p, sizeof(p), "%s/keep", outside);
+	char q[512];
+	snprintf(q, sizeof(q), "%s/dirlink", root);
+	cr_assert_eq(symlink(p, q), 0);
+}
+
+Test(tree, empties_a_directory_without_following_symlinks)
+{
+	char root[] = "/tmp/sp-tree-XXXXXX", outside[] = "/tmp/sp-out-XXXXXX";
+	make_tree(root, outside);
+	int fd = open(root, O_RDONLY | O_DIRECTORY);
+	cr_assert(fd >= 0);
+	sp_tree_empty(fd, SP_TREE_CHMOD);
+	cr_expect_not(exists(root, "a"));
+	cr_expect_not(exists(root, "link"));
+	cr_expect_not(exists(root, "dirlink"));
+	cr_expect(exists(root, "."), "the directory itself stays");
+	cr_expect(exists(outside, "keep"), "a symlink's target is never touched");
+	cr_expect_eq(rmdir(root), 0);
+	char p[512];
+	snprintf(p, sizeof(p), "%s/keep", outside);
+	unlink(p);
+	rmdir(outside);
+}
+
+Test(tree, removes_a_named_tree_only_on_the_given_file_system)
+{
+	char root[] = "/tmp/sp-tree-XXXXXX", outside[] = "/tmp/sp-out-XXXXXX";
+	make_tree(root, outside);
+	int fd = open(root, O_RDONLY | O_DIRECTORY);
+	cr_assert(fd >= 0);
+	struct stat st;
+	cr_assert_eq(fstat(fd, &st), 0);
+	sp_tree_remove_at(fd, "a", st.st_dev + 1, 0); /* "another file system": left alone */
+	cr_expect(exists(root, "a/b/c/f"));
+	sp_tree_remove_at(fd, "link", st.st_dev, 0); /* the link, not its target */
+	cr_expect_not(exists(root, "link"));
+	cr_expect(exists(outside, "keep"));
+	sp_tree_remove_at(fd, "a", st.st_dev, SP_TREE_CHMOD);
+	cr_expect_not(exists(root, "a"));
+	sp_tree_remove_at(fd, "missing", st.st_dev, 0); /* nothing to do, no crash */
+	close(fd);
+	fd = open(root, O_RDONLY | O_DIRECTORY);
+	sp_tree_empty(fd, 0);
+	cr_expect_eq(rmdir(root), 0);
+	char p[512];
+	snprintf(p, sizeof(p), "%s/keep", outside);
+	unlink(p);
+	rmdir(outside);
 }
