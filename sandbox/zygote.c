@@ -1004,8 +1004,12 @@ static int choose_mode(struct zygote *z, struct sp_err *err)
 			z->mode = SBX_ISOLATION_FULL;
 			return 0;
 		}
-		if (z->requested == SBX_ISOLATION_FULL)
-			return sp_err_set(err, r, "full isolation is not available: %s", perr.msg);
+		if (z->requested == SBX_ISOLATION_FULL) {
+			sp_err_wrap(&perr, "full isolation is not available");
+			if (err)
+				*err = perr;
+			return r;
+		}
 		snprintf(z->reason, sizeof(z->reason), "namespaces are not available (%s)",
 			 perr.msg);
 	} else {
