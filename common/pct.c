@@ -34,7 +34,7 @@ char *sp_pct_encode(const char *in, const char *keep)
 	return out;
 }
 
-static int hexval(unsigned char c)
+int sp_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -53,8 +53,8 @@ char *sp_pct_decode(const char *in, size_t len, size_t *out_len)
 	size_t o = 0;
 	for (size_t i = 0; i < len; i++) {
 		if (in[i] == '%' && i + 2 < len) {
-			int h = hexval((unsigned char)in[i + 1]);
-			int l = hexval((unsigned char)in[i + 2]);
+			int h = sp_hexval((unsigned char)in[i + 1]);
+			int l = sp_hexval((unsigned char)in[i + 2]);
 			if (h >= 0 && l >= 0) {
 				out[o++] = (char)(h * 16 + l);
 				i += 2;

@@ -11,6 +11,9 @@
  */
 char *sp_pct_encode(const char *in, const char *keep);
 
+/* The value of hex digit |c| (any case), or -1. */
+int sp_hexval(int c);
+
 /* Decodes |len| bytes of |in| into a new NUL-terminated string, *out_len (may be NULL) its
  * length. A '%' not followed by two hex digits is kept as it is. Returns NULL on OOM. */
 char *sp_pct_decode(const char *in, size_t len, size_t *out_len);

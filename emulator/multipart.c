@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "pct.h"
 #include "sputf8.h"
 #include "util.h"
 
@@ -86,8 +87,8 @@ int mp_rfc5987_decode(const char *in, size_t len, char **out, size_t *out_len)
 		if (b == '%') {
 			if (i + 2 >= vlen)
 				return -EINVAL;
-			int hi = util_hexval((unsigned char)v[i + 1]);
-			int lo = util_hexval((unsigned char)v[i + 2]);
+			int hi = sp_hexval((unsigned char)v[i + 1]);
+			int lo = sp_hexval((unsigned char)v[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -EINVAL;
 			b = (unsigned char)(hi << 4 | lo);

@@ -64,17 +64,6 @@ char *util_format_http_date(time_t t, char *buf, size_t len)
 	return buf;
 }
 
-int util_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *util_utf8_sanitize(const char *s, size_t len)
 {
 	struct strbuf b = {0};

@@ -27,9 +27,6 @@ char *util_format_ticks(int64_t ticks, char *buf, size_t len);
 /* RFC 1123 "Sun, 06 Nov 1994 08:49:37 GMT" into |buf| (≥ 32 bytes). Returns buf. */
 char *util_format_http_date(time_t t, char *buf, size_t len);
 
-/* The value of hex digit |c| (any case), or -1. */
-int util_hexval(int c);
-
 /* Copies |len| bytes with invalid UTF-8 sequences replaced by U+FFFD into a new string. */
 char *util_utf8_sanitize(const char *s, size_t len);
 

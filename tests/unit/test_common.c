@@ -129,6 +129,10 @@ Test(pct, keeps_unreserved_and_the_extra_set)
 	cr_expect_str_eq(s, "//%g1%4%");
 	cr_expect_eq(n, 8);
 	free(s);
+	cr_expect(sp_hexval('0') == 0 && sp_hexval('9') == 9 && sp_hexval('a') == 10 &&
+		  sp_hexval('F') == 15);
+	cr_expect(sp_hexval('g') < 0 && sp_hexval('/') < 0 && sp_hexval(':') < 0 &&
+		  sp_hexval('@') < 0 && sp_hexval('`') < 0 && sp_hexval(0xc3) < 0);
 	s = sp_pct_decode("a%00b", 5, &n);
 	cr_expect(n == 3 && s[1] == '\0' && s[2] == 'b');
 	free(s);

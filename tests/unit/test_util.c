@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "b64.h"
-#include "guid.h"
 #include "pct.h"
 #include "sputf8.h"
 #include "util.h"
@@ -27,21 +26,6 @@ Test(util, timestamps_have_seven_digits_and_z)
 	cr_expect_str_eq(util_format_ticks(0, buf, sizeof(buf)), "1970-01-01T00:00:00.0000000Z");
 	cr_expect_str_eq(util_format_http_date(784111777, buf, sizeof(buf)),
 			 "Sun, 06 Nov 1994 08:49:37 GMT");
-}
-
-Test(util, guid_v4_form)
-{
-	char a[37], b[37];
-	sp_guid(a);
-	sp_guid(b);
-	cr_expect_eq(strlen(a), 36);
-	cr_expect_str_neq(a, b);
-	cr_expect_eq(a[14], '4');
-	cr_expect(strchr("89ab", a[19]));
-	for (int i = 0; i < 36; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-		cr_expect(dash ? a[i] == '-' : strchr("0123456789abcdef", a[i]) != NULL, "%s", a);
-	}
 }
 
 Test(util, percent_decoding_and_encoding)
