@@ -9,7 +9,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,23 +20,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tree.h"
+
 #ifndef EMULATOR_PATH
 #define EMULATOR_PATH "sessionpool-emulator"
 #endif
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 void emu_rm_tree(const char *dir)
 {
-	if (*dir)
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	struct stat st;
+	if (*dir && lstat(dir, &st) == 0)
+		sp_tree_remove_at(AT_FDCWD, dir, st.st_dev, 0);
 }
 
 static void dump_log(const struct emu *e)

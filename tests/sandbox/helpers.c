@@ -4,7 +4,7 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <ftw.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "b64.h"
+#include "tree.h"
 
 static char tmp_root[256];
 
@@ -21,19 +22,11 @@ const char *t_zygote_path(void)
 	return env && *env ? env : SBX_TEST_ZYGOTE;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 void t_cleanup(void)
 {
-	if (tmp_root[0])
-		nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	struct stat st;
+	if (tmp_root[0] && lstat(tmp_root, &st) == 0)
+		sp_tree_remove_at(AT_FDCWD, tmp_root, st.st_dev, 0);
 	tmp_root[0] = '\0';
 }
 
