@@ -11,6 +11,7 @@
 
 #include "api.h"
 #include "cleanup.h"
+#include "conntrack.h"
 #include "pct.h"
 #include "pool.h"
 #include "sandbox.h"
@@ -183,6 +184,15 @@ void api_healthz(struct req *r)
 	cJSON_AddNumberToObject(root, "liveSessions", (double)pool_live_count(r->srv->pool));
 	cJSON_AddNumberToObject(root, "maxSessions", (double)r->srv->cfg->max_sessions);
 	cJSON_AddStringToObject(root, "python", sbx_zygote_python_version(z));
+	struct conntrack_stats cs;
+	conntrack_get_stats(&cs);
+	cJSON *conns = cJSON_AddObjectToObject(root, "connections");
+	cJSON_AddNumberToObject(conns, "open", (double)cs.held);
+	cJSON_AddNumberToObject(conns, "inRequest", (double)cs.busy);
+	cJSON_AddNumberToObject(conns, "idle", (double)cs.idle);
+	cJSON_AddNumberToObject(conns, "waitingForRequest", (double)cs.fresh);
+	cJSON_AddNumberToObject(conns, "closedToFreeWorkers", (double)cs.evicted);
+	cJSON_AddNumberToObject(conns, "closedAfterResponse", (double)cs.finished);
 	if (!zh.up)
 		http_add_header(r, "Retry-After", "1");
 	http_send_json(r, zh.up ? 200 : 503, root);

@@ -86,6 +86,15 @@ Test(flood, idle_and_slowloris_connections_do_not_starve_a_new_client, .timeout 
 	cr_assert_eq(emu_do(&e, "GET", "/healthz", &r), 0, "%s", r.error);
 	double healthz_s = raw_now() - t0;
 	cr_expect_eq(r.status, 200);
+	/* The health check shows what happened: idle connections were closed to make room, and
+	 * no more connections are open than there are workers (max-sessions + 64). */
+	cJSON *h = http_resp_json(&r);
+	cJSON *conns = cJSON_GetObjectItem(h, "connections");
+	cJSON *evicted = cJSON_GetObjectItem(conns, "closedToFreeWorkers");
+	cJSON *open = cJSON_GetObjectItem(conns, "open");
+	cr_expect(cJSON_IsNumber(evicted) && evicted->valuedouble >= IDLE - 164, "%s", r.body);
+	cr_expect(cJSON_IsNumber(open) && open->valuedouble <= 164 + 24, "%s", r.body);
+	cJSON_Delete(h);
 	http_resp_fini(&r);
 	double exec_s = timed_exec(&e, "flood-warm");
 	cr_expect(healthz_s < 1.0, "GET /healthz took %.3f s", healthz_s);
