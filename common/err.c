@@ -44,6 +44,18 @@ void sp_err_wrap(struct sp_err *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
-	if (n >= 0 && (size_t)n < sizeof(err->msg))
-		snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, ": %s", prev);
+	if (n < 0 || (size_t)n >= sizeof(err->msg) - 1)
+		return;
+	/* ": " then as much of the previous message as fits (cut on purpose, not by snprintf). */
+	size_t at = (size_t)n, room = sizeof(err->msg) - 1 - at;
+	static const char sep[] = ": ";
+	size_t k = room < sizeof(sep) - 1 ? room : sizeof(sep) - 1;
+	memcpy(err->msg + at, sep, k);
+	at += k;
+	room -= k;
+	size_t pl = strlen(prev);
+	if (pl > room)
+		pl = room;
+	memcpy(err->msg + at, prev, pl);
+	err->msg[at + pl] = '\0';
 }
