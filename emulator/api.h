@@ -15,8 +15,16 @@ void api_execute(struct req *r);
 /* GET executions/{id}. */
 void api_execution_get(struct req *r);
 
-/* Every files operation: r->op is one of OP_FILES_*. */
-void api_files(struct req *r);
+/* POST files/upload (old shape), POST files (new shape). */
+void api_files_upload(struct req *r);
+/* GET files. */
+void api_files_list(struct req *r);
+/* GET files/content/{filename+}, files/{name+}/content, python/downloadFile. */
+void api_files_content(struct req *r);
+/* GET files/{name+} (and files/upload read as a name). */
+void api_files_meta(struct req *r);
+/* DELETE files/{name+}. */
+void api_files_delete(struct req *r);
 
 /* GET/DELETE session, .management/getSession, .management/stopSession. */
 void api_session(struct req *r);

@@ -40,7 +40,8 @@ static bool body_identifier(struct req *r, const char *raw, size_t len)
 	}
 	http_send_error(r, API_ERR_INVALID_IDENTIFIER,
 			"The body's identifier must be a string of 4 to 128 characters from A-Z, "
-			"a-z, 0-9 and _|}{[]:\";'<>?/.,@#$%%^&*()-+=!~`.");
+			"a-z, 0-9 and %s.",
+			IDENTIFIER_SPECIALS);
 	return false;
 }
 

@@ -371,7 +371,10 @@ static void item_delete(struct req *r, int rootfd, const char *rel)
 		http_send_json_text(r, 200, DELETED_OLD, sizeof(DELETED_OLD) - 1);
 }
 
-static void files_item(struct req *r)
+/* The operation on one item, once its path is resolved and the session's root is open. */
+typedef void item_fn(struct req *r, int rootfd, const char *rel);
+
+static void files_item(struct req *r, item_fn *item)
 {
 	size_t plen = 0, nlen = 0;
 	const char *pv = query_get(&r->query, "path", &plen);
@@ -411,36 +414,7 @@ static void files_item(struct req *r)
 		return;
 	int rootfd = open_root(r, s);
 	if (rootfd >= 0) {
-		switch (r->op) {
-		case OP_FILES_CONTENT:
-			item_download(r, rootfd, rel);
-			break;
-		case OP_FILES_META:
-			item_metadata(r, rootfd, rel);
-			break;
-		case OP_FILES_DELETE:
-			item_delete(r, rootfd, rel);
-			break;
-		case OP_NONE:
-		case OP_CODE_EXECUTE:
-		case OP_PYTHON_EXECUTE:
-		case OP_EXECUTIONS_POST:
-		case OP_EXECUTION_GET:
-		case OP_FILES_UPLOAD_OLD:
-		case OP_FILES_UPLOAD_NEW:
-		case OP_FILES_LIST:
-		case OP_SESSION_GET:
-		case OP_SESSION_DELETE:
-		case OP_LIST_SESSIONS:
-		case OP_METADATA:
-		case OP_MGMT_GET_SESSION:
-		case OP_MGMT_LIST_SESSIONS:
-		case OP_MGMT_STOP_SESSION:
-		case OP_HEALTHZ:
-			http_send_error(r, API_ERR_INTERNAL,
-					"Internal error: not a file operation.");
-			break;
-		}
+		item(r, rootfd, rel);
 		close(rootfd);
 	}
 	pool_release(r->srv->pool, s);
@@ -635,7 +609,7 @@ static void list_send(struct req *r, int rootfd, const char *dir, bool recursive
 		http_send_error(r, API_ERR_INTERNAL, "Internal error: out of memory.");
 }
 
-static void files_list(struct req *r)
+void api_files_list(struct req *r)
 {
 	cleanup_free char *dir = NULL;
 	if (query_dir(r, &dir) < 0)
@@ -888,7 +862,7 @@ static bool drain_epilogue(struct req *r, uint64_t *total)
 	return false;
 }
 
-static void files_upload(struct req *r)
+void api_files_upload(struct req *r)
 {
 	size_t plen = 0;
 	const char *pv = query_get(&r->query, "path", &plen);
@@ -994,35 +968,17 @@ static void files_upload(struct req *r)
 		pool_release(r->srv->pool, u.s);
 }
 
-void api_files(struct req *r)
+void api_files_content(struct req *r)
 {
-	switch (r->op) {
-	case OP_FILES_UPLOAD_OLD:
-	case OP_FILES_UPLOAD_NEW:
-		files_upload(r);
-		return;
-	case OP_FILES_LIST:
-		files_list(r);
-		return;
-	case OP_FILES_CONTENT:
-	case OP_FILES_META:
-	case OP_FILES_DELETE:
-		files_item(r);
-		return;
-	case OP_NONE:
-	case OP_CODE_EXECUTE:
-	case OP_PYTHON_EXECUTE:
-	case OP_EXECUTIONS_POST:
-	case OP_EXECUTION_GET:
-	case OP_SESSION_GET:
-	case OP_SESSION_DELETE:
-	case OP_LIST_SESSIONS:
-	case OP_METADATA:
-	case OP_MGMT_GET_SESSION:
-	case OP_MGMT_LIST_SESSIONS:
-	case OP_MGMT_STOP_SESSION:
-	case OP_HEALTHZ:
-		break;
-	}
-	http_send_error(r, API_ERR_INTERNAL, "Internal error: not a file operation.");
+	files_item(r, item_download);
+}
+
+void api_files_meta(struct req *r)
+{
+	files_item(r, item_metadata);
+}
+
+void api_files_delete(struct req *r)
+{
+	files_item(r, item_delete);
 }

@@ -48,65 +48,110 @@ static bool word(const struct route *r, size_t i, const char *w)
 	return i < r->nseg && strlen(r->dec[i]) == r->dec_len[i] && util_ieq(r->dec[i], w);
 }
 
+/*
+ * The route patterns (contract §1.3): '/'-separated words matched case-insensitively against
+ * the decoded segments after the pool prefix; "*" is one segment, "+" (last) one or more.
+ * A root_exact pattern needs no pool prefix and matches case-sensitively. First match wins.
+ */
+static const struct {
+	enum route_resource res;
+	const char *pattern;
+	bool root_exact;
+} resources[] = {
+    {RES_HEALTHZ, "healthz", true},
+    {RES_CODE_EXECUTE, "code/execute", false},
+    {RES_PYTHON_EXECUTE, "python/execute", false},
+    {RES_PYTHON_DOWNLOAD, "python/downloadFile", false},
+    {RES_FILES, "files", false},
+    {RES_FILES_UPLOAD, "files/upload", false},
+    {RES_FILES_SUB, "files/+", false},
+    {RES_EXECUTIONS, "executions", false},
+    {RES_EXECUTION, "executions/*", false},
+    {RES_SESSION, "session", false},
+    {RES_LIST_SESSIONS, "listSessions", false},
+    {RES_METADATA, "metadata", false},
+    {RES_MGMT_GET, ".management/getSession", false},
+    {RES_MGMT_LIST, ".management/listSessions", false},
+    {RES_MGMT_STOP, ".management/stopSession", false},
+};
+
+#define SD (OPF_SESSION | OPF_DATA)
+/* The operation table (route.h, struct route_row): one row per way to reach an operation. */
+static const struct route_row table[] = {
+    {OP_HEALTHZ, RES_HEALTHZ, HTTP_GET, SHAPE_ANY, MATCH_ANY, 0, 0, OPF_NO_AUTH},
+    {OP_CODE_EXECUTE, RES_CODE_EXECUTE, HTTP_POST, SHAPE_ANY, MATCH_ANY, 0, 0, SD},
+    {OP_PYTHON_EXECUTE, RES_PYTHON_EXECUTE, HTTP_POST, SHAPE_ANY, MATCH_ANY, 0, 0,
+     SD | OPF_ID_IN_BODY},
+    {OP_EXECUTIONS_POST, RES_EXECUTIONS, HTTP_POST, SHAPE_ANY, MATCH_ANY, 0, 0, SD},
+    {OP_EXECUTION_GET, RES_EXECUTION, HTTP_GET, SHAPE_ANY, MATCH_ANY, 0, 0, SD},
+    {OP_FILES_UPLOAD_OLD, RES_FILES_UPLOAD, HTTP_POST, SHAPE_ANY, MATCH_ANY, 0, 0, SD},
+    {OP_FILES_UPLOAD_NEW, RES_FILES, HTTP_POST, SHAPE_ANY, MATCH_ANY, 0, 0, SD},
+    {OP_FILES_LIST, RES_FILES, HTTP_GET, SHAPE_ANY, MATCH_ANY, 0, 0, SD},
+    /* python/downloadFile: any supported api-version; the name is the `filename` query */
+    {OP_FILES_CONTENT, RES_PYTHON_DOWNLOAD, HTTP_GET, SHAPE_ANY, MATCH_ANY, 0, 0, SD},
+    {OP_FILES_CONTENT, RES_FILES_SUB, HTTP_GET, SHAPE_NEW, MATCH_CONTENT_LAST, 1, 1, SD},
+    {OP_FILES_CONTENT, RES_FILES_SUB, HTTP_GET, SHAPE_OLD, MATCH_CONTENT_SECOND, 2, 0, SD},
+    {OP_FILES_META, RES_FILES_UPLOAD, HTTP_GET, SHAPE_ANY, MATCH_ANY, 1, 0, SD},
+    {OP_FILES_META, RES_FILES_SUB, HTTP_GET, SHAPE_ANY, MATCH_ANY, 1, 0, SD},
+    {OP_FILES_DELETE, RES_FILES_UPLOAD, HTTP_DELETE, SHAPE_ANY, MATCH_ANY, 1, 0, SD},
+    {OP_FILES_DELETE, RES_FILES_SUB, HTTP_DELETE, SHAPE_ANY, MATCH_ANY, 1, 0, SD},
+    {OP_SESSION_GET, RES_SESSION, HTTP_GET, SHAPE_ANY, MATCH_ANY, 0, 0, OPF_SESSION},
+    {OP_SESSION_DELETE, RES_SESSION, HTTP_DELETE, SHAPE_ANY, MATCH_ANY, 0, 0, OPF_SESSION},
+    {OP_LIST_SESSIONS, RES_LIST_SESSIONS, HTTP_GET, SHAPE_ANY, MATCH_ANY, 0, 0, 0},
+    {OP_METADATA, RES_METADATA, HTTP_GET, SHAPE_ANY, MATCH_ANY, 0, 0, 0},
+    {OP_MGMT_GET_SESSION, RES_MGMT_GET, HTTP_GET | HTTP_POST, SHAPE_ANY, MATCH_ANY, 0, 0,
+     OPF_SESSION},
+    {OP_MGMT_LIST_SESSIONS, RES_MGMT_LIST, HTTP_GET | HTTP_POST, SHAPE_ANY, MATCH_ANY, 0, 0,
+     OPF_APIV_OPTIONAL},
+    {OP_MGMT_STOP_SESSION, RES_MGMT_STOP, HTTP_GET | HTTP_POST, SHAPE_ANY, MATCH_ANY, 0, 0,
+     OPF_SESSION},
+};
+#undef SD
+
+const struct route_row *route_table(size_t *n)
+{
+	*n = sizeof(table) / sizeof(*table);
+	return table;
+}
+
+/* True if the segments of |r| match |pattern| (see resources[]). */
+static bool pattern_matches(const struct route *r, const char *pattern, bool exact)
+{
+	size_t i = 0;
+	for (const char *w = pattern; *w; i++) {
+		size_t l = strcspn(w, "/");
+		if (l == 1 && *w == '+')
+			return i < r->nseg;
+		if (i >= r->nseg)
+			return false;
+		char buf[32];
+		snprintf(buf, sizeof(buf), "%.*s", (int)l, w);
+		bool ok =
+		    (l == 1 && *w == '*') || (exact ? !strcmp(r->dec[i], buf) : word(r, i, buf));
+		if (!ok)
+			return false;
+		w += l + (w[l] == '/');
+	}
+	return i == r->nseg;
+}
+
 static void classify(struct route *r)
 {
-	size_t n = r->nseg;
 	r->res = RES_NONE;
 	r->methods = 0;
-	if (n == 0)
+	if (r->nseg == 0)
 		return;
-	if (n == 1 && !*r->prefix && !strcmp(r->dec[0], "healthz")) {
-		r->res = RES_HEALTHZ;
-		r->methods = HTTP_GET;
-		return;
-	}
-	if (word(r, 0, "code") && n == 2 && word(r, 1, "execute")) {
-		r->res = RES_CODE_EXECUTE;
-		r->methods = HTTP_POST;
-	} else if (word(r, 0, "python") && n == 2 && word(r, 1, "execute")) {
-		r->res = RES_PYTHON_EXECUTE;
-		r->methods = HTTP_POST;
-	} else if (word(r, 0, "python") && n == 2 && word(r, 1, "downloadFile")) {
-		r->res = RES_PYTHON_DOWNLOAD;
-		r->methods = HTTP_GET;
-	} else if (word(r, 0, "files")) {
-		if (n == 1) {
-			r->res = RES_FILES;
-			r->methods = HTTP_GET | HTTP_POST;
-		} else if (n == 2 && word(r, 1, "upload")) {
-			r->res = RES_FILES_UPLOAD;
-			r->methods = HTTP_GET | HTTP_POST | HTTP_DELETE;
-		} else {
-			r->res = RES_FILES_SUB;
-			r->methods = HTTP_GET | HTTP_DELETE;
+	for (size_t i = 0; i < sizeof(resources) / sizeof(*resources); i++) {
+		if (resources[i].root_exact && *r->prefix)
+			continue;
+		if (pattern_matches(r, resources[i].pattern, resources[i].root_exact)) {
+			r->res = resources[i].res;
+			break;
 		}
-	} else if (word(r, 0, "executions")) {
-		if (n == 1) {
-			r->res = RES_EXECUTIONS;
-			r->methods = HTTP_POST;
-		} else if (n == 2) {
-			r->res = RES_EXECUTION;
-			r->methods = HTTP_GET;
-		}
-	} else if (n == 1 && word(r, 0, "session")) {
-		r->res = RES_SESSION;
-		r->methods = HTTP_GET | HTTP_DELETE;
-	} else if (n == 1 && word(r, 0, "listSessions")) {
-		r->res = RES_LIST_SESSIONS;
-		r->methods = HTTP_GET;
-	} else if (n == 1 && word(r, 0, "metadata")) {
-		r->res = RES_METADATA;
-		r->methods = HTTP_GET;
-	} else if (n == 2 && word(r, 0, ".management")) {
-		if (word(r, 1, "getSession"))
-			r->res = RES_MGMT_GET;
-		else if (word(r, 1, "listSessions"))
-			r->res = RES_MGMT_LIST;
-		else if (word(r, 1, "stopSession"))
-			r->res = RES_MGMT_STOP;
-		if (r->res != RES_NONE)
-			r->methods = HTTP_GET | HTTP_POST;
 	}
+	for (size_t i = 0; r->res != RES_NONE && i < sizeof(table) / sizeof(*table); i++)
+		if (table[i].res == r->res)
+			r->methods |= table[i].methods;
 }
 
 int route_parse(const char *raw_path, struct route *out)
@@ -202,59 +247,62 @@ oom:
 	return -ENOMEM;
 }
 
-enum route_op route_op_for(const struct route *r, enum http_method m, bool new_shape)
+static bool row_fits(const struct route_row *row, const struct route *r, bool new_shape)
+{
+	if (row->res != r->res)
+		return false;
+	if ((row->shape == SHAPE_NEW && !new_shape) || (row->shape == SHAPE_OLD && new_shape))
+		return false;
+	switch (row->match) {
+	case MATCH_ANY:
+		return true;
+	case MATCH_CONTENT_SECOND:
+		return r->nseg >= 3 && util_ieq(r->raw[1], "content");
+	case MATCH_CONTENT_LAST:
+		return r->nseg >= 3 && util_ieq(r->raw[r->nseg - 1], "content");
+	}
+	return false;
+}
+
+const struct route_row *route_match_row(const struct route *r, enum http_method m, bool new_shape)
 {
 	if (m == HTTP_HEAD)
 		m = HTTP_GET;
 	if (!(r->methods & m))
-		return OP_NONE;
-	switch (r->res) {
-	case RES_NONE:
-		return OP_NONE;
-	case RES_HEALTHZ:
-		return OP_HEALTHZ;
-	case RES_CODE_EXECUTE:
-		return OP_CODE_EXECUTE;
-	case RES_PYTHON_EXECUTE:
-		return OP_PYTHON_EXECUTE;
-	case RES_PYTHON_DOWNLOAD:
-		return OP_FILES_CONTENT; /* any supported api-version: the answer is raw bytes */
-	case RES_FILES:
-		return m == HTTP_POST ? OP_FILES_UPLOAD_NEW : OP_FILES_LIST;
-	case RES_FILES_UPLOAD:
-		if (m == HTTP_POST)
-			return OP_FILES_UPLOAD_OLD;
-		return m == HTTP_DELETE ? OP_FILES_DELETE : OP_FILES_META;
-	case RES_FILES_SUB:
-		if (m == HTTP_DELETE)
-			return OP_FILES_DELETE;
-		if (new_shape) {
-			/* Last raw segment literally "content" with at least one before it. */
-			if (r->nseg >= 3 && util_ieq(r->raw[r->nseg - 1], "content"))
-				return OP_FILES_CONTENT;
-			return OP_FILES_META;
-		}
-		if (r->nseg >= 3 && util_ieq(r->raw[1], "content"))
-			return OP_FILES_CONTENT;
-		return OP_FILES_META;
-	case RES_EXECUTIONS:
-		return OP_EXECUTIONS_POST;
-	case RES_EXECUTION:
-		return OP_EXECUTION_GET;
-	case RES_SESSION:
-		return m == HTTP_DELETE ? OP_SESSION_DELETE : OP_SESSION_GET;
-	case RES_LIST_SESSIONS:
-		return OP_LIST_SESSIONS;
-	case RES_METADATA:
-		return OP_METADATA;
-	case RES_MGMT_GET:
-		return OP_MGMT_GET_SESSION;
-	case RES_MGMT_LIST:
-		return OP_MGMT_LIST_SESSIONS;
-	case RES_MGMT_STOP:
-		return OP_MGMT_STOP_SESSION;
+		return NULL;
+	for (size_t i = 0; i < sizeof(table) / sizeof(*table); i++)
+		if ((table[i].methods & m) && row_fits(&table[i], r, new_shape))
+			return &table[i];
+	return NULL;
+}
+
+enum route_op route_op_for(const struct route *r, enum http_method m, bool new_shape)
+{
+	const struct route_row *row = route_match_row(r, m, new_shape);
+	return row ? row->op : OP_NONE;
+}
+
+unsigned route_op_flags(enum route_op op)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(*table); i++)
+		if (table[i].op == op)
+			return table[i].flags;
+	return 0;
+}
+
+bool route_api_version_optional(const struct route *r, enum http_method m)
+{
+	if (m == HTTP_HEAD)
+		m = HTTP_GET;
+	bool any = false;
+	for (size_t i = 0; i < sizeof(table) / sizeof(*table); i++) {
+		if (table[i].res != r->res || !(table[i].methods & m))
+			continue;
+		if (!(table[i].flags & OPF_APIV_OPTIONAL))
+			return false;
+		any = true;
 	}
-	return OP_NONE;
+	return any;
 }
 
 const char *route_allow(const struct route *r, char *buf, size_t len)
@@ -277,58 +325,12 @@ const char *route_allow(const struct route *r, char *buf, size_t len)
 
 bool route_op_session_scoped(enum route_op op)
 {
-	switch (op) {
-	case OP_NONE:
-	case OP_LIST_SESSIONS:
-	case OP_METADATA:
-	case OP_MGMT_LIST_SESSIONS:
-	case OP_HEALTHZ:
-		return false;
-	case OP_CODE_EXECUTE:
-	case OP_PYTHON_EXECUTE:
-	case OP_EXECUTIONS_POST:
-	case OP_EXECUTION_GET:
-	case OP_FILES_UPLOAD_OLD:
-	case OP_FILES_UPLOAD_NEW:
-	case OP_FILES_LIST:
-	case OP_FILES_CONTENT:
-	case OP_FILES_META:
-	case OP_FILES_DELETE:
-	case OP_SESSION_GET:
-	case OP_SESSION_DELETE:
-	case OP_MGMT_GET_SESSION:
-	case OP_MGMT_STOP_SESSION:
-		return true;
-	}
-	return false;
+	return route_op_flags(op) & OPF_SESSION;
 }
 
 bool route_op_is_data(enum route_op op)
 {
-	switch (op) {
-	case OP_CODE_EXECUTE:
-	case OP_PYTHON_EXECUTE:
-	case OP_EXECUTIONS_POST:
-	case OP_EXECUTION_GET:
-	case OP_FILES_UPLOAD_OLD:
-	case OP_FILES_UPLOAD_NEW:
-	case OP_FILES_LIST:
-	case OP_FILES_CONTENT:
-	case OP_FILES_META:
-	case OP_FILES_DELETE:
-		return true;
-	case OP_NONE:
-	case OP_SESSION_GET:
-	case OP_SESSION_DELETE:
-	case OP_LIST_SESSIONS:
-	case OP_METADATA:
-	case OP_MGMT_GET_SESSION:
-	case OP_MGMT_LIST_SESSIONS:
-	case OP_MGMT_STOP_SESSION:
-	case OP_HEALTHZ:
-		return false;
-	}
-	return false;
+	return route_op_flags(op) & OPF_DATA;
 }
 
 bool route_res_shared(enum route_resource res)
@@ -362,33 +364,13 @@ char *route_file_name(const struct route *r, enum route_op op, bool new_shape, s
 	if (!len)
 		len = &dummy;
 	errno = 0;
-	if (r->res == RES_PYTHON_DOWNLOAD)
-		return NULL;
-	switch (op) {
-	case OP_FILES_CONTENT:
-		if (new_shape)
-			return join_dec(r, 1, r->nseg - 1, len);
-		return join_dec(r, 2, r->nseg, len);
-	case OP_FILES_META:
-	case OP_FILES_DELETE:
-		return join_dec(r, 1, r->nseg, len);
-	case OP_NONE:
-	case OP_CODE_EXECUTE:
-	case OP_PYTHON_EXECUTE:
-	case OP_EXECUTIONS_POST:
-	case OP_EXECUTION_GET:
-	case OP_FILES_UPLOAD_OLD:
-	case OP_FILES_UPLOAD_NEW:
-	case OP_FILES_LIST:
-	case OP_SESSION_GET:
-	case OP_SESSION_DELETE:
-	case OP_LIST_SESSIONS:
-	case OP_METADATA:
-	case OP_MGMT_GET_SESSION:
-	case OP_MGMT_LIST_SESSIONS:
-	case OP_MGMT_STOP_SESSION:
-	case OP_HEALTHZ:
-		break;
+	for (size_t i = 0; i < sizeof(table) / sizeof(*table); i++) {
+		const struct route_row *row = &table[i];
+		if (row->op != op || row->res != r->res || !row->name_from ||
+		    (row->shape == SHAPE_NEW && !new_shape) ||
+		    (row->shape == SHAPE_OLD && new_shape))
+			continue;
+		return join_dec(r, row->name_from, r->nseg - row->name_trim, len);
 	}
 	return NULL;
 }
@@ -465,22 +447,29 @@ const char *query_get(const struct query *q, const char *name, size_t *len)
 	return NULL;
 }
 
-static const char *const old_versions[] = {"2024-02-02-preview", "2024-08-02-preview"};
-static const char *const new_versions[] = {"2024-10-02-preview", "2025-02-02-preview",
-					   "2025-10-02-preview"};
+/* The supported api-versions (contract §1.4), oldest first: X(version, new shape). */
+#define API_VERSIONS(X)                                                                            \
+	X("2024-02-02-preview", false)                                                             \
+	X("2024-08-02-preview", false)                                                             \
+	X("2024-10-02-preview", true)                                                              \
+	X("2025-02-02-preview", true)                                                              \
+	X("2025-10-02-preview", true)
+
+#define API_VERSION_ROW(v, n)  {v, n},
+#define API_VERSION_TEXT(v, n) ", " v
+
+static const struct {
+	const char *v;
+	bool is_new;
+} api_versions[] = {API_VERSIONS(API_VERSION_ROW)};
 
 enum api_version_check api_version_check(const char *v, enum api_version_mode mode, bool *is_new)
 {
 	if (!v || !*v)
 		return APIV_MISSING;
-	for (size_t i = 0; i < sizeof(old_versions) / sizeof(*old_versions); i++)
-		if (!strcmp(v, old_versions[i])) {
-			*is_new = false;
-			return APIV_OK;
-		}
-	for (size_t i = 0; i < sizeof(new_versions) / sizeof(*new_versions); i++)
-		if (!strcmp(v, new_versions[i])) {
-			*is_new = true;
+	for (size_t i = 0; i < sizeof(api_versions) / sizeof(*api_versions); i++)
+		if (!strcmp(v, api_versions[i].v)) {
+			*is_new = api_versions[i].is_new;
 			return APIV_OK;
 		}
 	if (mode == API_VERSION_LENIENT) {
@@ -492,13 +481,13 @@ enum api_version_check api_version_check(const char *v, enum api_version_mode mo
 
 const char *api_versions_supported(void)
 {
-	return "2024-02-02-preview, 2024-08-02-preview, 2024-10-02-preview, 2025-02-02-preview, "
-	       "2025-10-02-preview";
+	/* The list joined with ", " (the leading ", " skipped). */
+	return API_VERSIONS(API_VERSION_TEXT) + 2;
 }
 
 bool identifier_valid(const char *s, size_t len)
 {
-	static const char specials[] = "_|}{[]:\";'<>?/.,@#$%^&*()-+=!~`";
+	static const char specials[] = IDENTIFIER_SPECIALS;
 	if (len < 4 || len > 128)
 		return false;
 	for (size_t i = 0; i < len; i++) {

@@ -65,6 +65,46 @@ enum route_op {
 	OP_HEALTHZ,
 };
 
+/* Which api-version shape a row of the operation table answers (§1.4). */
+enum route_shape { SHAPE_ANY, SHAPE_OLD, SHAPE_NEW };
+
+/* A test on the raw segments that picks between rows of one resource and method (§1.4). */
+enum route_match {
+	MATCH_ANY,
+	MATCH_CONTENT_SECOND, /* files/content/{filename+}: raw segment 1 is "content", 3+ segments
+			       */
+	MATCH_CONTENT_LAST,   /* files/{name+}/content: the last raw segment is "content", 3+ */
+};
+
+/* An operation's flags (the same on every row of that operation). */
+enum route_op_flag {
+	OPF_SESSION = 1u << 0,	     /* needs an `identifier` (contract §3) */
+	OPF_DATA = 1u << 1,	     /* a data operation: may create the session (contract §4) */
+	OPF_APIV_OPTIONAL = 1u << 2, /* the api-version may be absent (then the new shape) */
+	OPF_ID_IN_BODY = 1u << 3, /* the identifier may come in the body instead (legacy SK .NET) */
+	OPF_NO_AUTH = 1u << 4,	  /* answered before authentication and CORS preflight */
+};
+
+/*
+ * One row of the operation table (route.c): requests to |res| with a method in |methods|, in
+ * api-version shape |shape|, whose raw segments pass |match|, are operation |op|. The {name+}
+ * of a files row is the decoded segments [name_from, nseg - name_trim), joined with '/'
+ * (name_from 0: the row has none). The rows of a resource are tried in order; the union of
+ * their methods is the resource's Allow header.
+ */
+struct route_row {
+	enum route_op op;
+	enum route_resource res;
+	unsigned methods;
+	enum route_shape shape;
+	enum route_match match;
+	unsigned char name_from, name_trim;
+	unsigned flags; /* enum route_op_flag */
+};
+
+/* The operation table, and its number of rows. */
+const struct route_row *route_table(size_t *n);
+
 struct route {
 	char *prefix; /* the pool prefix as sent (after collapsing //), "" when absent */
 	char *pool;   /* decoded {pool} segment, NULL when there is no prefix */
@@ -89,6 +129,14 @@ enum route_op route_op_for(const struct route *r, enum http_method m, bool new_s
 
 /* The Allow header value for |r|, e.g. "GET, DELETE, HEAD, OPTIONS". Static storage. */
 const char *route_allow(const struct route *r, char *buf, size_t len);
+
+/* The row of |r| for method |m| (HEAD counts as GET) in shape |new_shape|, or NULL. */
+const struct route_row *route_match_row(const struct route *r, enum http_method m, bool new_shape);
+
+/* The operation's flags (enum route_op_flag); 0 for OP_NONE. */
+unsigned route_op_flags(enum route_op op);
+/* True if every operation |r| reaches by method |m| takes an absent api-version. */
+bool route_api_version_optional(const struct route *r, enum http_method m);
 
 /* True if the operation needs an `identifier` (contract §3). */
 bool route_op_session_scoped(enum route_op op);
@@ -127,6 +175,9 @@ enum api_version_check { APIV_OK, APIV_MISSING, APIV_UNSUPPORTED };
 enum api_version_check api_version_check(const char *v, enum api_version_mode mode, bool *is_new);
 /* "2024-02-02-preview, 2024-08-02-preview, …": the supported list, for messages. */
 const char *api_versions_supported(void);
+
+/* The 31 special characters an identifier may contain besides letters and digits (§3). */
+#define IDENTIFIER_SPECIALS "_|}{[]:\";'<>?/.,@#$%^&*()-+=!~`"
 
 /* Contract §3: 4–128 characters, each a letter, digit or one of the 31 specials. */
 bool identifier_valid(const char *s, size_t len);

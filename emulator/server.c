@@ -34,12 +34,34 @@
 #include "constants.h"
 #include "reqlog.h"
 
+/*
+ * The handler column of the operation table (route.h, route.c), indexed by operation: kept here
+ * so that route.c, fuzzed and unit-tested without CivetWeb, does not link the handlers.
+ */
+static void (*const handlers[])(struct req *) = {
+    [OP_CODE_EXECUTE] = api_execute,	      [OP_PYTHON_EXECUTE] = api_execute,
+    [OP_EXECUTIONS_POST] = api_execute,	      [OP_EXECUTION_GET] = api_execution_get,
+    [OP_FILES_UPLOAD_OLD] = api_files_upload, [OP_FILES_UPLOAD_NEW] = api_files_upload,
+    [OP_FILES_LIST] = api_files_list,	      [OP_FILES_CONTENT] = api_files_content,
+    [OP_FILES_META] = api_files_meta,	      [OP_FILES_DELETE] = api_files_delete,
+    [OP_SESSION_GET] = api_session,	      [OP_SESSION_DELETE] = api_session,
+    [OP_LIST_SESSIONS] = api_list_sessions,   [OP_METADATA] = api_metadata,
+    [OP_MGMT_GET_SESSION] = api_session,      [OP_MGMT_LIST_SESSIONS] = api_list_sessions,
+    [OP_MGMT_STOP_SESSION] = api_session,     [OP_HEALTHZ] = api_healthz,
+};
+
+static void (*handler_of(enum route_op op))(struct req *)
+{
+	return (size_t)op < sizeof(handlers) / sizeof(*handlers) ? handlers[op] : NULL;
+}
+
 static void dispatch(struct req *r)
 {
 	const struct config *c = r->srv->cfg;
 
-	if (r->route.res == RES_HEALTHZ && (r->method == HTTP_GET || r->method == HTTP_HEAD)) {
-		api_healthz(r);
+	enum route_op early = route_op_for(&r->route, r->method, true);
+	if ((route_op_flags(early) & OPF_NO_AUTH) && handler_of(early)) {
+		handler_of(early)(r);
 		return;
 	}
 	/* A browser's preflight carries no token: answered before authentication. */
@@ -79,7 +101,7 @@ static void dispatch(struct req *r)
 	}
 
 	r->api_version = query_get(&r->query, "api-version", NULL);
-	bool optional = r->route.res == RES_MGMT_LIST;
+	bool optional = route_api_version_optional(&r->route, r->method);
 	if (!(optional && (!r->api_version || !*r->api_version))) {
 		switch (api_version_check(r->api_version, c->api_version_mode, &r->new_shape)) {
 		case APIV_OK:
@@ -102,9 +124,10 @@ static void dispatch(struct req *r)
 	}
 
 	r->op = route_op_for(&r->route, r->method, r->new_shape);
-	if (route_op_session_scoped(r->op)) {
+	unsigned flags = route_op_flags(r->op);
+	if (flags & OPF_SESSION) {
 		r->identifier = query_get(&r->query, "identifier", &r->identifier_len);
-		if ((!r->identifier || !r->identifier_len) && r->op == OP_PYTHON_EXECUTE) {
+		if ((!r->identifier || !r->identifier_len) && (flags & OPF_ID_IN_BODY)) {
 			/* Legacy Semantic Kernel .NET sent it in the body only: api_execute
 			 * reads it there, with the same two errors, before the body's checks. */
 			r->identifier = NULL;
@@ -117,46 +140,16 @@ static void dispatch(struct req *r)
 		if (r->identifier && !identifier_valid(r->identifier, r->identifier_len)) {
 			http_send_error(r, API_ERR_INVALID_IDENTIFIER,
 					"The identifier must be 4 to 128 characters from A-Z, a-z, "
-					"0-9 and _|}{[]:\";'<>?/.,@#$%%^&*()-+=!~`.");
+					"0-9 and %s.",
+					IDENTIFIER_SPECIALS);
 			return;
 		}
 	}
 
-	switch (r->op) {
-	case OP_CODE_EXECUTE:
-	case OP_PYTHON_EXECUTE:
-	case OP_EXECUTIONS_POST:
-		api_execute(r);
+	void (*handler)(struct req *) = handler_of(r->op);
+	if (handler) {
+		handler(r);
 		return;
-	case OP_EXECUTION_GET:
-		api_execution_get(r);
-		return;
-	case OP_FILES_UPLOAD_OLD:
-	case OP_FILES_UPLOAD_NEW:
-	case OP_FILES_LIST:
-	case OP_FILES_CONTENT:
-	case OP_FILES_META:
-	case OP_FILES_DELETE:
-		api_files(r);
-		return;
-	case OP_SESSION_GET:
-	case OP_SESSION_DELETE:
-	case OP_MGMT_GET_SESSION:
-	case OP_MGMT_STOP_SESSION:
-		api_session(r);
-		return;
-	case OP_LIST_SESSIONS:
-	case OP_MGMT_LIST_SESSIONS:
-		api_list_sessions(r);
-		return;
-	case OP_METADATA:
-		api_metadata(r);
-		return;
-	case OP_HEALTHZ:
-		api_healthz(r);
-		return;
-	case OP_NONE:
-		break;
 	}
 	http_add_header(r, "Allow", "%s", allow);
 	http_send_error(r, API_ERR_METHOD_NOT_ALLOWED, "Method %s is not allowed here.",

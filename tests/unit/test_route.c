@@ -166,6 +166,58 @@ Test(route, session_scope_and_data_operations)
 	cr_expect_not(route_op_is_data(OP_MGMT_GET_SESSION));
 }
 
+Test(route, operation_table_rows_agree_and_cover_every_operation)
+{
+	size_t n;
+	const struct route_row *t = route_table(&n);
+	cr_assert_gt(n, 0);
+	for (int op = OP_NONE + 1; op <= OP_HEALTHZ; op++) {
+		size_t rows = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (t[i].op != (enum route_op)op)
+				continue;
+			rows++;
+			/* An operation's flags are the same on each of its rows. */
+			cr_expect_eq(t[i].flags, route_op_flags((enum route_op)op), "op %d row %zu",
+				     op, i);
+			cr_expect_neq(t[i].methods, 0u, "op %d row %zu", op, i);
+		}
+		cr_expect_gt(rows, 0, "op %d has no row", op);
+	}
+	cr_expect_eq(route_op_flags(OP_NONE), 0u);
+	cr_expect_eq(route_op_flags(OP_HEALTHZ), (unsigned)OPF_NO_AUTH);
+	cr_expect(route_op_flags(OP_PYTHON_EXECUTE) & OPF_ID_IN_BODY);
+	cr_expect_not(route_op_flags(OP_CODE_EXECUTE) & OPF_ID_IN_BODY);
+}
+
+Test(route, api_version_optional_only_on_management_list)
+{
+	struct route r;
+	cr_assert_eq(route_parse("/.management/listSessions", &r), 0);
+	cr_expect(route_api_version_optional(&r, HTTP_GET));
+	cr_expect(route_api_version_optional(&r, HTTP_POST));
+	cr_expect(route_api_version_optional(&r, HTTP_HEAD));
+	route_fini(&r);
+	const char *others[] = {"/.management/getSession", "/listSessions", "/session", "/files/a",
+				"/code/execute",	   "/nope"};
+	for (size_t i = 0; i < sizeof(others) / sizeof(*others); i++) {
+		cr_assert_eq(route_parse(others[i], &r), 0);
+		cr_expect_not(route_api_version_optional(&r, HTTP_GET), "%s", others[i]);
+		cr_expect_not(route_api_version_optional(&r, HTTP_POST), "%s", others[i]);
+		route_fini(&r);
+	}
+}
+
+Test(route, healthz_is_exact_and_unprefixed)
+{
+	cr_expect_eq(res_of("/healthz"), RES_HEALTHZ);
+	cr_expect_eq(op_of("/healthz", HTTP_HEAD, true), OP_HEALTHZ);
+	cr_expect_eq(res_of("/Healthz"), RES_NONE);
+	cr_expect_eq(res_of("/subscriptions/s/resourceGroups/g/sessionPools/p/healthz"), RES_NONE);
+	cr_expect_eq(res_of("/executions/a/b"), RES_NONE);
+	cr_expect_eq(res_of("/.management/other"), RES_NONE);
+}
+
 Test(query, order_case_first_wins_plus_and_bad_escapes)
 {
 	struct query q;
@@ -215,6 +267,13 @@ Test(api_version, supported_missing_unsupported_lenient)
 	is_new = false;
 	cr_expect_eq(api_version_check("2099-01-01", API_VERSION_LENIENT, &is_new), APIV_OK);
 	cr_expect(is_new);
+}
+
+Test(api_version, supported_list_for_messages)
+{
+	cr_expect_str_eq(api_versions_supported(),
+			 "2024-02-02-preview, 2024-08-02-preview, 2024-10-02-preview, "
+			 "2025-02-02-preview, 2025-10-02-preview");
 }
 
 Test(identifier, the_spec_pattern)
