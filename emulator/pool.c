@@ -1073,12 +1073,6 @@ static void job_done(struct pool *p)
 	pthread_mutex_unlock(&p->lock);
 }
 
-/*
- * The session's one worker: runs its queued asynchronous executions in ticket order, then
- * exits. At most one per session, so threads stay bounded by max_sessions however many
- * executions are queued. Holds a reference of its own (taken by the starter) until it last
- * touches the session.
- */
 /* pool_release() of a job's reference by the worker, whose own reference keeps |s| allocated
  * (so, unlike unref_locked(), this never frees; gcc's -Wuse-after-free cannot see that). */
 static void release_job_ref(struct pool *p, struct session *s)
@@ -1090,6 +1084,12 @@ static void release_job_ref(struct pool *p, struct session *s)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/*
+ * The session's one worker: runs its queued asynchronous executions in ticket order, then
+ * exits. At most one per session, so threads stay bounded by max_sessions however many
+ * executions are queued. Holds a reference of its own (taken by the starter) until it last
+ * touches the session.
+ */
 static void session_worker_run(struct session *s)
 {
 	struct pool *p = s->pool;
