@@ -60,13 +60,17 @@ int pred_parse_time(const char *s, double *out);
 /* Largest regular expression pred_regcomp() compiles, in bytes and in estimated tree nodes. */
 #define PRED_REGEX_MAX_LEN  4096
 #define PRED_REGEX_MAX_COST 20000
+/* Most counts applied to pieces that can match the empty string ("a*+", "(b?)+": see
+ * nullable_repeats in predicate.c). */
+#define PRED_REGEX_MAX_NULLABLE_REPEATS 3
 
 /*
  * regcomp(), after refusing with REG_ESIZE ("Regular expression too big") a pattern longer than
  * PRED_REGEX_MAX_LEN or one glibc would expand past PRED_REGEX_MAX_COST nodes: glibc copies the
  * piece a count repeats (x{m,n} about n times, x+ twice), so stacked and nested counts multiply
- * ("4++++…" with 34 '+' took over 2 GiB, found by fuzz_scenario). Every regex of a scenario
- * goes through it. On failure |re| must not be freed.
+ * ("4++++…" with 34 '+' took over 2 GiB, found by fuzz_scenario); or one that repeats pieces
+ * able to match the empty string more than PRED_REGEX_MAX_NULLABLE_REPEATS times ("_*+++…" took
+ * over 90 s). Every regex of a scenario goes through it. On failure |re| must not be freed.
  */
 int pred_regcomp(regex_t *re, const char *pattern, int cflags);
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Predicates: each check, its failure message, validation of specs. */
 #include <criterion/criterion.h>
+#include <regex.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
@@ -169,4 +171,40 @@ Test(predicate, validation_rejects_bad_specs)
 	static const char *const extra[] = {"path", NULL};
 	cr_expect_eq(pred_validate(s, "w", extra, NULL), 0);
 	cr_expect_eq(pred_validate(s, "w", NULL, NULL), -EINVAL);
+}
+
+/* Patterns glibc compiles slowly or hugely are refused before regcomp(); ordinary ones are not. */
+Test(predicate, regcomp_refuses_costly_patterns)
+{
+	static const char *const fine[] = {
+	    "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$",
+	    "(\\s*,\\s*)*",
+	    "a*+",
+	    "(a*)+",
+	    "((a*)+)+",
+	    "(a|b*)+c?",
+	    "x{0,2}y{100}",
+	    "a+++++++"};
+	for (size_t i = 0; i < sizeof(fine) / sizeof(*fine); i++) {
+		regex_t re;
+		cr_expect_eq(pred_regcomp(&re, fine[i], REG_EXTENDED | REG_NOSUB), 0, "%s",
+			     fine[i]);
+		regfree(&re);
+	}
+	/* Nullable pieces repeated again and again ("_*+++…" took over 90 s), stacked counts that
+	 * multiply the node count, and overlong patterns. */
+	static const char *const costly[] = {"_*+++++++++++++",	      "a?++++",
+					     "((((a*)+)+)+)+",	      "(((((b?)*)+)+)+)+",
+					     "4++++++++++++++++++++", "a{0,9}++++"};
+	for (size_t i = 0; i < sizeof(costly) / sizeof(*costly); i++) {
+		regex_t re;
+		cr_expect_eq(pred_regcomp(&re, costly[i], REG_EXTENDED | REG_NOSUB), REG_ESIZE,
+			     "%s", costly[i]);
+	}
+	char *long_one = malloc(PRED_REGEX_MAX_LEN + 2);
+	memset(long_one, 'a', PRED_REGEX_MAX_LEN + 1);
+	long_one[PRED_REGEX_MAX_LEN + 1] = '\0';
+	regex_t re;
+	cr_expect_eq(pred_regcomp(&re, long_one, REG_EXTENDED | REG_NOSUB), REG_ESIZE);
+	free(long_one);
 }
