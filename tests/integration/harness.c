@@ -360,3 +360,27 @@ char *emu_multipart(size_t *len, size_t nparts, const char *const *names,
 	*len = g.len;
 	return g.p;
 }
+
+pid_t emu_spawn(const char *const *lead, const char *const *args, const char *out, const char *err)
+{
+	const char *bin = getenv("SESSIONPOOL_EMULATOR");
+	if (!bin || !*bin)
+		bin = EMULATOR_PATH;
+	const char *argv[64] = {bin};
+	size_t n = 1;
+	for (size_t i = 0; lead && lead[i] && n < 63; i++)
+		argv[n++] = lead[i];
+	for (size_t i = 0; args && args[i] && n < 63; i++)
+		argv[n++] = args[i];
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	setpgid(0, 0);
+	int o = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int e = open(err ? err : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+		_exit(126);
+	execv(bin, (char *const *)argv);
+	_exit(127);
+}

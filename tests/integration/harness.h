@@ -36,6 +36,15 @@ struct emu {
  */
 int emu_start(struct emu *e, const char *const *extra_args, int timeout_s);
 
+/*
+ * Starts the emulator binary (EMULATOR_PATH, or SESSIONPOOL_EMULATOR when set) in a process
+ * group of its own with the flags |lead| then |args| (each NULL-terminated, may be NULL), its
+ * standard output to the file |out| and its standard error to the file |err| (created; NULL means
+ * /dev/null). Unlike emu_start(), it neither waits for readiness nor owns a directory: for tests
+ * of start-up and of what the emulator prints. Returns the pid, or -1.
+ */
+pid_t emu_spawn(const char *const *lead, const char *const *args, const char *out, const char *err);
+
 /* Removes |dir| and everything below it, never following symlinks. "" is a no-op. */
 void emu_rm_tree(const char *dir);
 

@@ -440,25 +440,9 @@ static int run_split(const char *dir, const char *const *args, bool serve)
 	snprintf(err, sizeof(err), "%s/stderr", dir);
 	snprintf(ready, sizeof(ready), "%s/ready", dir);
 	snprintf(data, sizeof(data), "%s/data", dir);
-	const char *bin = getenv("SESSIONPOOL_EMULATOR");
-	if (!bin || !*bin)
-		bin = EMULATOR_PATH;
-	const char *argv[32] = {bin, "--ready-file", ready, "--data-dir", data};
-	size_t n = 5;
-	for (size_t i = 0; args && args[i] && n < 31; i++)
-		argv[n++] = args[i];
-	fflush(NULL);
-	pid_t pid = fork();
+	const char *lead[] = {"--ready-file", ready, "--data-dir", data, NULL};
+	pid_t pid = emu_spawn(lead, args, out, err);
 	cr_assert(pid >= 0);
-	if (pid == 0) {
-		setpgid(0, 0);
-		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-			_exit(126);
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
 	if (serve) {
 		char *url = wait_file_for(ready, "\n", 60);
 		struct emu e = {.pid = pid};

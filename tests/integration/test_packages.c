@@ -225,25 +225,9 @@ static void run(struct run *r, const char *const *args)
 	char errf[128], data[128];
 	snprintf(errf, sizeof(errf), "%s/stderr", dir);
 	snprintf(data, sizeof(data), "%s/data", dir);
-	const char *bin = getenv("SESSIONPOOL_EMULATOR");
-	if (!bin || !*bin)
-		bin = EMULATOR_PATH;
-	const char *argv[16] = {bin, "--data-dir", data, "--listen", "127.0.0.1:0"};
-	size_t n = 5;
-	for (size_t i = 0; args[i] && n < 15; i++)
-		argv[n++] = args[i];
-	fflush(NULL);
-	pid_t pid = fork();
+	const char *lead[] = {"--data-dir", data, "--listen", "127.0.0.1:0", NULL};
+	pid_t pid = emu_spawn(lead, args, NULL, errf);
 	cr_assert(pid >= 0);
-	if (pid == 0) {
-		setpgid(0, 0);
-		int e = open(errf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		int o = open("/dev/null", O_WRONLY | O_CLOEXEC);
-		if (e < 0 || o < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-			_exit(126);
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
 	/* A run that starts after all must not outlive the test: the deadline is Criterion's. */
 	cr_assert_eq(waitpid(pid, &r->status, 0), pid);
 	kill(-pid, SIGKILL);

@@ -48,25 +48,9 @@ static void run(struct run *r, const char *const *args)
 	snprintf(out, sizeof(out), "%s/stdout", r->dir);
 	snprintf(err, sizeof(err), "%s/stderr", r->dir);
 	snprintf(data, sizeof(data), "%s/data", r->dir);
-	const char *bin = getenv("SESSIONPOOL_EMULATOR");
-	if (!bin || !*bin)
-		bin = EMULATOR_PATH;
-	const char *argv[32] = {bin, "--data-dir", data};
-	size_t n = 3;
-	for (size_t i = 0; args[i] && n < 31; i++)
-		argv[n++] = args[i];
-	fflush(NULL);
-	pid_t pid = fork();
+	const char *lead[] = {"--data-dir", data, NULL};
+	pid_t pid = emu_spawn(lead, args, out, err);
 	cr_assert(pid >= 0);
-	if (pid == 0) {
-		setpgid(0, 0);
-		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-			_exit(126);
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
 	cr_assert_eq(waitpid(pid, &r->status, 0), pid);
 	kill(-pid, SIGKILL);
 	r->out = slurp(out);
