@@ -133,7 +133,7 @@ void api_execute(struct req *r)
 	bool new_route = r->op == OP_EXECUTIONS_POST;
 	bool async = new_route && body.async; /* the old shape has no asynchronous mode */
 
-	struct session *s;
+	struct pool_entry *s;
 	struct sp_err err = {0};
 	int64_t prepare_ms = 0;
 	int rc = pool_acquire(r->srv->pool, r->identifier, true, &s, &prepare_ms, &err);
@@ -150,9 +150,9 @@ void api_execute(struct req *r)
 	    .operation_id = valid_operation_id(r),
 	};
 	struct exec_view v = {0};
-	rc = session_exec(r->srv->pool, s, &prm, &v, &err);
+	rc = session_exec(entry_session(s), &prm, &v, &err);
 	char etag[37];
-	memcpy(etag, session_etag(s), sizeof(etag));
+	memcpy(etag, entry_etag(s), sizeof(etag));
 	pool_release(r->srv->pool, s);
 	if (rc == -EAGAIN) {
 		exec_view_fini(&v);
@@ -197,7 +197,7 @@ void api_execution_get(struct req *r)
 {
 	size_t idlen;
 	const char *id = route_execution_id(&r->route, &idlen);
-	struct session *s;
+	struct pool_entry *s;
 	struct sp_err err = {0};
 	int rc = pool_acquire(r->srv->pool, r->identifier, false, &s, NULL, &err);
 	if (rc < 0) {
@@ -205,9 +205,9 @@ void api_execution_get(struct req *r)
 		return;
 	}
 	struct exec_view v = {0};
-	rc = session_exec_get(s, id, idlen, &v);
+	rc = session_exec_get(entry_session(s), id, idlen, &v);
 	char etag[37];
-	memcpy(etag, session_etag(s), sizeof(etag));
+	memcpy(etag, entry_etag(s), sizeof(etag));
 	pool_release(r->srv->pool, s);
 	if (rc < 0) {
 		cleanup_free char *clean = util_utf8_sanitize(id, strlen(id));

@@ -237,15 +237,15 @@ static int query_dir(struct req *r, char **dir)
 }
 
 /* The session's directory as an O_PATH descriptor, or an error response and -1. */
-static int open_root(struct req *r, struct session *s)
+static int open_root(struct req *r, struct pool_entry *s)
 {
-	int fd = open(session_dir(s), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(entry_dir(s), O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		send_io_error(r, "cannot open the session directory", -errno);
 	return fd;
 }
 
-static int acquire(struct req *r, struct session **s)
+static int acquire(struct req *r, struct pool_entry **s)
 {
 	struct sp_err err = {0};
 	int rc = pool_acquire(r->srv->pool, r->identifier, true, s, NULL, &err);
@@ -409,7 +409,7 @@ static void files_item(struct req *r, item_fn *item)
 		send_path_error(r, rc, name, nlen);
 		return;
 	}
-	struct session *s;
+	struct pool_entry *s;
 	if (acquire(r, &s) < 0)
 		return;
 	int rootfd = open_root(r, s);
@@ -618,7 +618,7 @@ void api_files_list(struct req *r)
 	bool recursive = true;
 	if (r->new_shape && query_recursive(r, &recursive) < 0)
 		return;
-	struct session *s;
+	struct pool_entry *s;
 	if (acquire(r, &s) < 0)
 		return;
 	int rootfd = open_root(r, s);
@@ -647,7 +647,7 @@ struct upload {
 	struct sp_err acquire_err;
 	/* Set up once the `file` part's headers are accepted. */
 	char *rel;
-	struct session *s;
+	struct pool_entry *s;
 	int dirfd;
 	int tmpfd;
 	char tmpname[64];
@@ -690,12 +690,12 @@ static void upload_discard(struct upload *u)
 /* Opens (creating) the target's directory and a temporary file in it. */
 static int upload_prepare(struct upload *u)
 {
-	int rootfd = open(session_dir(u->s), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int rootfd = open(entry_dir(u->s), O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return upload_fail(u, API_ERR_INTERNAL,
 				   "Internal error: cannot open the session directory: %s.",
 				   strerror(errno));
-	uid_t uid = session_uid(u->s);
+	uid_t uid = entry_uid(u->s);
 	size_t dl = filepath_dirname_len(u->rel);
 	cleanup_free char *parent = strndup(u->rel, dl);
 	int fd = parent ? beneath_mkdirs(rootfd, parent, uid) : -ENOMEM;

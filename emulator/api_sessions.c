@@ -14,7 +14,6 @@
 #include "conntrack.h"
 #include "pct.h"
 #include "pool.h"
-#include "sandbox.h"
 
 static void add_time(cJSON *o, const char *name, int64_t ticks)
 {
@@ -137,15 +136,15 @@ void api_list_sessions(struct req *r)
 
 void api_metadata(struct req *r)
 {
-	struct sbx_zygote *z = r->srv->zygote;
+	struct bk_info bi;
+	pool_describe(r->srv->pool, &bi);
 	cleanup_cjson cJSON *root = cJSON_CreateObject();
 	cJSON *rt = cJSON_AddArrayToObject(root, "runtimes");
 	cJSON *py = cJSON_CreateObject();
 	cJSON_AddStringToObject(py, "name", "python");
-	cJSON_AddStringToObject(py, "version", sbx_zygote_python_version(z));
+	cJSON_AddStringToObject(py, "version", bi.python_version);
 	cJSON_AddItemToArray(rt, py);
-	cJSON_AddItemToObject(root, "preInstalledPackages",
-			      cJSON_CreateRaw(sbx_zygote_packages_json(z)));
+	cJSON_AddItemToObject(root, "preInstalledPackages", cJSON_CreateRaw(bi.packages_json));
 	add_time(root, "createdAt", r->srv->started_ticks);
 	add_time(root, "lastUpdatedAt", r->srv->started_ticks);
 	cJSON *k = cJSON_AddObjectToObject(root, "jupyterKernel");
@@ -160,9 +159,8 @@ void api_metadata(struct req *r)
 
 void api_healthz(struct req *r)
 {
-	struct sbx_zygote *z = r->srv->zygote;
-	struct sbx_zygote_health zh;
-	sbx_zygote_health(z, &zh);
+	struct bk_info zh;
+	pool_describe(r->srv->pool, &zh);
 	cleanup_cjson cJSON *root = cJSON_CreateObject();
 	/* While the zygote restarts, new sessions get 503: so does the health check. */
 	cJSON_AddStringToObject(root, "status", zh.up ? "ok" : "unavailable");
@@ -173,17 +171,17 @@ void api_healthz(struct req *r)
 	else
 		cJSON_AddNullToObject(root, "zygoteLastExit");
 	cJSON_AddStringToObject(root, "version", SP_VERSION);
-	cJSON_AddStringToObject(root, "isolation", sbx_isolation_name(sbx_zygote_isolation(z)));
-	const char *why = sbx_zygote_isolation_reason(z);
+	cJSON_AddStringToObject(root, "isolation", zh.isolation);
+	const char *why = zh.isolation_why;
 	if (why)
 		cJSON_AddStringToObject(root, "isolationReason", why);
 	else
 		cJSON_AddNullToObject(root, "isolationReason");
-	cJSON_AddStringToObject(root, "sessionCgroups", sbx_zygote_cgroups(z));
+	cJSON_AddStringToObject(root, "sessionCgroups", zh.cgroups);
 	cJSON_AddStringToObject(root, "diskQuota", r->srv->disk_quota);
 	cJSON_AddNumberToObject(root, "liveSessions", (double)pool_live_count(r->srv->pool));
 	cJSON_AddNumberToObject(root, "maxSessions", (double)r->srv->cfg->max_sessions);
-	cJSON_AddStringToObject(root, "python", sbx_zygote_python_version(z));
+	cJSON_AddStringToObject(root, "python", zh.python_version);
 	struct conntrack_stats cs;
 	conntrack_get_stats(&cs);
 	cJSON *conns = cJSON_AddObjectToObject(root, "connections");

@@ -3,6 +3,7 @@
 #include "errors.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 static const struct {
 	int status;
@@ -86,4 +87,57 @@ const char *http_reason_phrase(int status)
 	default:
 		return "Unknown";
 	}
+}
+
+const char *exec_error_code(enum exec_error e)
+{
+	switch (e) {
+	case EXEC_ERR_NONE:
+		return NULL;
+	case EXEC_ERR_EXECUTION:
+		return "ExecutionError";
+	case EXEC_ERR_TIMEOUT:
+		return "ExecutionTimeout";
+	case EXEC_ERR_RESTARTED:
+		return "InterpreterRestarted";
+	case EXEC_ERR_CANCELED:
+		return "ExecutionCanceled";
+	}
+	return NULL;
+}
+
+enum exec_error exec_failure(enum bk_outcome o, const char *internal, unsigned timeout_s,
+			     const char *cause, char *line, size_t n, enum exec_status *status)
+{
+	*status = EXEC_FAILED;
+	if (internal) {
+		snprintf(line, n, "The emulator could not run the cell: %s\n", internal);
+		return EXEC_ERR_RESTARTED;
+	}
+	switch (o) {
+	case BK_OUTCOME_TIMEOUT:
+		snprintf(line, n, "Execution timed out after %u seconds.\n", timeout_s);
+		return EXEC_ERR_TIMEOUT;
+	case BK_OUTCOME_TIMEOUT_RESTARTED:
+		snprintf(line, n,
+			 "Execution timed out after %u seconds. The Python interpreter was "
+			 "restarted; variables and imports were lost.\n",
+			 timeout_s);
+		return EXEC_ERR_TIMEOUT;
+	case BK_OUTCOME_CRASHED:
+		snprintf(line, n,
+			 "The Python interpreter exited unexpectedly (%s); it was restarted and "
+			 "variables and imports were lost.\n",
+			 cause ? cause : "unknown cause");
+		return EXEC_ERR_RESTARTED;
+	case BK_OUTCOME_CANCELED:
+		*status = EXEC_CANCELED;
+		snprintf(line, n, "Execution canceled: the session was deleted.\n");
+		return EXEC_ERR_CANCELED;
+	case BK_OUTCOME_OK:
+	case BK_OUTCOME_EXCEPTION:
+		break;
+	}
+	snprintf(line, n, "The emulator could not run the cell: unexpected outcome\n");
+	return EXEC_ERR_RESTARTED;
 }

@@ -37,3 +37,22 @@ const char *api_error_code(enum api_error e);
 
 /* Reason phrase for an HTTP status ("Not Found"); "Unknown" for codes the emulator never sends. */
 const char *http_reason_phrase(int status);
+
+/* ---- execution failures (§8.5–§8.8): the `error.code` and message of a failed execution ---- */
+
+#include <stddef.h>
+
+#include "backend.h"
+#include "session.h"
+
+/* Canonical execution error code string ("ExecutionError", …) or NULL for EXEC_ERR_NONE. */
+const char *exec_error_code(enum exec_error e);
+
+/*
+ * How a backend outcome other than OK and EXCEPTION ends an execution: its status and error,
+ * and the one-line message (ending in '\n', also appended to stderr) written into |line|.
+ * |timeout_s| is the execution's timeout, |cause| the backend's error message (CRASHED) or
+ * NULL. For a failure of the backend itself, pass |internal| (the reason) instead.
+ */
+enum exec_error exec_failure(enum bk_outcome o, const char *internal, unsigned timeout_s,
+			     const char *cause, char *line, size_t n, enum exec_status *status);

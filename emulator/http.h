@@ -19,13 +19,11 @@
 #include "util.h"
 
 struct pool;
-struct sbx_zygote;
 
 /* Process-wide state handed to every request; read-only after start except through pool. */
 struct server {
 	const struct config *cfg;
 	struct pool *pool;
-	struct sbx_zygote *zygote;
 	bool tls;
 	int64_t started_ticks;
 	char *local_base;     /* scheme://host:port of the listener, for requests without Host */

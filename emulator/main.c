@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend_sbx.h"
 #include "constants.h"
 #include "datafs.h"
 #include "http.h"
@@ -206,18 +207,27 @@ int main(int argc, char **argv, char **envp)
 	sbx_isolation_parse(cfg.isolation, &so.isolation);
 
 	struct server srv = {.cfg = &cfg, .started_ticks = util_now_ticks()};
+	struct sbx_zygote *zygote = NULL;
+	struct backend_sbx bs;
+	struct backend bk;
 	struct mg_context *ctx = NULL;
 	char *url = NULL;
 	int rc = 1;
-	if (sbx_zygote_start(&so, &srv.zygote, &err) < 0 ||
-	    pool_new(&cfg, srv.zygote, &fs, &srv.pool, &err) < 0 ||
-	    pool_start_reaper(srv.pool, &err) < 0 || !(ctx = server_start(&srv, &url, &err))) {
-		fprintf(stderr, "sessionpool-emulator: %s\n", err.msg);
-		goto out;
-	}
-	enum sbx_isolation mode = sbx_zygote_isolation(srv.zygote);
+	if (sbx_zygote_start(&so, &zygote, &err) < 0)
+		goto fail;
+	backend_sbx_init(&bs, zygote, &fs, &bk);
+	if (pool_new(
+		&(struct pool_options){.cooldown_s = cfg.cooldown_seconds,
+				       .max_sessions = cfg.max_sessions,
+				       .ready_target = (size_t)cfg.ready_sessions,
+				       .records_max = (size_t)cfg.execution_records_per_session,
+				       .grace_s = (unsigned)cfg.interrupt_grace_s},
+		&bk, NULL, &srv.pool, &err) < 0 ||
+	    pool_start(srv.pool, &err) < 0 || !(ctx = server_start(&srv, &url, &err)))
+		goto fail;
+	enum sbx_isolation mode = sbx_zygote_isolation(zygote);
 	printf("sessionpool-emulator %s listening on %s (isolation: %s, python %s)\n", SP_VERSION,
-	       url, sbx_isolation_name(mode), sbx_zygote_python_version(srv.zygote));
+	       url, sbx_isolation_name(mode), sbx_zygote_python_version(zygote));
 	if (fs.quota)
 		snprintf(srv.disk_quota, sizeof(srv.disk_quota), "%llu MiB per session (tmpfs)",
 			 (unsigned long long)cfg.session_disk_mb);
@@ -225,13 +235,13 @@ int main(int argc, char **argv, char **envp)
 		snprintf(srv.disk_quota, sizeof(srv.disk_quota), "off (%.200s)", fs.reason);
 	if (!cfg.quiet)
 		fprintf(stderr, "sessionpool-emulator: session cgroups: %s; /mnt/data quota: %s\n",
-			sbx_zygote_cgroups(srv.zygote), srv.disk_quota);
+			sbx_zygote_cgroups(zygote), srv.disk_quota);
 	if (mode == SBX_ISOLATION_DEGRADED)
 		fprintf(stderr,
 			"sessionpool-emulator: WARNING: DEGRADED ISOLATION (%s). Sessions have no "
 			"namespaces; only uid, seccomp and rlimits separate them from the host. "
 			"See README, 'Isolation modes'.\n",
-			sbx_zygote_isolation_reason(srv.zygote));
+			sbx_zygote_isolation_reason(zygote));
 	fflush(stdout);
 	if (cfg.ready_file && write_ready_file(cfg.ready_file, url) < 0)
 		fprintf(stderr, "sessionpool-emulator: cannot write %s\n", cfg.ready_file);
@@ -241,12 +251,15 @@ int main(int argc, char **argv, char **envp)
 	if (!cfg.quiet) /* stdout holds the start line alone */
 		fprintf(stderr, "sessionpool-emulator: stopping (signal %d)\n", sig);
 	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "sessionpool-emulator: %s\n", err.msg);
 out:
 	if (srv.pool)
 		pool_shutdown(srv.pool);
 	server_stop(ctx);
 	pool_free(srv.pool);
-	sbx_zygote_stop(srv.zygote);
+	sbx_zygote_stop(zygote);
 	datafs_fini(&fs);
 	if (cfg.tls_cert) {
 		char pem[PATH_MAX];

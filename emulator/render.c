@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors.h"
 #include "util.h"
 
 /*
@@ -66,15 +67,15 @@ static cJSON *string_n(const char *s, size_t len)
 static cJSON *value_json(const struct exec_view *v, bool legacy)
 {
 	switch (v->kind) {
-	case SBX_VALUE_NONE:
+	case BK_VALUE_NONE:
 		return cJSON_CreateString("");
-	case SBX_VALUE_NULL:
+	case BK_VALUE_NULL:
 		return legacy ? cJSON_CreateString("") : cJSON_CreateNull();
-	case SBX_VALUE_JSON:
+	case BK_VALUE_JSON:
 		return cJSON_CreateRaw(v->value ? v->value : "null");
-	case SBX_VALUE_TEXT:
+	case BK_VALUE_TEXT:
 		return cJSON_CreateString(v->value ? v->value : "");
-	case SBX_VALUE_IMAGE: {
+	case BK_VALUE_IMAGE: {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "type", "image");
 		cJSON_AddStringToObject(o, "format", "png");

@@ -9,7 +9,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
-#include "pool.h"
+#include "session.h"
 
 /* |fault_succeeded|: the test-only fault that says "Succeeded" instead of "Success". */
 cJSON *render_exec_old(const struct exec_view *v, bool fault_succeeded);

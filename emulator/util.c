@@ -4,7 +4,6 @@
 
 #include <ctype.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,18 +11,8 @@
 
 #include "sputf8.h"
 
-static _Atomic int64_t fake_now;
-
-void util_set_fake_now(int64_t ticks)
-{
-	atomic_store(&fake_now, ticks);
-}
-
 int64_t util_now_ticks(void)
 {
-	int64_t f = atomic_load(&fake_now);
-	if (f > 0)
-		return f;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * UTIL_TICKS_PER_SEC + ts.tv_nsec / 100;

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Small pure helpers shared by the emulator's modules: clocks and the contract's timestamp
- * forms (§0), GUIDs, percent-decoding (§1.1) and bounded string building. No global state
- * except the clock override used by unit tests.
+ * forms (§0), GUIDs, percent-decoding (§1.1) and bounded string building. No global state.
  */
 #pragma once
 
@@ -16,9 +15,6 @@ int64_t util_now_ticks(void);
 /* Monotonic clock in milliseconds / nanoseconds. */
 int64_t util_mono_ms(void);
 int64_t util_mono_ns(void);
-
-/* Test hook: when |ticks| > 0, util_now_ticks() returns it instead of the clock. */
-void util_set_fake_now(int64_t ticks);
 
 #define UTIL_TICKS_PER_SEC 10000000LL
 

@@ -1117,8 +1117,8 @@ static pid_t pidfd_pid(int pidfd)
 }
 
 /* Asks the zygote for a new interpreter and waits until it is ready. */
-static int interp_spawn(struct sbx_zygote *z, int host_dir, unsigned slot, int64_t wait_ms,
-			struct interp *out, struct sp_err *err)
+static int interp_spawn(struct sbx_zygote *z, int host_dir, unsigned slot, bool warm,
+			int64_t wait_ms, struct interp *out, struct sp_err *err)
 {
 	char req[64];
 	cJSON *reply = NULL;
@@ -1126,7 +1126,8 @@ static int interp_spawn(struct sbx_zygote *z, int host_dir, unsigned slot, int64
 	size_t nfds = 0;
 	struct interp it = {-1, -1, -1, -1, -1, -1, NULL};
 
-	snprintf(req, sizeof(req), "{\"op\":\"spawn\",\"slot\":%u}", slot);
+	snprintf(req, sizeof(req), "{\"op\":\"spawn\",\"slot\":%u,\"warm\":%s}", slot,
+		 warm ? "true" : "false");
 	int r = ctl_call(z, req, &host_dir, 1, &reply, fds, &nfds, SBX_CTL_MAXFDS, wait_ms, &it.gen,
 			 err);
 	if (r < 0)
@@ -1187,15 +1188,15 @@ static int interp_spawn(struct sbx_zygote *z, int host_dir, unsigned slot, int64
 
 static void session_drop_interp(struct sbx_session *s);
 
-int sbx_session_spawn(struct sbx_zygote *z, const char *host_dir, unsigned slot,
-		      struct sbx_session **out, struct sp_err *err)
+static int session_spawn(struct sbx_zygote *z, const char *host_dir, unsigned slot, bool warm,
+			 struct sbx_session **out, struct sp_err *err)
 {
 	cleanup_close int dir = open(host_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return sp_err_sys(err, -errno, "session directory %s", host_dir);
 	struct interp it;
 	/* A new session does not wait for a restarting zygote: the caller answers "retry". */
-	int r = interp_spawn(z, dir, slot, 0, &it, err);
+	int r = interp_spawn(z, dir, slot, warm, 0, &it, err);
 	if (r < 0)
 		return r;
 	struct sbx_session *s = calloc(1, sizeof(*s));
@@ -1231,6 +1232,18 @@ int sbx_session_spawn(struct sbx_zygote *z, const char *host_dir, unsigned slot,
 	}
 	*out = s;
 	return 0;
+}
+
+int sbx_session_spawn(struct sbx_zygote *z, const char *host_dir, unsigned slot,
+		      struct sbx_session **out, struct sp_err *err)
+{
+	return session_spawn(z, host_dir, slot, false, out, err);
+}
+
+int sbx_session_spawn_warm(struct sbx_zygote *z, const char *host_dir, unsigned slot,
+			   struct sbx_session **out, struct sp_err *err)
+{
+	return session_spawn(z, host_dir, slot, true, out, err);
 }
 
 bool sbx_session_stale(struct sbx_session *s)
@@ -1300,7 +1313,7 @@ static int session_respawn(struct sbx_session *s, struct sp_err *err)
 		return -ECANCELED;
 	/* An existing session waits (bounded) for a restarting zygote: its cell is already
 	 * answered, or about to be. */
-	int r = interp_spawn(s->z, s->host_dir, s->slot, RESPAWN_WAIT_MS, &it, err);
+	int r = interp_spawn(s->z, s->host_dir, s->slot, false, RESPAWN_WAIT_MS, &it, err);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&s->z->lock);

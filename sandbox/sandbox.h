@@ -136,6 +136,10 @@ struct sbx_session;
  */
 int sbx_session_spawn(struct sbx_zygote *z, const char *host_dir, unsigned slot,
 		      struct sbx_session **out, struct sp_err *err);
+/* The same, for an interpreter made ahead of demand (a ready cache): before it says ready it
+ * runs one throw-away cell, so that the copy-on-write faults of the first cell are paid now. */
+int sbx_session_spawn_warm(struct sbx_zygote *z, const char *host_dir, unsigned slot,
+			   struct sbx_session **out, struct sp_err *err);
 
 /* True when the session's interpreter is gone or was forked by a zygote that has died since
  * (its next exec would report CRASHED): a ready-made session in that state should be freed and

@@ -7,17 +7,19 @@
  * program, preloads CPython and the scientific stack (pyrunner.c), says hello, then serves one
  * request at a time on the control socket:
  *
- *   spawn {slot} + [host dir]  → hand a standby process its session; reply {pid} + [socket,
- *                                stdout, stderr, pidfd, clock page]
+ *   spawn {slot, warm} + [host dir] → fork a session process and hand it its session; reply
+ *                                     {pid} + [socket, stdout, stderr, pidfd, clock page]
  *   status {pid}               → how a session process ended ("exit status 3", "signal SIGSEGV")
  *   stop                       → kill every session and exit
  *
- * A standby process is forked ahead of time (unshare(CLONE_NEWPID), fork: it is pid 1 of a new
- * pid namespace, setns back), prepares its jail and Python state (jail_standby,
- * pyr_session_prepare) and waits on its session socket for {"op":"assign","slot"} with the host
- * directory attached; it then finishes the jail (jail_assign) and serves the session. The pool
- * is refilled whenever no request is waiting, so the fork (5 ms for an 80 MB interpreter on the
- * reference machine) and the copy-on-write faults after it stay off the spawn path.
+ * A session process is forked per spawn (unshare(CLONE_NEWPID), fork: it is pid 1 of a new pid
+ * namespace, setns back); it prepares its jail and Python state (jail_standby,
+ * pyr_session_prepare, with a throw-away warm-up cell when the spawn says "warm") while the
+ * zygote already sends it {"op":"assign","slot"} with the host directory attached; it then
+ * finishes the jail (jail_assign) and serves the session. The zygote answers as soon as it has
+ * forked: the client waits for the process's readiness, so spawns overlap. Interpreters made
+ * ahead of demand are the emulator pool's ready cache (emulator/pool.c), the only one: the
+ * zygote keeps none of its own.
  *
  * The zygote never waits for one session: children are reaped with waitpid(-1, WNOHANG) when
  * SIGCHLD arrives and before each request, and their statuses are kept in a small ring for
@@ -55,10 +57,7 @@
 #include "spjson.h"
 #include "wire.h"
 
-#define EXIT_RING	 256
-#define STANDBY_TARGET	 2  /* pre-forked session processes kept ready */
-#define STANDBY_FAILURES 3  /* consecutive standby deaths before the pool stops refilling */
-#define STANDBY_IDLE_MS	 10 /* quiet time on the control socket before a refill */
+#define EXIT_RING 256
 
 struct live {
 	pid_t pid;
@@ -71,8 +70,8 @@ struct exit_rec {
 	bool oom; /* killed because its slot ran out of memory */
 };
 
-/* A pre-forked session process waiting for its session; the descriptors are ours. */
-struct standby {
+/* A session process just forked, before it gets its session; the descriptors are ours. */
+struct child {
 	pid_t pid;
 	int pidfd;
 	int sock; /* our end of its session socket: the assignment, then the client's */
@@ -96,9 +95,6 @@ struct zygote {
 	size_t nlive, live_cap;
 	struct exit_rec ring[EXIT_RING];
 	size_t ring_next;
-	struct standby standby[STANDBY_TARGET];
-	size_t nstandby;
-	unsigned standby_failures;
 	bool stopping;
 	struct cgroups cg;
 	uint64_t disk_bytes;
@@ -249,7 +245,7 @@ static bool slot_in_use(const struct zygote *z, unsigned slot, pid_t except)
 	return false;
 }
 
-static void standby_close(struct standby *sb)
+static void child_close(struct child *sb)
 {
 	int *fds[] = {&sb->pidfd, &sb->sock, &sb->out_r, &sb->err_r, &sb->clock};
 	for (size_t i = 0; i < 5; i++) {
@@ -261,15 +257,6 @@ static void standby_close(struct standby *sb)
 
 static void forget_live(struct zygote *z, pid_t pid)
 {
-	for (size_t i = 0; i < z->nstandby; i++) {
-		if (z->standby[i].pid != pid)
-			continue;
-		/* A standby died before it was used: something is wrong with the jail. */
-		standby_close(&z->standby[i]);
-		z->standby[i] = z->standby[--z->nstandby];
-		z->standby_failures++;
-		return;
-	}
 	for (size_t i = 0; i < z->nlive; i++) {
 		if (z->live[i].pid != pid)
 			continue;
@@ -312,15 +299,10 @@ static void reap_children(struct zygote *z)
 	}
 }
 
-/* Kills every session and standby process and waits (bounded) until all children are gone, so
+/* Kills every session process and waits (bounded) until all children are gone, so
  * their namespaces are torn down when we exit. */
 static void kill_all_sessions(struct zygote *z)
 {
-	for (size_t i = 0; i < z->nstandby; i++) {
-		kill(z->standby[i].pid, SIGKILL);
-		standby_close(&z->standby[i]);
-	}
-	z->nstandby = 0;
 	for (size_t i = 0; i < z->nlive; i++) {
 		kill(z->live[i].pid, SIGKILL);
 		if (z->mode == SBX_ISOLATION_DEGRADED)
@@ -370,8 +352,8 @@ __attribute__((noreturn)) static void session_fail(int sock, const char *message
 	_exit(JAIL_EXIT_SETUP);
 }
 
-/* The session process: standby preparation, then wait for a session, then serve it. */
-__attribute__((noreturn)) static void run_standby(struct zygote *z, const struct jail_fds *fds,
+/* The session process: preparation, then wait for a session, then serve it. */
+__attribute__((noreturn)) static void run_session(struct zygote *z, const struct jail_fds *fds,
 						  bool warm_up)
 {
 	struct sigaction sa = {.sa_handler = SIG_DFL};
@@ -404,8 +386,8 @@ __attribute__((noreturn)) static void run_standby(struct zygote *z, const struct
 
 static void shutdown_and_exit(struct zygote *z, int code) __attribute__((noreturn));
 
-/* Forks one session process; |pooled|: it goes to the standby pool (else it is used at once). */
-static int standby_fork(struct zygote *z, bool pooled, struct standby *out, struct sp_err *err)
+/* Forks one session process; |warm|: it runs a warm-up cell while it prepares. */
+static int session_fork(struct zygote *z, bool warm, struct child *out, struct sp_err *err)
 {
 	cleanup_close int sock_ours = -1, sock_theirs = -1;
 	cleanup_close int out_r = -1, out_w = -1, err_r = -1, err_w = -1;
@@ -446,7 +428,7 @@ static int standby_fork(struct zygote *z, bool pooled, struct standby *out, stru
 	pid_t b = fork();
 	if (b == 0) {
 		pyr_set_clock(page);
-		run_standby(z, &jf, pooled);
+		run_session(z, &jf, warm);
 	}
 	int fork_errno = errno;
 	pyr_after_fork_parent();
@@ -471,41 +453,9 @@ static int standby_fork(struct zygote *z, bool pooled, struct standby *out, stru
 		kill(b, SIGKILL);
 		return r;
 	}
-	*out = (struct standby){
+	*out = (struct child){
 	    b, pidfd, steal_fd(&sock_ours), steal_fd(&out_r), steal_fd(&err_r), steal_fd(&clock)};
 	return 0;
-}
-
-/* A living standby from the pool, or false. */
-static bool standby_take(struct zygote *z, struct standby *out)
-{
-	while (z->nstandby > 0) {
-		struct standby sb = z->standby[0];
-		memmove(&z->standby[0], &z->standby[1], (z->nstandby - 1) * sizeof(sb));
-		z->nstandby--;
-		struct pollfd p = {sb.pidfd, POLLIN, 0};
-		if (poll(&p, 1, 0) == 0) {
-			*out = sb;
-			return true;
-		}
-		standby_close(&sb);
-	}
-	return false;
-}
-
-static void standby_refill(struct zygote *z)
-{
-	struct sp_err e = {0};
-	struct standby sb;
-
-	if (standby_fork(z, true, &sb, &e) < 0) {
-		logf_("sessionpool-zygote: standby: %s", e.msg);
-		z->standby_failures++;
-		if (z->standby_failures == STANDBY_FAILURES)
-			logf_("sessionpool-zygote: standby pool disabled, forking on demand");
-		return;
-	}
-	z->standby[z->nstandby++] = sb;
 }
 
 static void shutdown_and_exit(struct zygote *z, int code) __attribute__((noreturn));
@@ -515,8 +465,8 @@ static int handle_spawn(struct zygote *z, const cJSON *req, int *fds, size_t nfd
 	const cJSON *jslot = cJSON_GetObjectItemCaseSensitive(req, "slot");
 	char msg[400], assign[64];
 	struct sp_err e = {0};
-	struct standby sb;
-	int r = -EIO;
+	struct child sb;
+	int r;
 
 	if (nfds != 1 || !cJSON_IsNumber(jslot) || jslot->valuedouble < 0 ||
 	    jslot->valuedouble > 1e9)
@@ -531,27 +481,20 @@ static int handle_spawn(struct zygote *z, const cJSON *req, int *fds, size_t nfd
 		kill_leftovers(jail_session_uid(&z->jail, slot));
 	}
 
-	/* A standby that died meanwhile fails the send: then one fresh fork gets a second try. */
-	for (int attempt = 0; attempt < 2; attempt++) {
-		bool pooled = standby_take(z, &sb);
-		if (!pooled && standby_fork(z, false, &sb, &e) < 0) {
-			snprintf(msg, sizeof(msg), "spawn: %s", e.msg);
-			return send_error(z, msg);
-		}
-		/* Into the slot's control groups before it runs anything of the session. */
-		if (cg_slot_join(&z->cg, slot, sb.pid, &e) < 0 && !z->cg_join_failed) {
-			z->cg_join_failed = true;
-			logf_("sessionpool-zygote: sessions run without their cgroup limits: %s",
-			      e.msg);
-		}
-		r = sbx_frame_send_fd(sb.sock, assign, strlen(assign), fds[0]);
-		if (r == 0) {
-			if (pooled)
-				z->standby_failures = 0;
-			break;
-		}
+	const cJSON *jwarm = cJSON_GetObjectItemCaseSensitive(req, "warm");
+	if (session_fork(z, cJSON_IsTrue(jwarm), &sb, &e) < 0) {
+		snprintf(msg, sizeof(msg), "spawn: %s", e.msg);
+		return send_error(z, msg);
+	}
+	/* Into the slot's control groups before it runs anything of the session. */
+	if (cg_slot_join(&z->cg, slot, sb.pid, &e) < 0 && !z->cg_join_failed) {
+		z->cg_join_failed = true;
+		logf_("sessionpool-zygote: sessions run without their cgroup limits: %s", e.msg);
+	}
+	r = sbx_frame_send_fd(sb.sock, assign, strlen(assign), fds[0]);
+	if (r < 0) {
 		kill(sb.pid, SIGKILL);
-		standby_close(&sb);
+		child_close(&sb);
 	}
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "spawn: the session process died: %s", strerror(-r));
@@ -562,7 +505,7 @@ static int handle_spawn(struct zygote *z, const cJSON *req, int *fds, size_t nfd
 		struct live *n = realloc(z->live, cap * sizeof(*n));
 		if (!n) {
 			kill(sb.pid, SIGKILL);
-			standby_close(&sb);
+			child_close(&sb);
 			return send_error(z, "spawn: out of memory");
 		}
 		z->live = n;
@@ -573,7 +516,7 @@ static int handle_spawn(struct zygote *z, const cJSON *req, int *fds, size_t nfd
 	cleanup_cjson cJSON *reply = cJSON_CreateObject();
 	if (!reply) {
 		kill(sb.pid, SIGKILL);
-		standby_close(&sb);
+		child_close(&sb);
 		return -ENOMEM;
 	}
 	cJSON_AddBoolToObject(reply, "ok", 1);
@@ -582,7 +525,7 @@ static int handle_spawn(struct zygote *z, const cJSON *req, int *fds, size_t nfd
 	r = send_reply(z, reply, out_fds, 5);
 	if (r < 0)
 		kill(sb.pid, SIGKILL);
-	standby_close(&sb);
+	child_close(&sb);
 	return r;
 }
 
@@ -744,20 +687,12 @@ static void serve(struct zygote *z)
 			}
 		}
 		reap_children(z);
-		/* Refill the standby pool once no request came for a moment: the fork competes for
-		 * the CPU with the session that was just handed out. */
-		bool refill =
-		    z->nstandby < STANDBY_TARGET && z->standby_failures < STANDBY_FAILURES;
-		int ready = poll(p, n, refill ? STANDBY_IDLE_MS : -1);
+		int ready = poll(p, n, -1);
 		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
 			logf_("sessionpool-zygote: poll: %s", strerror(errno));
 			shutdown_and_exit(z, 1);
-		}
-		if (ready == 0) {
-			standby_refill(z);
-			continue;
 		}
 		for (size_t i = 2; i < n; i++) {
 			if (p[i].revents & POLLIN)
@@ -1157,14 +1092,6 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	/* The first sessions should not wait for the pool either. */
-	while (z.nstandby < STANDBY_TARGET && z.standby_failures < STANDBY_FAILURES)
-		standby_refill(&z);
-	for (size_t i = 0; i < z.nstandby; i++) {
-		/* Its {"op":"standby"} (or its death) says it is prepared; the client skips it. */
-		struct pollfd p = {z.standby[i].sock, POLLIN, 0};
-		poll(&p, 1, 10000);
-	}
 	if (say_hello(&z, hello, NULL) < 0)
 		return 1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);

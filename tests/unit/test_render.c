@@ -2,6 +2,7 @@
 /* Execution responses in the three shapes, every value kind (contract §5.1, §5.7, §6.1.2,
  * §8.2 emission, §8.3 images, §8.5–§8.8 failures). */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +15,7 @@ static char *text(cJSON *j)
 	return s;
 }
 
-static struct exec_view ok_view(enum sbx_value_kind k, const char *value)
+static struct exec_view ok_view(enum bk_value_kind k, const char *value)
 {
 	struct exec_view v = {0};
 	strcpy(v.id, "testExecutionId");
@@ -31,20 +32,20 @@ static struct exec_view ok_view(enum sbx_value_kind k, const char *value)
 Test(render, old_shape_value_kinds)
 {
 	struct {
-		enum sbx_value_kind k;
+		enum bk_value_kind k;
 		const char *value;
 		const char *result;
 	} rows[] = {
-	    {SBX_VALUE_NONE, NULL, "\"\""},
-	    {SBX_VALUE_NULL, NULL, "null"},
-	    {SBX_VALUE_JSON, "42", "42"},
-	    {SBX_VALUE_JSON, "[1,2,3]", "[1,2,3]"},
-	    {SBX_VALUE_JSON, "1000000000000000000000000000000", "1000000000000000000000000000000"},
-	    {SBX_VALUE_JSON, "0.30000000000000004", "0.30000000000000004"},
-	    {SBX_VALUE_TEXT, "'nan'", "\"'nan'\""},
-	    {SBX_VALUE_TEXT, "\"it's\"", "\"\\\"it's\\\"\""},
-	    {SBX_VALUE_TEXT, "['a',\n 'b']", "\"['a',\\n 'b']\""},
-	    {SBX_VALUE_IMAGE, "iVBOR",
+	    {BK_VALUE_NONE, NULL, "\"\""},
+	    {BK_VALUE_NULL, NULL, "null"},
+	    {BK_VALUE_JSON, "42", "42"},
+	    {BK_VALUE_JSON, "[1,2,3]", "[1,2,3]"},
+	    {BK_VALUE_JSON, "1000000000000000000000000000000", "1000000000000000000000000000000"},
+	    {BK_VALUE_JSON, "0.30000000000000004", "0.30000000000000004"},
+	    {BK_VALUE_TEXT, "'nan'", "\"'nan'\""},
+	    {BK_VALUE_TEXT, "\"it's\"", "\"\\\"it's\\\"\""},
+	    {BK_VALUE_TEXT, "['a',\n 'b']", "\"['a',\\n 'b']\""},
+	    {BK_VALUE_IMAGE, "iVBOR",
 	     "{\"type\":\"image\",\"format\":\"png\",\"base64_data\":\"iVBOR\"}"},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -64,7 +65,7 @@ Test(render, old_shape_value_kinds)
 
 Test(render, legacy_sends_null_as_empty_string)
 {
-	struct exec_view v = ok_view(SBX_VALUE_NULL, NULL);
+	struct exec_view v = ok_view(BK_VALUE_NULL, NULL);
 	char *s = text(render_exec_legacy(&v));
 	cr_expect_str_eq(s,
 			 "{\"status\":\"Success\",\"stdout\":\"63\\n\",\"stderr\":\"\",\"result\":"
@@ -75,7 +76,7 @@ Test(render, legacy_sends_null_as_empty_string)
 
 Test(render, new_shape_matches_the_spec_example)
 {
-	struct exec_view v = ok_view(SBX_VALUE_NONE, NULL);
+	struct exec_view v = ok_view(BK_VALUE_NONE, NULL);
 	char *s = text(render_exec_new(&v, "testSessionIdentifier"));
 	cr_expect_str_eq(s,
 			 "{\"id\":\"testExecutionId\",\"identifier\":\"testSessionIdentifier\","
@@ -100,7 +101,7 @@ Test(render, running_has_no_result)
 
 Test(render, failures_in_each_shape)
 {
-	struct exec_view v = ok_view(SBX_VALUE_NULL, NULL);
+	struct exec_view v = ok_view(BK_VALUE_NULL, NULL);
 	v.status = EXEC_FAILED;
 	v.error = EXEC_ERR_EXECUTION;
 	v.error_message = strdup("ZeroDivisionError: division by zero");
@@ -130,7 +131,7 @@ Test(render, failures_in_each_shape)
 
 Test(render, non_ascii_is_utf8_and_slash_is_not_escaped)
 {
-	struct exec_view v = ok_view(SBX_VALUE_TEXT, "'é/€'");
+	struct exec_view v = ok_view(BK_VALUE_TEXT, "'é/€'");
 	char *s = text(render_exec_new(&v, "abcd"));
 	cr_expect(strstr(s, "\"executionResult\":\"'é/€'\""), "%s", s);
 	free(s);
@@ -139,7 +140,7 @@ Test(render, non_ascii_is_utf8_and_slash_is_not_escaped)
 
 Test(render, test_fault_changes_only_old_status)
 {
-	struct exec_view v = ok_view(SBX_VALUE_NONE, NULL);
+	struct exec_view v = ok_view(BK_VALUE_NONE, NULL);
 	char *s = text(render_exec_old(&v, true));
 	cr_expect(strstr(s, "\"status\":\"Succeeded\""));
 	free(s);
@@ -148,7 +149,7 @@ Test(render, test_fault_changes_only_old_status)
 
 Test(render, output_with_nul_bytes_is_not_cut)
 {
-	struct exec_view v = ok_view(SBX_VALUE_NONE, NULL);
+	struct exec_view v = ok_view(BK_VALUE_NONE, NULL);
 	free(v.stdout_text);
 	v.stdout_text = malloc(8);
 	memcpy(v.stdout_text, "a\0b\"\x01\n\0", 8);
