@@ -45,6 +45,18 @@ const char *api_error_code(enum api_error e)
 	return table[e].code;
 }
 
+enum api_error api_error_of_status(int status)
+{
+	switch (status) {
+	case 413:
+		return API_ERR_PAYLOAD_TOO_LARGE;
+	case 505:
+		return API_ERR_HTTP_VERSION;
+	default:
+		return status >= 500 ? API_ERR_INTERNAL : API_ERR_BAD_REQUEST;
+	}
+}
+
 const char *http_reason_phrase(int status)
 {
 	switch (status) {

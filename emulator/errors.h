@@ -35,6 +35,11 @@ int api_error_status(enum api_error e);
 /* The `code` string of |e|, e.g. "SessionNotFound". Static. */
 const char *api_error_code(enum api_error e);
 
+/* The `code` of a protocol error CivetWeb found with |status| (which the answer keeps, 411
+ * aside): 413 PayloadTooLarge, 505 HttpVersionNotSupported, other 5xx InternalError, any other
+ * status BadRequest. */
+enum api_error api_error_of_status(int status);
+
 /* Reason phrase for an HTTP status ("Not Found"); "Unknown" for codes the emulator never sends. */
 const char *http_reason_phrase(int status);
 

@@ -347,3 +347,28 @@ bool http_cors_preflight(struct req *r)
 	http_send_empty(r, 204);
 	return true;
 }
+
+void http_send_raw_error(struct mg_connection *conn, int status, enum api_error e,
+			   const char *message)
+{
+	cleanup_cjson cJSON *root = cJSON_CreateObject();
+	cJSON *inner = cJSON_AddObjectToObject(root, "error");
+	cJSON_AddStringToObject(inner, "code", api_error_code(e));
+	cleanup_free char *clean = util_utf8_sanitize(message, strlen(message));
+	cJSON_AddStringToObject(inner, "message", clean ? clean : "");
+	cleanup_free char *body = cJSON_PrintUnformatted(root);
+	if (!body)
+		return;
+	char date[40];
+	util_format_http_date(time(NULL), date, sizeof(date));
+	struct strbuf h = {0};
+	strbuf_printf(&h,
+		      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+		      "Content-Length: %zu\r\nx-ms-error-code: %s\r\nDate: %s\r\n"
+		      "Connection: close\r\n\r\n%s",
+		      status, http_reason_phrase(status), strlen(body), api_error_code(e), date,
+		      body);
+	if (!h.oom)
+		mg_write(conn, h.data, h.len);
+	strbuf_fini(&h);
+}

@@ -123,6 +123,15 @@ bool http_cors_preflight(struct req *r);
 /* Releases what the request log kept of |r|. */
 void http_req_fini(struct req *r);
 
+/*
+ * An error answered outside the request handler (CivetWeb's protocol errors, requests CivetWeb
+ * drops; used by server.c's callbacks): the contract's envelope, written raw so the status line
+ * is always "HTTP/1.1" (CivetWeb would echo the client's version text there), with
+ * Connection: close.
+ */
+void http_send_raw_error(struct mg_connection *conn, int status, enum api_error e,
+			 const char *message);
+
 /* Marks the connection to be closed after this response (e.g. a body left unread). */
 void http_close_after(struct req *r);
 

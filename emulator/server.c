@@ -293,50 +293,14 @@ static void on_end_request(const struct mg_connection *conn, int status)
 	conntrack_on_end(conn);
 }
 
-/*
- * An error answered outside the request handler (CivetWeb's protocol errors, requests CivetWeb
- * drops): the contract's envelope, written raw so the status line is always "HTTP/1.1" (CivetWeb
- * would echo the client's version text there), and the connection ends after it.
- */
-static void send_raw_error(struct mg_connection *conn, int status, enum api_error e,
-			   const char *message)
-{
-	cleanup_cjson cJSON *root = cJSON_CreateObject();
-	cJSON *inner = cJSON_AddObjectToObject(root, "error");
-	cJSON_AddStringToObject(inner, "code", api_error_code(e));
-	cleanup_free char *clean = util_utf8_sanitize(message, strlen(message));
-	cJSON_AddStringToObject(inner, "message", clean ? clean : "");
-	cleanup_free char *body = cJSON_PrintUnformatted(root);
-	if (!body)
-		return;
-	char date[40];
-	util_format_http_date(time(NULL), date, sizeof(date));
-	struct strbuf h = {0};
-	strbuf_printf(&h,
-		      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-		      "Content-Length: %zu\r\nx-ms-error-code: %s\r\nDate: %s\r\n"
-		      "Connection: close\r\n\r\n%s",
-		      status, http_reason_phrase(status), strlen(body), api_error_code(e), date,
-		      body);
-	if (!h.oom)
-		mg_write(conn, h.data, h.len);
-	strbuf_fini(&h);
-}
-
 /* CivetWeb's own errors (malformed request line, oversized headers, bad Content-Length,
  * unsupported HTTP version…): answered in the contract's envelope instead of CivetWeb's
  * text/plain page; CivetWeb closes the connection after these. */
 static int on_http_error(struct mg_connection *conn, int status, const char *msg)
 {
 	conntrack_on_request(conn);
-	enum api_error e = API_ERR_BAD_REQUEST;
-	if (status == 413)
-		e = API_ERR_PAYLOAD_TOO_LARGE;
-	else if (status == 505)
-		e = API_ERR_HTTP_VERSION;
-	else if (status >= 500)
-		e = API_ERR_INTERNAL;
-	else if (status == 411)
+	enum api_error e = api_error_of_status(status);
+	if (status == 411)
 		status = 400; /* CivetWeb's answer to a malformed Content-Length */
 	char text[256];
 	if (e == API_ERR_HTTP_VERSION)
@@ -345,7 +309,7 @@ static int on_http_error(struct mg_connection *conn, int status, const char *msg
 	else
 		snprintf(text, sizeof(text), "The HTTP request could not be processed: %s.",
 			 msg && *msg ? msg : http_reason_phrase(status));
-	send_raw_error(conn, status, e, text);
+	http_send_raw_error(conn, status, e, text);
 	conntrack_finish(conn);
 	char peer[64];
 	peer_of(mg_get_request_info(conn), peer, sizeof(peer));
@@ -372,7 +336,7 @@ static void on_connection_close(const struct mg_connection *cconn)
 		snprintf(text, sizeof(text),
 			 "Absolute-form request targets are not supported; send the path "
 			 "(origin-form) and a Host header.");
-	send_raw_error(conn, 400, API_ERR_BAD_REQUEST, text);
+	http_send_raw_error(conn, 400, API_ERR_BAD_REQUEST, text);
 	/* The target itself is not logged: an absolute URL may carry user:password@. */
 	char peer[64];
 	peer_of(ri, peer, sizeof(peer));

@@ -40,3 +40,31 @@ Test(errors, catalogue)
 	cr_expect_eq(api_error_status(API_ERR_COUNT_), 500);
 	cr_expect_str_eq(http_reason_phrase(413), "Payload Too Large");
 }
+
+Test(errors, protocol_errors_map_to_the_table)
+{
+	cr_expect_eq(api_error_of_status(413), API_ERR_PAYLOAD_TOO_LARGE);
+	cr_expect_eq(api_error_of_status(505), API_ERR_HTTP_VERSION);
+	cr_expect_eq(api_error_of_status(500), API_ERR_INTERNAL);
+	cr_expect_eq(api_error_of_status(431), API_ERR_BAD_REQUEST);
+	cr_expect_eq(api_error_of_status(411), API_ERR_BAD_REQUEST);
+	cr_expect_str_eq(api_error_code(api_error_of_status(505)), "HttpVersionNotSupported");
+}
+
+Test(errors, execution_failures)
+{
+	char line[512];
+	enum exec_status st;
+	cr_expect_eq(exec_failure(BK_OUTCOME_TIMEOUT, NULL, 9, NULL, line, sizeof(line), &st),
+		     EXEC_ERR_TIMEOUT);
+	cr_expect_str_eq(line, "Execution timed out after 9 seconds.\n");
+	cr_expect_eq(st, EXEC_FAILED);
+	cr_expect_eq(exec_failure(BK_OUTCOME_CANCELED, NULL, 9, NULL, line, sizeof(line), &st),
+		     EXEC_ERR_CANCELED);
+	cr_expect_eq(st, EXEC_CANCELED);
+	cr_expect_eq(exec_failure(BK_OUTCOME_CRASHED, "gone", 9, NULL, line, sizeof(line), &st),
+		     EXEC_ERR_RESTARTED);
+	cr_expect_str_eq(line, "The emulator could not run the cell: gone\n");
+	cr_expect_str_eq(exec_error_code(EXEC_ERR_RESTARTED), "InterpreterRestarted");
+	cr_expect_null(exec_error_code(EXEC_ERR_NONE));
+}
