@@ -1509,21 +1509,85 @@ static bool id_is_past(const struct sbx_session *s, const char *id)
 	return false;
 }
 
-/* {"op":"exec","id":…,"code":…}: the session side (pyrunner.c) reads the id at this fixed
- * place, so "op" and "id" stay first and in this order. */
+/* Appends the string literal |lit|. */
+#define append_lit(t, lit) sbx_text_append(t, lit, sizeof(lit) - 1, SIZE_MAX)
+
+/* Appends |s| as a JSON string, quotes included. */
+static int json_string(struct sbx_text *t, const char *str, size_t len)
+{
+	if (append_lit(t, "\"") < 0 || json_escape(t, str, len) < 0 || append_lit(t, "\"") < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * {"op":"exec","id":…,"code":…} for a cell, {"op":"shell","id":…[,"path":…],"argv":[…]} for a
+ * command: the session side (pyrunner.c) reads the op and the id at this fixed place, so "op"
+ * and "id" stay first and in this order.
+ */
 static int build_request(const struct sbx_exec_request *req, const char *id, struct sbx_text *frame)
 {
-	static const char head[] = "....{\"op\":\"exec\",\"id\":\"";
-	if (sbx_text_append(frame, head, sizeof(head) - 1, SIZE_MAX) < 0 ||
+	static const char exec_head[] = "....{\"op\":\"exec\",\"id\":\"";
+	static const char shell_head[] = "....{\"op\":\"shell\",\"id\":\"";
+	const char *head = req->kind == SBX_EXEC_PYTHON ? exec_head : shell_head;
+	int r = 0;
+
+	if (sbx_text_append(frame, head, strlen(head), SIZE_MAX) < 0 ||
 	    sbx_text_append(frame, id, SBX_REPLY_ID_LEN, SIZE_MAX) < 0 ||
-	    sbx_text_append(frame, "\",\"code\":\"", 10, SIZE_MAX) < 0 ||
-	    json_escape(frame, req->code ? req->code : "", req->code ? req->code_len : 0) < 0 ||
-	    sbx_text_append(frame, "\"}", 2, SIZE_MAX) < 0)
+	    append_lit(frame, "\",") < 0)
+		return -ENOMEM;
+	switch (req->kind) {
+	case SBX_EXEC_PYTHON:
+		r = append_lit(frame, "\"code\":");
+		if (r == 0)
+			r = json_string(frame, req->code ? req->code : "",
+					req->code ? req->code_len : 0);
+		break;
+	case SBX_EXEC_SHELL:
+		r = append_lit(frame, "\"path\":\"/bin/sh\",\"argv\":[\"sh\",\"-c\",");
+		if (r == 0)
+			r = json_string(frame, req->code, req->code_len);
+		if (r == 0)
+			r = append_lit(frame, "]");
+		break;
+	case SBX_EXEC_ARGV:
+		r = append_lit(frame, "\"argv\":[");
+		for (size_t i = 0; r == 0 && req->argv[i]; i++) {
+			if (i > 0)
+				r = append_lit(frame, ",");
+			if (r == 0)
+				r = json_string(frame, req->argv[i], strlen(req->argv[i]));
+		}
+		if (r == 0)
+			r = append_lit(frame, "]");
+		break;
+	}
+	if (r < 0 || append_lit(frame, "}") < 0)
 		return -ENOMEM;
 	if (frame->len - 4 > SBX_FRAME_MAX)
 		return -EMSGSIZE;
 	sbx_put_u32((unsigned char *)frame->buf, (unsigned)(frame->len - 4));
 	return 0;
+}
+
+/* Why |req| cannot be sent, or NULL. */
+static const char *request_invalid(const struct sbx_exec_request *req)
+{
+	switch (req->kind) {
+	case SBX_EXEC_PYTHON:
+		return NULL;
+	case SBX_EXEC_SHELL:
+		if (!req->code)
+			return "a shell command needs its command line";
+		if (memchr(req->code, '\0', req->code_len))
+			return "a shell command cannot contain a NUL byte";
+		return NULL;
+	case SBX_EXEC_ARGV:
+		if (!req->argv || !req->argv[0])
+			return "a command needs at least a program name";
+		return NULL;
+	}
+	return "unknown request kind";
 }
 
 /* Sends |len| bytes on the non-blocking socket; pipe data meanwhile is between-cells noise. */
@@ -1562,6 +1626,7 @@ struct exec_ctx {
 	struct capture out, err;
 	struct frame_reader fr;
 	char id[SBX_REPLY_ID_LEN + 1]; /* of the request this call sent */
+	bool command;		       /* the request was a command: its reply has an exit code */
 	struct sbx_reply reply;	       /* valid when have_reply */
 	bool have_reply;
 	char violation[160]; /* what the session did wrong, "" if nothing */
@@ -1606,6 +1671,15 @@ static enum pump pump_socket(struct sbx_session *s, struct exec_ctx *x)
 	struct sbx_reply rep;
 	r = sbx_reply_parse(x->fr.buf, x->fr.len, x->id, &rep, &why);
 	frame_reader_fini(&x->fr);
+	if (r == 0 && !rep.exception && x->command != (rep.exit_code >= 0)) {
+		/* A command's answer is an exit code (or the helper's exception); a cell's never.
+		 */
+		sbx_reply_fini(&rep);
+		snprintf(x->violation, sizeof(x->violation), "%s",
+			 x->command ? "the reply to a command has no exit code"
+				    : "the reply to a cell has an exit code");
+		return PUMP_VIOLATION;
+	}
 	if (r == 0) {
 		x->reply = rep;
 		x->have_reply = true;
@@ -1763,6 +1837,7 @@ static void fill_from_reply(struct sbx_reply *rep, enum phase phase, struct sbx_
 	if (phase != PHASE_RUN) {
 		/* Interrupted at the deadline and it stopped in time: state kept, no value. */
 		res->outcome = SBX_OUTCOME_TIMEOUT;
+		res->exit_code = rep->exception ? -1 : rep->exit_code;
 		return;
 	}
 	if (rep->exception) {
@@ -1773,6 +1848,7 @@ static void fill_from_reply(struct sbx_reply *rep, enum phase phase, struct sbx_
 	res->outcome = SBX_OUTCOME_OK;
 	res->value_kind = rep->kind;
 	res->value = steal_pointer(&rep->value);
+	res->exit_code = rep->exit_code;
 }
 
 static size_t stream_limit(size_t max_cps)
@@ -1812,7 +1888,8 @@ static void protocol_log(const struct sbx_session *s, const struct sbx_exec_requ
 /* Fills a result that has no output: CANCELED before anything ran. */
 static int result_empty(enum sbx_outcome outcome, struct sbx_exec_result *out)
 {
-	struct sbx_exec_result res = {.outcome = outcome, .value_kind = SBX_VALUE_NONE};
+	struct sbx_exec_result res = {
+	    .outcome = outcome, .value_kind = SBX_VALUE_NONE, .exit_code = -1};
 	res.stdout_text = strdup("");
 	res.stderr_text = strdup("");
 	if (!res.stdout_text || !res.stderr_text) {
@@ -1826,12 +1903,15 @@ static int result_empty(enum sbx_outcome outcome, struct sbx_exec_result *out)
 int sbx_session_exec(struct sbx_session *s, const struct sbx_exec_request *req,
 		     struct sbx_exec_result *out, struct sp_err *err)
 {
-	struct sbx_exec_result res = {.value_kind = SBX_VALUE_NONE};
-	struct exec_ctx x = {0};
+	struct sbx_exec_result res = {.value_kind = SBX_VALUE_NONE, .exit_code = -1};
+	struct exec_ctx x = {.command = req->kind != SBX_EXEC_PYTHON};
 	struct sbx_text frame = {0};
 	int64_t prep_us = 0;
 	int r;
 
+	const char *invalid = request_invalid(req);
+	if (invalid)
+		return sp_err_set(err, -EINVAL, "%s", invalid);
 	if (is_canceled(s))
 		return result_empty(SBX_OUTCOME_CANCELED, out);
 	if (!s->alive) {

@@ -5,7 +5,10 @@
  * The session loop keeps SIGINT blocked except while the user code runs (repl.run), so the
  * emulator's interrupt can only land in user code; an interrupt that arrives while the session
  * is idle or building its reply stays pending and is discarded before the next cell with
- * PyErr_CheckSignals() + PyErr_Clear() (sandbox-notes pitfall 9). A NULL from the helper is
+ * PyErr_CheckSignals() + PyErr_Clear() (sandbox-notes pitfall 9). A shell request keeps SIGINT
+ * blocked throughout: the command runs in a process of its own (command.c), and the interrupt is
+ * read from a signalfd while waiting for it, never raised as KeyboardInterrupt in the helper; a
+ * SIGINT left pending by an earlier request is discarded first. A NULL from the helper is
  * never fatal: the loop answers with a fallback reply and keeps serving. The GIL is released
  * while waiting for a request, so the user's background threads keep running between cells.
  */
@@ -22,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "jail.h"
 #include "repl_src.h"
 #include "wire.h"
@@ -58,9 +62,87 @@ static PyObject *sbx_fflush(PyObject *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
+/* cmd_wait()'s question, asked with the GIL released: did a thread of ours take the SIGINT? */
+static bool interrupt_seen(void *ctx)
+{
+	PyThreadState **ts = ctx;
+	PyEval_RestoreThread(*ts);
+	int hit = PyOS_InterruptOccurred();
+	*ts = PyEval_SaveThread();
+	return hit != 0;
+}
+
+/*
+ * run_command(file: bytes | None, argv: list[bytes]) -> (exit_code, errno, interrupted): runs a
+ * command (command.h) and waits for it with the GIL released, so the session's own threads run
+ * on. errno is non-zero when the program could not be started (exit_code is then 127 for
+ * ENOENT, else 126, as shells report it). Called with SIGINT blocked (pyrunner's loop keeps it
+ * blocked for shell requests).
+ */
+static PyObject *sbx_run_command(PyObject *self, PyObject *args)
+{
+	(void)self;
+	PyObject *file_obj, *argv_obj;
+	if (!PyArg_ParseTuple(args, "OO!:run_command", &file_obj, &PyList_Type, &argv_obj))
+		return NULL;
+	if (file_obj != Py_None && !PyBytes_Check(file_obj)) {
+		PyErr_SetString(PyExc_TypeError, "file must be bytes or None");
+		return NULL;
+	}
+	Py_ssize_t argc = PyList_GET_SIZE(argv_obj);
+	if (argc < 1) {
+		PyErr_SetString(PyExc_ValueError, "argv is empty");
+		return NULL;
+	}
+	/* A copy of the list: user threads cannot change it under us; its items stay alive. */
+	PyObject *items = PySequence_Tuple(argv_obj);
+	if (!items)
+		return NULL;
+	char **argv = PyMem_Calloc((size_t)argc + 1, sizeof(char *));
+	if (!argv) {
+		Py_DECREF(items);
+		return PyErr_NoMemory();
+	}
+	for (Py_ssize_t i = 0; i < argc; i++) {
+		PyObject *a = PyTuple_GET_ITEM(items, i);
+		if (!PyBytes_Check(a) ||
+		    (Py_ssize_t)strlen(PyBytes_AS_STRING(a)) != PyBytes_GET_SIZE(a)) {
+			PyErr_SetString(PyExc_ValueError, "argv items must be bytes without NUL");
+			PyMem_Free(argv);
+			Py_DECREF(items);
+			return NULL;
+		}
+		argv[i] = PyBytes_AS_STRING(a);
+	}
+	const char *file = file_obj == Py_None ? argv[0] : PyBytes_AS_STRING(file_obj);
+	if (file_obj != Py_None && (Py_ssize_t)strlen(file) != PyBytes_GET_SIZE(file_obj)) {
+		PyErr_SetString(PyExc_ValueError, "file must not contain NUL");
+		PyMem_Free(argv);
+		Py_DECREF(items);
+		return NULL;
+	}
+
+	/* Spawned with the GIL held: environ is not changed by another thread meanwhile. */
+	fflush(NULL);
+	pid_t pid;
+	int r = cmd_spawn(file, argv, &pid);
+	PyMem_Free(argv);
+	Py_DECREF(items);
+	if (r < 0)
+		return Py_BuildValue("(iiO)", r == -ENOENT ? 127 : 126, -r, Py_False);
+
+	struct cmd_status st = {0};
+	PyThreadState *ts = PyEval_SaveThread();
+	cmd_wait(pid, interrupt_seen, &ts, &st);
+	PyEval_RestoreThread(ts);
+	return Py_BuildValue("(iiO)", st.exit_code, 0, st.interrupted ? Py_True : Py_False);
+}
+
 static PyMethodDef sbx_methods[] = {
     {"fflush", sbx_fflush, METH_NOARGS, "fflush(NULL): flush C stdio buffers."},
     {"mark_start", sbx_mark_start, METH_NOARGS, "Records that user code starts now."},
+    {"run_command", sbx_run_command, METH_VARARGS,
+     "run_command(file, argv) -> (exit_code, errno, interrupted): runs a command."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -232,23 +314,47 @@ int pyr_session_prepare(bool warm_up, struct sp_err *err)
 	return 0;
 }
 
-/* The request id, which the client writes at a fixed place ({"op":"exec","id":"…",…}); "" if
- * the frame has none. */
-static void request_id(const char *req, size_t len, char id[PYR_ID_LEN + 1])
+enum request_op { REQ_OTHER, REQ_EXEC, REQ_SHELL };
+
+/* The operation and request id, which the client writes at a fixed place ({"op":"exec","id":
+ * "…",…} for a cell, {"op":"shell","id":"…",…} for a command); id "" if the frame has none. */
+static enum request_op request_head(const char *req, size_t len, char id[PYR_ID_LEN + 1])
 {
-	static const char head[] = "{\"op\":\"exec\",\"id\":\"";
-	const size_t h = sizeof(head) - 1;
+	static const char exec_head[] = "{\"op\":\"exec\",\"id\":\"";
+	static const char shell_head[] = "{\"op\":\"shell\",\"id\":\"";
+	enum request_op op = REQ_OTHER;
+	size_t h = 0;
 
 	id[0] = '\0';
-	if (len < h + PYR_ID_LEN + 1 || memcmp(req, head, h) != 0 || req[h + PYR_ID_LEN] != '"')
-		return;
+	if (len >= sizeof(exec_head) - 1 && memcmp(req, exec_head, sizeof(exec_head) - 1) == 0) {
+		op = REQ_EXEC;
+		h = sizeof(exec_head) - 1;
+	} else if (len >= sizeof(shell_head) - 1 &&
+		   memcmp(req, shell_head, sizeof(shell_head) - 1) == 0) {
+		op = REQ_SHELL;
+		h = sizeof(shell_head) - 1;
+	} else {
+		return REQ_OTHER;
+	}
+	if (len < h + PYR_ID_LEN + 1 || req[h + PYR_ID_LEN] != '"')
+		return op;
 	for (size_t i = 0; i < PYR_ID_LEN; i++) {
 		char c = req[h + i];
 		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-			return;
+			return op;
 	}
 	memcpy(id, req + h, PYR_ID_LEN);
 	id[PYR_ID_LEN] = '\0';
+	return op;
+}
+
+/* Discards a SIGINT left pending (blocked) by an earlier request, which would otherwise
+ * interrupt this command at once. */
+static void drop_pending_sigint(const sigset_t *intr)
+{
+	static const struct timespec zero = {0, 0};
+	while (sigtimedwait(intr, NULL, &zero) == SIGINT)
+		;
 }
 
 /*
@@ -297,7 +403,7 @@ void pyr_session_main(int sock)
 		PyEval_RestoreThread(ts);
 		if (rc < 0)
 			_exit(0);
-		request_id(req, len, id);
+		enum request_op op = request_head(req, len, id);
 		PyObject *frame = PyBytes_FromStringAndSize(req, (Py_ssize_t)len);
 		free(req);
 		if (!frame) {
@@ -305,7 +411,11 @@ void pyr_session_main(int sock)
 			_exit(JAIL_EXIT_PYTHON);
 		}
 
-		sigprocmask(SIG_UNBLOCK, &intr, NULL);
+		/* A command runs with SIGINT blocked here: cmd_wait() takes the interrupt. */
+		if (op == REQ_SHELL)
+			drop_pending_sigint(&intr);
+		else
+			sigprocmask(SIG_UNBLOCK, &intr, NULL);
 		if (PyErr_CheckSignals() < 0)
 			PyErr_Clear();
 		PyObject *state = PyObject_CallOneArg(repl_run, frame);

@@ -20,6 +20,7 @@ when matplotlib rendered a PNG during the cell (§8.3). Output goes to file desc
 import ast
 import base64
 import builtins
+import errno
 import importlib.util
 import io
 import json
@@ -439,6 +440,50 @@ def _run_cell(src):
     return st
 
 
+def _command_error(name, err):
+    """What a shell prints when it cannot start |name| (exit code 127 or 126)."""
+    if err == errno.ENOENT and "/" not in name:
+        why = "command not found"
+    else:
+        why = os.strerror(err)
+    line = "%s: %s\n" % (name, why)
+    os.write(2, line.encode("utf-8", "replace"))
+
+
+def _run_command(req):
+    """A shell request: {"argv": [program, args...], "path": optional program file}. The
+    command runs in a process of its own (pyrunner.c run_command, command.c) with the session's
+    confinement, working directory and environment; its output goes straight to fds 1 and 2.
+    The reply carries its exit code (128 + N when signal N ended it)."""
+    st = {"op": "result", "status": "ok", "kind": "none", "value": None, "exc": None}
+    t0 = time.perf_counter()
+    try:
+        try:
+            argv = req.get("argv")
+            path = req.get("path")
+            if (
+                not isinstance(argv, list)
+                or not argv
+                or not all(isinstance(a, str) for a in argv)
+                or not (path is None or isinstance(path, str))
+            ):
+                raise ValueError("malformed shell request")
+            args = [a.encode("utf-8", "surrogateescape") for a in argv]
+            file = path.encode("utf-8", "surrogateescape") if path is not None else None
+            _sbx.mark_start()
+            t0 = time.perf_counter()
+            code, err, _ = _sbx.run_command(file, args)
+            if err:
+                _command_error(argv[0], err)
+            st["exit_code"] = code
+        except BaseException as e:
+            st["status"] = "exception"
+            st["exc"] = e
+    finally:
+        st["exec_us"] = int((time.perf_counter() - t0) * 1e6)
+    return st
+
+
 def run(frame):
     req = json.loads(frame)
     op = req.get("op")
@@ -446,6 +491,9 @@ def run(frame):
         code = req.get("code")
         _streams_open()
         return _run_cell(code if isinstance(code, str) else "")
+    if op == "shell":
+        _streams_open()
+        return _run_command(req)
     if op == "ping":
         return {"op": "pong"}
     return {"op": "error", "message": "unknown operation %r" % (op,)}
@@ -586,6 +634,8 @@ def finish(st):
             "value": st["value"],
             "exec_us": st["exec_us"],
         }
+        if st["status"] == "ok" and st.get("exit_code") is not None:
+            reply["exit_code"] = st["exit_code"]
         e = st.pop("exc", None)
         if e is not None:
             reply["ename"] = _exc_name(e)

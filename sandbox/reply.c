@@ -34,11 +34,12 @@ enum member {
 	M_ENAME,
 	M_ERROR,
 	M_TRACEBACK,
+	M_EXIT_CODE,
 	M_COUNT,
 };
 
 static const char *const member_name[M_COUNT] = {
-    "op", "id", "status", "kind", "value", "exec_us", "ename", "error", "traceback",
+    "op", "id", "status", "kind", "value", "exec_us", "ename", "error", "traceback", "exit_code",
 };
 
 static const char *const wrong_type[M_COUNT] = {
@@ -51,6 +52,7 @@ static const char *const wrong_type[M_COUNT] = {
     "member \"ename\" is not a string",
     "member \"error\" is not a string",
     "member \"traceback\" is not a string",
+    "member \"exit_code\" is not an integer",
 };
 
 #define REQUIRED                                                                                   \
@@ -83,6 +85,7 @@ struct frame_ctx {
 	char *traceback;
 	size_t traceback_len;
 	int64_t exec_us;
+	int exit_code;
 };
 
 static int fail(struct frame_ctx *c, const char *why)
@@ -138,6 +141,20 @@ static int f_number(void *ctx, const char *s, size_t n)
 	struct frame_ctx *c = ctx;
 	if (!member_value(c))
 		return 0;
+	if (c->cur == M_EXIT_CODE) {
+		/* 0 … 255, digits only (no sign, fraction or exponent). */
+		int v = 0;
+		for (size_t i = 0; i < n && i < 4; i++) {
+			if (s[i] < '0' || s[i] > '9')
+				return fail(c, wrong_type[M_EXIT_CODE]);
+			v = v * 10 + (s[i] - '0');
+		}
+		if (n == 0 || n > 3 || v > 255)
+			return fail(c, "member \"exit_code\" is out of range");
+		c->exit_code = v;
+		c->cur = -1;
+		return 1;
+	}
 	if (c->cur != M_EXEC_US)
 		return fail(c, wrong_type[c->cur]);
 	/* A non-negative integer token of at most 15 digits (yajl checked the number syntax). */
@@ -234,6 +251,8 @@ static int f_string(void *ctx, const unsigned char *s, size_t n)
 		c->traceback_len = n;
 		break;
 	case M_EXEC_US:
+	case M_EXIT_CODE:
+		return fail(c, wrong_type[c->cur]);
 	case M_COUNT:
 		return fail(c, wrong_type[M_EXEC_US]);
 	}
@@ -481,7 +500,7 @@ static int violation(struct frame_ctx *c, const char **why, const char *text)
 int sbx_reply_parse(const char *frame, size_t len, const char *expect_id, struct sbx_reply *out,
 		    const char **why)
 {
-	struct frame_ctx c = {.cur = -1, .kind = -1};
+	struct frame_ctx c = {.cur = -1, .kind = -1, .exit_code = -1};
 
 	if (len > SBX_REPLY_FRAME_MAX)
 		return violation(&c, why, "the reply frame is larger than its bound");
@@ -514,6 +533,8 @@ int sbx_reply_parse(const char *frame, size_t len, const char *expect_id, struct
 	} else if (c.seen & EXCEPTION_ONLY) {
 		return violation(&c, why, "a successful reply carries exception members");
 	}
+	if ((c.seen & (1u << M_EXIT_CODE)) && (c.exception || kind != SBX_VALUE_NONE))
+		return violation(&c, why, "an exit code comes with an exception or a value");
 	bool wants_value =
 	    kind == SBX_VALUE_JSON || kind == SBX_VALUE_TEXT || kind == SBX_VALUE_IMAGE;
 	if (wants_value != !c.value_null)
@@ -564,6 +585,7 @@ int sbx_reply_parse(const char *frame, size_t len, const char *expect_id, struct
 	    .traceback = steal_pointer(&c.traceback),
 	    .traceback_len = c.traceback_len,
 	    .exec_us = c.exec_us,
+	    .exit_code = c.exit_code,
 	};
 	memcpy(res.id, c.id, sizeof(res.id));
 	*out = res;

@@ -19,6 +19,10 @@
  *   "value": null (kinds none, null) or a string (json, text, image)    required
  *   "exec_us": integer 0 … 10^15                required
  *   "ename", "error", "traceback": strings      required with "exception", absent with "ok"
+ *   "exit_code": integer 0 … 255                optional, only with "ok" and kind "none": the
+ *                                               reply to a shell request (the caller checks
+ *                                               that it is there exactly when it asked for a
+ *                                               command)
  * The frame itself is flat: no member holds an array or an object. A "json" value is a string
  * holding compact JSON text; it must be one number, array or object at most
  * SBX_REPLY_VALUE_DEPTH_MAX deep, and is re-serialised with its number tokens copied verbatim.
@@ -74,6 +78,7 @@ struct sbx_reply {
 	char *traceback; /* exception only: valid UTF-8, else NULL */
 	size_t traceback_len;
 	int64_t exec_us; /* the interpreter's own measure of the user code's time */
+	int exit_code;	 /* a command's exit code 0-255, or -1 when the reply has none */
 };
 
 /*
@@ -88,6 +93,7 @@ struct sbx_reply {
  *                       (an older request of its own: discard) or foreign.
  *   -EPROTO             anything else: not JSON, not an object, a nested member, an unknown,
  *                       missing, duplicate or mistyped member, an unknown op, status or kind,
+ *                       an exit_code out of range or with an exception or a value,
  *                       a bad id, ill-formed UTF-8 in a string, a value, message or traceback
  *                       over its bound, a "json" value that is not one number, array or object
  *                       or is nested deeper than SBX_REPLY_VALUE_DEPTH_MAX, an "image" value

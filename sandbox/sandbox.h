@@ -178,14 +178,43 @@ enum sbx_value_kind {
 	SBX_VALUE_IMAGE, /* value: base64 (standard alphabet, padded) of the last PNG rendered */
 };
 
+/*
+ * What a request runs. Python cells and commands share the session: its interpreter's working
+ * directory (/mnt/data unless a cell changed it), its environment (os.environ as cells left it),
+ * its files, and every limit of its confinement.
+ *
+ * A command (SHELL or ARGV) runs in a process the interpreter starts for it (posix_spawn), with
+ * exactly the interpreter's confinement (uid, namespaces, seccomp filter, rlimits, cgroups, no
+ * capabilities, no_new_privs; no network unless egress), stdin /dev/null, stdout and stderr
+ * the same pipes as a cell's (same stream_max_chars cut, ill-formed UTF-8 → U+FFFD), every
+ * signal at its default, in a new session (setsid). The call returns when that process exits,
+ * whatever its children do: background children keep running, confined to the session, and die
+ * with it (output they write between calls is discarded, §8.4, and during a later call is part
+ * of that call's output, like a cell's background threads). At the deadline (timeout_ms, counted
+ * from the start of the command) the session kills every process of the command's session
+ * (its process group and what left the group but not the session) and answers: outcome
+ * SBX_OUTCOME_TIMEOUT, the Python state kept. A session that does not answer within grace_ms
+ * is killed and restarted as for a cell (SBX_OUTCOME_TIMEOUT_RESTARTED).
+ */
+enum sbx_exec_kind {
+	SBX_EXEC_PYTHON, /* code: a Python cell; the zero value */
+	SBX_EXEC_SHELL,	 /* code: a command line, run as `/bin/sh -c <code>` (argv[0] "sh") */
+	SBX_EXEC_ARGV,	 /* argv: a program and its arguments, run directly, no shell */
+};
+
 struct sbx_exec_request {
-	const char *code; /* UTF-8 Python source; not owned */
+	const char *code; /* PYTHON: UTF-8 source; SHELL: the command line (UTF-8, no NUL byte;
+			   * ill-formed bytes are sent as U+FFFD); not owned */
 	size_t code_len;
-	unsigned timeout_ms;	 /* from the start of user code to SIGINT */
+	unsigned timeout_ms;	 /* from the start of user code to SIGINT; 0 = none */
 	unsigned grace_ms;	 /* from SIGINT to SIGKILL + restart */
 	size_t stream_max_chars; /* each stream is cut to its first N code points */
 	const char *label;	 /* names the session in log lines (its identifier); not owned;
 				  * NULL: the slot number is used */
+	enum sbx_exec_kind kind; /* zero-initialised requests are Python cells */
+	const char *const *argv; /* ARGV: NULL-terminated, at least argv[0], the program (looked up
+				  * in the session's PATH unless it holds a '/'); UTF-8 strings
+				  * (ill-formed bytes → U+FFFD); not owned */
 };
 
 struct sbx_exec_result {
@@ -196,7 +225,7 @@ struct sbx_exec_result {
 			    * emulator's own messages (timeout, restart, cancel) are not */
 	size_t stdout_len; /* byte lengths of the two texts: they may contain U+0000 */
 	size_t stderr_len;
-	enum sbx_value_kind value_kind;
+	enum sbx_value_kind value_kind; /* always NONE for a command */
 	char *value;	     /* NULL for NONE and NULL kinds; valid UTF-8, ends at a U+0000 */
 	char *error_message; /* EXCEPTION: last line of format_exception_only, e.g.
 			      * "ZeroDivisionError: division by zero";
@@ -205,13 +234,22 @@ struct sbx_exec_result {
 	int64_t prepare_ms;  /* time spent (re)starting an interpreter during this call */
 	int64_t request_ms;  /* from handing the cell over until the reply (or death) was seen */
 	int64_t read_ms;     /* reading and converting the reply */
+	int exit_code;	     /* commands: OK → the exit status 0-255, 128 + N when signal N ended
+			      * the process (shells' convention), 127 when the program was not
+			      * found and 126 when it could not be executed (a line on stderr says
+			      * why, as a shell would); TIMEOUT → the status of the killed command
+			      * (137 = 128 + SIGKILL, unless it ended on its own meanwhile);
+			      * -1 otherwise (Python cells, other outcomes, and EXCEPTION, which
+			      * for a command means the session's helper failed) */
 };
 
 /*
- * Runs one cell. Not to be called concurrently on one session (the caller serialises).
- * Returns 0 with *out filled for every outcome of the user code (including timeouts, crashes
- * and cancellation); a negative code only when the sandbox itself failed (e.g. the zygote is
- * gone and no interpreter could be restarted). Release *out with sbx_exec_result_fini().
+ * Runs one cell or command. Not to be called concurrently on one session (the caller
+ * serialises). Returns 0 with *out filled for every outcome of the user code (including
+ * timeouts, crashes and cancellation); a negative code only when the sandbox itself failed
+ * (e.g. the zygote is gone and no interpreter could be restarted), or -EINVAL for a request
+ * that cannot be sent (unknown kind, SHELL without code or with a NUL byte in it, ARGV without
+ * argv[0]; nothing ran). Release *out with sbx_exec_result_fini().
  */
 int sbx_session_exec(struct sbx_session *s, const struct sbx_exec_request *req,
 		     struct sbx_exec_result *out, struct sp_err *err);
