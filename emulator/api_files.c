@@ -862,6 +862,54 @@ static bool drain_epilogue(struct req *r, uint64_t *total)
 	return false;
 }
 
+/* Reads the body into the multipart parser until it is done, the body ends (*eof) or it
+ * fails. Returns the parser's result (0 when done or at the end of the body). */
+static int upload_feed(struct upload *u, struct mp_parser *p, uint64_t *total, bool *eof)
+{
+	int rc = 0;
+	while (!mp_done(p)) {
+		char *buf;
+		size_t avail;
+		mp_buffer(p, &buf, &avail);
+		int n = http_read(u->r, buf, avail);
+		if (n <= 0) {
+			*eof = true;
+			break;
+		}
+		*total += (uint64_t)n;
+		if (*total > u->max + UPLOAD_SLACK)
+			return upload_fail(
+			    u, API_ERR_PAYLOAD_TOO_LARGE,
+			    "The request exceeds the upload limit of %" PRIu64 " bytes.", u->max);
+		if ((rc = mp_commit(p, (size_t)n)) < 0)
+			return rc;
+	}
+	if (*eof)
+		return mp_finish(p);
+	*eof = drain_epilogue(u->r, total);
+	return 0;
+}
+
+/* The answer to an upload whose body was read with result |rc|. */
+static void upload_answer(struct upload *u, int rc)
+{
+	struct req *r = u->r;
+	if (u->acquire_rc < 0)
+		api_send_acquire_error(r, u->acquire_rc, API_ERR_SESSION_NOT_FOUND,
+				       &u->acquire_err);
+	else if (u->failed)
+		http_send_error(r, u->err, "%s", u->msg);
+	else if (rc == -ENOMEM)
+		http_send_error(r, API_ERR_INTERNAL, "Internal error: out of memory.");
+	else if (rc < 0)
+		http_send_error(r, API_ERR_INVALID_REQUEST_BODY,
+				"The multipart body is malformed or truncated.");
+	else if (u->file_parts == 0)
+		http_send_error(r, API_ERR_INVALID_REQUEST_BODY, "The request has no 'file' part.");
+	else
+		upload_commit(u);
+}
+
 void api_files_upload(struct req *r)
 {
 	size_t plen = 0;
@@ -911,29 +959,7 @@ void api_files_upload(struct req *r)
 	http_continue(r);
 	uint64_t total = 0;
 	bool eof = false;
-	while (!mp_done(p)) {
-		char *buf;
-		size_t avail;
-		mp_buffer(p, &buf, &avail);
-		int n = http_read(r, buf, avail);
-		if (n <= 0) {
-			eof = true;
-			break;
-		}
-		total += (uint64_t)n;
-		if (total > max + UPLOAD_SLACK) {
-			rc = upload_fail(
-			    &u, API_ERR_PAYLOAD_TOO_LARGE,
-			    "The request exceeds the upload limit of %" PRIu64 " bytes.", max);
-			break;
-		}
-		if ((rc = mp_commit(p, (size_t)n)) < 0)
-			break;
-	}
-	if (rc == 0 && eof)
-		rc = mp_finish(p);
-	else if (rc == 0)
-		eof = drain_epilogue(r, &total);
+	rc = upload_feed(&u, p, &total, &eof);
 	mp_free(p);
 
 	/* An unread rest is left to CivetWeb to drain when short; else the connection closes. */
@@ -946,20 +972,7 @@ void api_files_upload(struct req *r)
 	if (!ok)
 		upload_discard(&u);
 
-	if (u.acquire_rc < 0)
-		api_send_acquire_error(r, u.acquire_rc, API_ERR_SESSION_NOT_FOUND, &u.acquire_err);
-	else if (u.failed)
-		http_send_error(r, u.err, "%s", u.msg);
-	else if (rc == -ENOMEM)
-		http_send_error(r, API_ERR_INTERNAL, "Internal error: out of memory.");
-	else if (rc < 0)
-		http_send_error(r, API_ERR_INVALID_REQUEST_BODY,
-				"The multipart body is malformed or truncated.");
-	else if (u.file_parts == 0)
-		http_send_error(r, API_ERR_INVALID_REQUEST_BODY, "The request has no 'file' part.");
-	else
-		upload_commit(&u);
-
+	upload_answer(&u, rc);
 	upload_discard(&u);
 	if (u.dirfd >= 0)
 		close(u.dirfd);

@@ -129,151 +129,199 @@ static int write_ready_file(const char *path, const char *url)
 	return 0;
 }
 
-int main(int argc, char **argv, char **envp)
-{
+/* Everything main() starts, so that each step is a function and stop() undoes them all. */
+struct emulator {
 	struct config cfg;
-	struct sp_err err = {0};
-	config_init(&cfg);
-	int r = config_parse(&cfg, argc, argv, envp, stdout, &err);
+	struct sp_err err;
+	int data_lock;
+	int uid_lock;
+	struct datafs fs;
+	struct sbx_zygote *zygote;
+	struct backend_sbx bs;
+	struct backend bk;
+	struct server srv;
+	struct mg_context *ctx;
+	char *url;
+};
+
+/* Settings and the checks that need no zygote (before its slow preload). Returns -1 to go on,
+ * else the exit code. */
+static int configure(struct emulator *e, int argc, char **argv, char **envp)
+{
+	config_init(&e->cfg);
+	int r = config_parse(&e->cfg, argc, argv, envp, stdout, &e->err);
 	if (r == 0)
-		r = config_finish(&cfg, &err);
+		r = config_finish(&e->cfg, &e->err);
+	if (r == 0 && server_check(&e->cfg, &e->err) < 0)
+		r = -1;
 	if (r != 0) {
 		if (r < 0)
-			fprintf(stderr, "sessionpool-emulator: %s\n", err.msg);
-		config_fini(&cfg);
+			fprintf(stderr, "sessionpool-emulator: %s\n", e->err.msg);
+		config_fini(&e->cfg);
 		return r < 0 ? 2 : 0;
-	}
-	/* What can be checked without the zygote is checked before its slow preload. */
-	if (server_check(&cfg, &err) < 0) {
-		fprintf(stderr, "sessionpool-emulator: %s\n", err.msg);
-		config_fini(&cfg);
-		return 2;
 	}
 	enum reqlog_format log_format = REQLOG_TEXT;
 	enum reqlog_level log_level = REQLOG_INFO;
-	reqlog_format_parse(cfg.log_format, &log_format);
-	reqlog_level_parse(cfg.log_level, &log_level);
-	reqlog_init(log_format, cfg.quiet ? REQLOG_QUIET : log_level, 2);
-	if (!cfg.zygote)
-		cfg.zygote = default_zygote();
-	/* Large transient buffers (request bodies, replies of MiBs) must go back to the system
-	 * when freed: a fixed mmap threshold stops glibc from moving them into per-thread arenas
-	 * (it raises the threshold dynamically up to 32 MiB otherwise). */
-	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-	if (mkdir(cfg.data_dir, 0700) < 0 && errno != EEXIST) {
-		fprintf(stderr, "sessionpool-emulator: create %s: %s\n", cfg.data_dir,
+	reqlog_format_parse(e->cfg.log_format, &log_format);
+	reqlog_level_parse(e->cfg.log_level, &log_level);
+	reqlog_init(log_format, e->cfg.quiet ? REQLOG_QUIET : log_level, 2);
+	if (!e->cfg.zygote)
+		e->cfg.zygote = default_zygote();
+	return -1;
+}
+
+/* The data directory, its lock, and (first, while we have one thread) the private mount
+ * namespace of the /mnt/data quota, which the zygote shares. 0, or the exit code. */
+static int prepare_data(struct emulator *e)
+{
+	const struct config *c = &e->cfg;
+	if (mkdir(c->data_dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "sessionpool-emulator: create %s: %s\n", c->data_dir,
 			strerror(errno));
 		return 1;
 	}
-	int data_lock = lock_data_dir(cfg.data_dir, cfg.quiet);
-	if (data_lock < 0) {
-		fprintf(stderr, "sessionpool-emulator: lock %s: %s\n", cfg.data_dir,
-			strerror(-data_lock));
-		config_fini(&cfg);
+	e->data_lock = lock_data_dir(c->data_dir, c->quiet);
+	if (e->data_lock < 0) {
+		fprintf(stderr, "sessionpool-emulator: lock %s: %s\n", c->data_dir,
+			strerror(-e->data_lock));
 		return 1;
 	}
-	/* First, while we have one thread: the private mount namespace of the /mnt/data quota,
-	 * which the zygote started below shares. */
-	struct datafs fs;
-	if (datafs_init(&fs, cfg.data_dir, cfg.session_disk_mb << 20, &err) < 0) {
-		fprintf(stderr, "sessionpool-emulator: %s\n", err.msg);
-		rmdir(cfg.data_dir);
-		config_fini(&cfg);
+	if (datafs_init(&e->fs, c->data_dir, c->session_disk_mb << 20, &e->err) < 0) {
+		fprintf(stderr, "sessionpool-emulator: %s\n", e->err.msg);
+		close(e->data_lock);
+		rmdir(c->data_dir);
 		return 1;
 	}
+	return 0;
+}
 
-	/* Signals are taken with sigwait(); every thread inherits the mask. */
-	sigset_t stop;
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &stop, NULL);
-	signal(SIGPIPE, SIG_IGN);
+static void sandbox_options(struct emulator *e, struct sbx_options *so)
+{
+	const struct config *c = &e->cfg;
+	sbx_options_init(so);
+	so->zygote_path = c->zygote;
+	so->egress = c->egress;
+	so->memory_bytes = c->session_memory_mb << 20;
+	so->max_processes = (unsigned)c->session_max_processes;
+	so->file_size_bytes = c->upload_max_bytes;
+	so->disk_bytes = c->session_disk_mb << 20;
+	so->state_dir = c->data_dir;
+	so->quiet = c->quiet;
+	so->pip_find_links = c->pip_find_links;
+	so->python_path = c->python_path;
+	so->uid_base = claim_uid_base(&e->uid_lock);
+	sbx_isolation_parse(c->isolation, &so->isolation);
+}
 
+/* The zygote, the pool over it, the HTTP server. 0 or -1 with e->err. */
+static int start(struct emulator *e)
+{
+	const struct config *c = &e->cfg;
 	struct sbx_options so;
-	sbx_options_init(&so);
-	so.zygote_path = cfg.zygote;
-	so.egress = cfg.egress;
-	so.memory_bytes = cfg.session_memory_mb << 20;
-	so.max_processes = (unsigned)cfg.session_max_processes;
-	so.file_size_bytes = cfg.upload_max_bytes;
-	so.disk_bytes = cfg.session_disk_mb << 20;
-	so.state_dir = cfg.data_dir;
-	so.quiet = cfg.quiet;
-	so.pip_find_links = cfg.pip_find_links;
-	so.python_path = cfg.python_path;
-	int uid_lock = -1;
-	so.uid_base = claim_uid_base(&uid_lock);
-	sbx_isolation_parse(cfg.isolation, &so.isolation);
-
-	struct server srv = {.cfg = &cfg, .started_ticks = util_now_ticks()};
-	struct sbx_zygote *zygote = NULL;
-	struct backend_sbx bs;
-	struct backend bk;
-	struct mg_context *ctx = NULL;
-	char *url = NULL;
-	int rc = 1;
-	if (sbx_zygote_start(&so, &zygote, &err) < 0)
-		goto fail;
-	backend_sbx_init(&bs, zygote, &fs, &bk);
-	if (pool_new(
-		&(struct pool_options){.cooldown_s = cfg.cooldown_seconds,
-				       .max_sessions = cfg.max_sessions,
-				       .ready_target = (size_t)cfg.ready_sessions,
-				       .records_max = (size_t)cfg.execution_records_per_session,
-				       .grace_s = (unsigned)cfg.interrupt_grace_s},
-		&bk, NULL, &srv.pool, &err) < 0 ||
-	    pool_start(srv.pool, &err) < 0 || !(ctx = server_start(&srv, &url, &err)))
-		goto fail;
-	enum sbx_isolation mode = sbx_zygote_isolation(zygote);
-	printf("sessionpool-emulator %s listening on %s (isolation: %s, python %s)\n", SP_VERSION,
-	       url, sbx_isolation_name(mode), sbx_zygote_python_version(zygote));
-	if (fs.quota)
-		snprintf(srv.disk_quota, sizeof(srv.disk_quota), "%llu MiB per session (tmpfs)",
-			 (unsigned long long)cfg.session_disk_mb);
+	sandbox_options(e, &so);
+	e->srv = (struct server){.cfg = c, .started_ticks = util_now_ticks()};
+	if (sbx_zygote_start(&so, &e->zygote, &e->err) < 0)
+		return -1;
+	backend_sbx_init(&e->bs, e->zygote, &e->fs, &e->bk);
+	struct pool_options po = {.cooldown_s = c->cooldown_seconds,
+				  .max_sessions = c->max_sessions,
+				  .ready_target = (size_t)c->ready_sessions,
+				  .records_max = (size_t)c->execution_records_per_session,
+				  .grace_s = (unsigned)c->interrupt_grace_s};
+	if (pool_new(&po, &e->bk, NULL, &e->srv.pool, &e->err) < 0 ||
+	    pool_start(e->srv.pool, &e->err) < 0)
+		return -1;
+	if (e->fs.quota)
+		snprintf(e->srv.disk_quota, sizeof(e->srv.disk_quota),
+			 "%llu MiB per session (tmpfs)", (unsigned long long)c->session_disk_mb);
 	else
-		snprintf(srv.disk_quota, sizeof(srv.disk_quota), "off (%.200s)", fs.reason);
-	if (!cfg.quiet)
+		snprintf(e->srv.disk_quota, sizeof(e->srv.disk_quota), "off (%.200s)",
+			 e->fs.reason);
+	e->ctx = server_start(&e->srv, &e->url, &e->err);
+	return e->ctx ? 0 : -1;
+}
+
+/* The start line on stdout (alone there), the rest on stderr, then the ready file. */
+static void announce(const struct emulator *e)
+{
+	const struct config *c = &e->cfg;
+	enum sbx_isolation mode = sbx_zygote_isolation(e->zygote);
+	printf("sessionpool-emulator %s listening on %s (isolation: %s, python %s)\n", SP_VERSION,
+	       e->url, sbx_isolation_name(mode), sbx_zygote_python_version(e->zygote));
+	if (!c->quiet)
 		fprintf(stderr, "sessionpool-emulator: session cgroups: %s; /mnt/data quota: %s\n",
-			sbx_zygote_cgroups(zygote), srv.disk_quota);
+			sbx_zygote_cgroups(e->zygote), e->srv.disk_quota);
 	if (mode == SBX_ISOLATION_DEGRADED)
 		fprintf(stderr,
 			"sessionpool-emulator: WARNING: DEGRADED ISOLATION (%s). Sessions have no "
 			"namespaces; only uid, seccomp and rlimits separate them from the host. "
 			"See README, 'Isolation modes'.\n",
-			sbx_zygote_isolation_reason(zygote));
+			sbx_zygote_isolation_reason(e->zygote));
 	fflush(stdout);
-	if (cfg.ready_file && write_ready_file(cfg.ready_file, url) < 0)
-		fprintf(stderr, "sessionpool-emulator: cannot write %s\n", cfg.ready_file);
+	if (c->ready_file && write_ready_file(c->ready_file, e->url) < 0)
+		fprintf(stderr, "sessionpool-emulator: cannot write %s\n", c->ready_file);
+}
 
-	int sig;
-	sigwait(&stop, &sig);
-	if (!cfg.quiet) /* stdout holds the start line alone */
-		fprintf(stderr, "sessionpool-emulator: stopping (signal %d)\n", sig);
-	rc = 0;
-	goto out;
-fail:
-	fprintf(stderr, "sessionpool-emulator: %s\n", err.msg);
-out:
-	if (srv.pool)
-		pool_shutdown(srv.pool);
-	server_stop(ctx);
-	pool_free(srv.pool);
-	sbx_zygote_stop(zygote);
-	datafs_fini(&fs);
-	if (cfg.tls_cert) {
+/* Everything start() and prepare_data() made, in reverse order. */
+static void stop(struct emulator *e)
+{
+	const struct config *c = &e->cfg;
+	if (e->srv.pool)
+		pool_shutdown(e->srv.pool);
+	server_stop(e->ctx);
+	pool_free(e->srv.pool);
+	sbx_zygote_stop(e->zygote);
+	datafs_fini(&e->fs);
+	if (c->tls_cert) {
 		char pem[PATH_MAX];
-		snprintf(pem, sizeof(pem), "%s/" SP_TLS_FILE, cfg.data_dir);
+		snprintf(pem, sizeof(pem), "%s/" SP_TLS_FILE, c->data_dir);
 		unlink(pem);
 	}
-	rmdir(cfg.data_dir);
-	if (cfg.ready_file)
-		unlink(cfg.ready_file);
-	free(url);
-	free(srv.local_base);
-	config_fini(&cfg);
-	if (uid_lock >= 0)
-		close(uid_lock);
-	close(data_lock);
+	rmdir(c->data_dir);
+	if (c->ready_file)
+		unlink(c->ready_file);
+	free(e->url);
+	free(e->srv.local_base);
+	if (e->uid_lock >= 0)
+		close(e->uid_lock);
+	close(e->data_lock);
+}
+
+int main(int argc, char **argv, char **envp)
+{
+	static struct emulator e = {.data_lock = -1, .uid_lock = -1};
+	int rc = configure(&e, argc, argv, envp);
+	if (rc >= 0)
+		return rc;
+	/* Large transient buffers (request bodies, replies of MiBs) must go back to the system
+	 * when freed: a fixed mmap threshold stops glibc from moving them into per-thread arenas
+	 * (it raises the threshold dynamically up to 32 MiB otherwise). */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	rc = prepare_data(&e);
+	if (rc != 0) {
+		config_fini(&e.cfg);
+		return rc;
+	}
+	/* Signals are taken with sigwait(); every thread inherits the mask. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = 1;
+	if (start(&e) == 0) {
+		announce(&e);
+		int sig;
+		sigwait(&sigs, &sig);
+		if (!e.cfg.quiet) /* stdout holds the start line alone */
+			fprintf(stderr, "sessionpool-emulator: stopping (signal %d)\n", sig);
+		rc = 0;
+	} else {
+		fprintf(stderr, "sessionpool-emulator: %s\n", e.err.msg);
+	}
+	stop(&e);
+	config_fini(&e.cfg);
 	return rc;
 }

@@ -154,52 +154,54 @@ static void classify(struct route *r)
 			r->methods |= table[i].methods;
 }
 
-int route_parse(const char *raw_path, struct route *out)
+static void free_segments(char **segs, size_t n)
 {
-	memset(out, 0, sizeof(*out));
-	/* Ignore any fragment; the query was split off by the caller (or here, defensively). */
-	size_t plen = strcspn(raw_path, "?#");
-	/* Collapse runs of '/' and drop one trailing '/'. */
-	char *p = malloc(plen + 2);
-	if (!p)
-		return -ENOMEM;
-	size_t o = 0;
-	for (size_t i = 0; i < plen; i++) {
-		if (raw_path[i] == '/' && o > 0 && p[o - 1] == '/')
-			continue;
-		p[o++] = raw_path[i];
-	}
-	if (o > 1 && p[o - 1] == '/')
-		o--;
-	p[o] = '\0';
+	for (size_t i = 0; i < n; i++)
+		free(segs[i]);
+	free(segs);
+}
 
-	/* Split into raw segments. */
-	size_t cap = 8, n = 0;
+/* The raw segments of the path (the part before '?' or '#'), empty ones dropped: runs of '/'
+ * collapse and a trailing '/' goes. 0 or -ENOMEM. */
+static int split_segments(const char *raw_path, char ***out, size_t *nout)
+{
+	size_t plen = strcspn(raw_path, "?#"), cap = 8, n = 0;
 	char **segs = calloc(cap, sizeof(char *));
-	if (!segs) {
-		free(p);
+	if (!segs)
 		return -ENOMEM;
-	}
-	char *s = p;
-	while (*s) {
-		if (*s == '/') {
-			s++;
+	for (size_t i = 0; i < plen;) {
+		if (raw_path[i] == '/') {
+			i++;
 			continue;
 		}
-		size_t l = strcspn(s, "/");
+		size_t l = strcspn(raw_path + i, "/?#");
 		if (n == cap) {
-			cap *= 2;
-			char **ns = realloc(segs, cap * sizeof(char *));
+			char **ns = realloc(segs, 2 * cap * sizeof(char *));
 			if (!ns)
 				goto oom;
 			segs = ns;
+			cap *= 2;
 		}
-		segs[n] = strndup(s, l);
-		if (!segs[n])
+		if (!(segs[n] = strndup(raw_path + i, l)))
 			goto oom;
 		n++;
-		s += l;
+		i += l;
 	}
+	*out = segs;
+	*nout = n;
+	return 0;
+oom:
+	free_segments(segs, n);
+	return -ENOMEM;
+}
+
+int route_parse(const char *raw_path, struct route *out)
+{
+	memset(out, 0, sizeof(*out));
+	char **segs;
+	size_t n;
+	if (split_segments(raw_path, &segs, &n) < 0)
+		return -ENOMEM;
 
 	/* Strip the optional pool prefix: all six segments, none empty, words case-insensitive. */
 	size_t skip = 0;
@@ -232,17 +234,11 @@ int route_parse(const char *raw_path, struct route *out)
 		if (!out->dec[i])
 			goto oom;
 	}
-	for (size_t i = 0; i < n; i++)
-		free(segs[i]);
-	free(segs);
-	free(p);
+	free_segments(segs, n);
 	classify(out);
 	return 0;
 oom:
-	for (size_t i = 0; i < n; i++)
-		free(segs[i]);
-	free(segs);
-	free(p);
+	free_segments(segs, n);
 	route_fini(out);
 	return -ENOMEM;
 }

@@ -55,10 +55,104 @@ static void (*handler_of(enum route_op op))(struct req *)
 	return (size_t)op < sizeof(handlers) / sizeof(*handlers) ? handlers[op] : NULL;
 }
 
-static void dispatch(struct req *r)
+/* Authentication and the role (§2). False when answered. */
+static bool check_auth(struct req *r)
 {
 	const struct config *c = r->srv->cfg;
+	char why[256];
+	if (auth_check(c, http_header(r, "Authorization"), time(NULL), why, sizeof(why)) < 0) {
+		http_send_error(r, API_ERR_UNAUTHORIZED, "%s", why);
+		return false;
+	}
+	if (c->deny_role) {
+		http_send_error(r, API_ERR_PERMISSION_DENIED,
+				"The principal does not have the Azure ContainerApps Session "
+				"Executor role on this session pool.");
+		return false;
+	}
+	return true;
+}
 
+/* The route exists and takes the method (OPTIONS answered here). False when answered. */
+static bool check_route(struct req *r, char *allow, size_t n)
+{
+	if (r->route.res == RES_NONE) {
+		http_send_error(r, API_ERR_ROUTE_NOT_FOUND, "No route matches '%s %s'.",
+				r->ri->request_method,
+				r->ri->local_uri_raw ? r->ri->local_uri_raw : "");
+		return false;
+	}
+	route_allow(&r->route, allow, n);
+	if (r->method == HTTP_OPTIONS) {
+		http_add_header(r, "Allow", "%s", allow);
+		http_send_empty(r, 204);
+		return false;
+	}
+	enum http_method m = r->method == HTTP_HEAD ? HTTP_GET : r->method;
+	if (!(r->route.methods & m)) {
+		http_add_header(r, "Allow", "%s", allow);
+		http_send_error(r, API_ERR_METHOD_NOT_ALLOWED, "Method %s is not allowed on '%s'.",
+				r->ri->request_method, r->route.nseg ? r->route.raw[0] : "");
+		return false;
+	}
+	return true;
+}
+
+/* The api-version (§1.5), which also chooses the shape. False when answered. */
+static bool check_api_version(struct req *r)
+{
+	r->api_version = query_get(&r->query, "api-version", NULL);
+	bool optional = route_api_version_optional(&r->route, r->method);
+	if (optional && (!r->api_version || !*r->api_version)) {
+		r->api_version = NULL;
+		r->new_shape = true;
+		return true;
+	}
+	switch (api_version_check(r->api_version, r->srv->cfg->api_version_mode, &r->new_shape)) {
+	case APIV_OK:
+		return true;
+	case APIV_MISSING:
+		http_send_error(r, API_ERR_MISSING_API_VERSION,
+				"The api-version query parameter is required.");
+		return false;
+	case APIV_UNSUPPORTED:
+		http_send_error(r, API_ERR_UNSUPPORTED_API_VERSION,
+				"The api-version '%s' is not supported. Supported versions: %s.",
+				r->api_version, api_versions_supported());
+		return false;
+	}
+	return false;
+}
+
+/* The identifier of a session-scoped operation (§1.2). False when answered. */
+static bool check_identifier(struct req *r, unsigned flags)
+{
+	if (!(flags & OPF_SESSION))
+		return true;
+	r->identifier = query_get(&r->query, "identifier", &r->identifier_len);
+	if ((!r->identifier || !r->identifier_len) && (flags & OPF_ID_IN_BODY)) {
+		/* Legacy Semantic Kernel .NET sent it in the body only: api_execute reads it
+		 * there, with the same two errors, before the body's checks. */
+		r->identifier = NULL;
+		r->identifier_len = 0;
+	} else if (!r->identifier || !r->identifier_len) {
+		http_send_error(r, API_ERR_MISSING_IDENTIFIER,
+				"The identifier query parameter is required.");
+		return false;
+	}
+	if (r->identifier && !identifier_valid(r->identifier, r->identifier_len)) {
+		http_send_error(r, API_ERR_INVALID_IDENTIFIER,
+				"The identifier must be 4 to 128 characters from A-Z, a-z, 0-9 and "
+				"%s.",
+				IDENTIFIER_SPECIALS);
+		return false;
+	}
+	return true;
+}
+
+/* The check order of §10.3, then the operation's handler. */
+static void dispatch(struct req *r)
+{
 	enum route_op early = route_op_for(&r->route, r->method, true);
 	if ((route_op_flags(early) & OPF_NO_AUTH) && handler_of(early)) {
 		handler_of(early)(r);
@@ -67,85 +161,12 @@ static void dispatch(struct req *r)
 	/* A browser's preflight carries no token: answered before authentication. */
 	if (http_cors_preflight(r))
 		return;
-
-	char why[256];
-	if (auth_check(c, http_header(r, "Authorization"), time(NULL), why, sizeof(why)) < 0) {
-		http_send_error(r, API_ERR_UNAUTHORIZED, "%s", why);
-		return;
-	}
-	if (c->deny_role) {
-		http_send_error(r, API_ERR_PERMISSION_DENIED,
-				"The principal does not have the Azure ContainerApps Session "
-				"Executor role on this session pool.");
-		return;
-	}
-	if (r->route.res == RES_NONE) {
-		http_send_error(r, API_ERR_ROUTE_NOT_FOUND, "No route matches '%s %s'.",
-				r->ri->request_method,
-				r->ri->local_uri_raw ? r->ri->local_uri_raw : "");
-		return;
-	}
 	char allow[96];
-	route_allow(&r->route, allow, sizeof(allow));
-	if (r->method == HTTP_OPTIONS) {
-		http_add_header(r, "Allow", "%s", allow);
-		http_send_empty(r, 204);
+	if (!check_auth(r) || !check_route(r, allow, sizeof(allow)) || !check_api_version(r))
 		return;
-	}
-	enum http_method m = r->method == HTTP_HEAD ? HTTP_GET : r->method;
-	if (!(r->route.methods & m)) {
-		http_add_header(r, "Allow", "%s", allow);
-		http_send_error(r, API_ERR_METHOD_NOT_ALLOWED, "Method %s is not allowed on '%s'.",
-				r->ri->request_method, r->route.nseg ? r->route.raw[0] : "");
-		return;
-	}
-
-	r->api_version = query_get(&r->query, "api-version", NULL);
-	bool optional = route_api_version_optional(&r->route, r->method);
-	if (!(optional && (!r->api_version || !*r->api_version))) {
-		switch (api_version_check(r->api_version, c->api_version_mode, &r->new_shape)) {
-		case APIV_OK:
-			break;
-		case APIV_MISSING:
-			http_send_error(r, API_ERR_MISSING_API_VERSION,
-					"The api-version query parameter is required.");
-			return;
-		case APIV_UNSUPPORTED:
-			http_send_error(
-			    r, API_ERR_UNSUPPORTED_API_VERSION,
-			    "The api-version '%s' is not supported. Supported versions: "
-			    "%s.",
-			    r->api_version, api_versions_supported());
-			return;
-		}
-	} else {
-		r->api_version = NULL;
-		r->new_shape = true;
-	}
-
 	r->op = route_op_for(&r->route, r->method, r->new_shape);
-	unsigned flags = route_op_flags(r->op);
-	if (flags & OPF_SESSION) {
-		r->identifier = query_get(&r->query, "identifier", &r->identifier_len);
-		if ((!r->identifier || !r->identifier_len) && (flags & OPF_ID_IN_BODY)) {
-			/* Legacy Semantic Kernel .NET sent it in the body only: api_execute
-			 * reads it there, with the same two errors, before the body's checks. */
-			r->identifier = NULL;
-			r->identifier_len = 0;
-		} else if (!r->identifier || !r->identifier_len) {
-			http_send_error(r, API_ERR_MISSING_IDENTIFIER,
-					"The identifier query parameter is required.");
-			return;
-		}
-		if (r->identifier && !identifier_valid(r->identifier, r->identifier_len)) {
-			http_send_error(r, API_ERR_INVALID_IDENTIFIER,
-					"The identifier must be 4 to 128 characters from A-Z, a-z, "
-					"0-9 and %s.",
-					IDENTIFIER_SPECIALS);
-			return;
-		}
-	}
-
+	if (!check_identifier(r, route_op_flags(r->op)))
+		return;
 	void (*handler)(struct req *) = handler_of(r->op);
 	if (handler) {
 		handler(r);
@@ -505,99 +526,71 @@ static int combine_pem(const struct config *c, char *out, size_t outlen, struct 
 	return 0;
 }
 
-struct mg_context *server_start(struct server *srv, char **base_url, struct sp_err *err)
+/* CivetWeb's options in o->v (NULL-terminated). 0, or -1 with |err| when the TLS files fail. */
+struct civet_options {
+	const char *v[32];
+	char ports[512], threads[32], keepalive[32], reqtimeout[32], pem[4200];
+	uint64_t nthreads;
+};
+
+static int civet_options(const struct config *c, struct civet_options *o, struct sp_err *err)
 {
-	const struct config *c = srv->cfg;
-	char ports[512], threads[32], pem[4200];
-	snprintf(ports, sizeof(ports), "%s%s", c->listen, c->tls_cert ? "s" : "");
+	snprintf(o->ports, sizeof(o->ports), "%s%s", c->listen, c->tls_cert ? "s" : "");
 	/* Automatic: a worker per possible session plus room for idle connections, at most 1024
 	 * (conntrack closes idle connections when workers run short). */
-	uint64_t nthreads =
+	o->nthreads =
 	    c->threads ? c->threads : (c->max_sessions + 64 < 1024 ? c->max_sessions + 64 : 1024);
-	snprintf(threads, sizeof(threads), "%llu", (unsigned long long)nthreads);
-	const char *opts[32];
-	size_t n = 0;
-	opts[n++] = "listening_ports";
-	opts[n++] = ports;
-	opts[n++] = "num_threads";
-	opts[n++] = threads;
-	opts[n++] = "decode_url";
-	opts[n++] = "no";
-	opts[n++] = "enable_keep_alive";
-	opts[n++] = "yes";
-	char keepalive[32], reqtimeout[32];
-	snprintf(keepalive, sizeof(keepalive), "%llu",
+	snprintf(o->threads, sizeof(o->threads), "%llu", (unsigned long long)o->nthreads);
+	snprintf(o->keepalive, sizeof(o->keepalive), "%llu",
 		 (unsigned long long)c->keep_alive_timeout_ms);
-	snprintf(reqtimeout, sizeof(reqtimeout), "%llu", (unsigned long long)c->request_timeout_ms);
-	opts[n++] = "keep_alive_timeout_ms";
-	opts[n++] = keepalive;
-	opts[n++] = "request_timeout_ms";
-	opts[n++] = reqtimeout;
-	opts[n++] = "listen_backlog";
-	opts[n++] = "4096";
-	opts[n++] = "max_request_size";
-	opts[n++] = "65536";
-	opts[n++] = "tcp_nodelay";
-	opts[n++] = "1";
+	snprintf(o->reqtimeout, sizeof(o->reqtimeout), "%llu",
+		 (unsigned long long)c->request_timeout_ms);
 	/* CORS is ours (http_add_cors, http_cors_preflight): CivetWeb's own answer to preflights
 	 * (any origin, any method, before our handler and the request log) is turned off. */
-	opts[n++] = "access_control_allow_origin";
-	opts[n++] = "";
-	opts[n++] = "access_control_allow_methods";
-	opts[n++] = "";
+	const char *fixed[] = {"listening_ports",
+			       o->ports,
+			       "num_threads",
+			       o->threads,
+			       "decode_url",
+			       "no",
+			       "enable_keep_alive",
+			       "yes",
+			       "keep_alive_timeout_ms",
+			       o->keepalive,
+			       "request_timeout_ms",
+			       o->reqtimeout,
+			       "listen_backlog",
+			       "4096",
+			       "max_request_size",
+			       "65536",
+			       "tcp_nodelay",
+			       "1",
+			       "access_control_allow_origin",
+			       "",
+			       "access_control_allow_methods",
+			       ""};
+	size_t n = sizeof(fixed) / sizeof(*fixed);
+	memcpy(o->v, fixed, sizeof(fixed));
 	if (c->tls_cert) {
-		if (combine_pem(c, pem, sizeof(pem), err) < 0)
-			return NULL;
-		opts[n++] = "ssl_certificate";
-		opts[n++] = pem;
-		opts[n++] = "ssl_protocol_version";
-		opts[n++] = "4"; /* TLS 1.2 and newer */
+		if (combine_pem(c, o->pem, sizeof(o->pem), err) < 0)
+			return -1;
+		o->v[n++] = "ssl_certificate";
+		o->v[n++] = o->pem;
+		o->v[n++] = "ssl_protocol_version";
+		o->v[n++] = "4"; /* TLS 1.2 and newer */
 	}
-	opts[n] = NULL;
+	o->v[n] = NULL;
+	return 0;
+}
 
-	mg_init_library(c->tls_cert ? MG_FEATURES_TLS : 0);
-	struct mg_callbacks cb;
-	memset(&cb, 0, sizeof(cb));
-	cb.http_error = on_http_error;
-	cb.log_message = on_log_message;
-	cb.init_connection = on_init_connection;
-	cb.end_request = on_end_request;
-	cb.connection_close = on_connection_close;
-	/* Keep a few workers free for new clients: see conntrack.h. */
-	unsigned reserve = nthreads / 16 > 4 ? (unsigned)(nthreads / 16) : 4;
-	int ct = conntrack_start((unsigned)nthreads, reserve, SERVER_STALL_MS);
-	if (ct < 0) {
-		sp_err_sys(err, ct, "start connection tracking");
-		return NULL;
-	}
-	struct mg_init_data init = {
-	    .callbacks = &cb, .user_data = srv, .configuration_options = opts};
-	struct mg_error_data ed;
-	char errtxt[256] = "";
-	unsigned errcode = 0;
-	memset(&ed, 0, sizeof(ed));
-	ed.code = &errcode;
-	ed.text = errtxt;
-	ed.text_buffer_size = sizeof(errtxt);
-	struct mg_context *ctx = mg_start2(&init, &ed);
-	if (!ctx) {
-		conntrack_stop();
-		mg_exit_library();
-		/* Taken since server_check() (or a reason it could not see): say which. */
-		if (check_listen(c->listen, err) == 0)
-			sp_err_set(err, -EADDRINUSE, "cannot listen on %s: %s", c->listen,
-				   *errtxt ? errtxt : "unknown error");
-		return NULL;
-	}
-	mg_set_request_handler(ctx, "/", handle, srv);
-	conntrack_defer_listeners(SERVER_DEFER_ACCEPT_S);
-
+/* scheme://host:port of the listener (a wildcard host becomes 127.0.0.1). 0 or -1. */
+static int local_base(struct mg_context *ctx, const struct config *c, struct server *srv,
+		      char **base_url, struct sp_err *err)
+{
 	struct mg_server_port port[4];
-	int np = mg_get_server_ports(ctx, 4, port);
-	if (np < 1) {
-		server_stop(ctx);
+	if (mg_get_server_ports(ctx, 4, port) < 1) {
 		sp_err_set(err, -EIO, "cannot read the listening port");
-		return NULL;
+		return -1;
 	}
 	char host[256];
 	snprintf(host, sizeof(host), "%s", c->listen);
@@ -613,8 +606,53 @@ struct mg_context *server_start(struct server *srv, char **base_url, struct sp_e
 	srv->local_base = strdup(buf);
 	*base_url = strdup(buf);
 	if (!srv->local_base || !*base_url) {
-		server_stop(ctx);
 		sp_err_set(err, -ENOMEM, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+struct mg_context *server_start(struct server *srv, char **base_url, struct sp_err *err)
+{
+	const struct config *c = srv->cfg;
+	struct civet_options o; /* CivetWeb copies what it keeps */
+	if (civet_options(c, &o, err) < 0)
+		return NULL;
+	mg_init_library(c->tls_cert ? MG_FEATURES_TLS : 0);
+	struct mg_callbacks cb = {
+	    .http_error = on_http_error,
+	    .log_message = on_log_message,
+	    .init_connection = on_init_connection,
+	    .end_request = on_end_request,
+	    .connection_close = on_connection_close,
+	};
+	/* Keep a few workers free for new clients: see conntrack.h. */
+	unsigned reserve = o.nthreads / 16 > 4 ? (unsigned)(o.nthreads / 16) : 4;
+	int ct = conntrack_start((unsigned)o.nthreads, reserve, SERVER_STALL_MS);
+	if (ct < 0) {
+		sp_err_sys(err, ct, "start connection tracking");
+		return NULL;
+	}
+	struct mg_init_data init = {
+	    .callbacks = &cb, .user_data = srv, .configuration_options = o.v};
+	char errtxt[256] = "";
+	unsigned errcode = 0;
+	struct mg_error_data ed = {
+	    .code = &errcode, .text = errtxt, .text_buffer_size = sizeof(errtxt)};
+	struct mg_context *ctx = mg_start2(&init, &ed);
+	if (!ctx) {
+		conntrack_stop();
+		mg_exit_library();
+		/* Taken since server_check() (or a reason it could not see): say which. */
+		if (check_listen(c->listen, err) == 0)
+			sp_err_set(err, -EADDRINUSE, "cannot listen on %s: %s", c->listen,
+				   *errtxt ? errtxt : "unknown error");
+		return NULL;
+	}
+	mg_set_request_handler(ctx, "/", handle, srv);
+	conntrack_defer_listeners(SERVER_DEFER_ACCEPT_S);
+	if (local_base(ctx, c, srv, base_url, err) < 0) {
+		server_stop(ctx);
 		return NULL;
 	}
 	return ctx;
