@@ -108,8 +108,6 @@ static int run(struct cli *c, struct suite *s)
 	}
 	struct vars *globals = vars_new(NULL);
 	if (!globals || vars_set_str(globals, "run_id", c->run_id) < 0 ||
-	    vars_set_str(globals, "api_old", "2024-02-02-preview") < 0 ||
-	    vars_set_str(globals, "api_new", "2025-10-02-preview") < 0 ||
 	    vars_set_str(globals, "re_ts", RE_TS) < 0 ||
 	    vars_set_str(globals, "re_rfc3339", RE_RFC3339) < 0 ||
 	    vars_set_str(globals, "re_guid", RE_GUID) < 0 ||

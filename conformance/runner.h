@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Running one scenario against one live target: templating, requests, expectations,
- * captures, polling, cleanup. Every session identifier a request names is remembered, and
- * once the scenario's own cleanup steps have run (always, even after a failure or Ctrl-C) each
- * of those sessions is deleted, so a run leaves nothing behind.
+ * Running one scenario against one live target: templating, requests (request.h),
+ * expectations and captures (expect.h), polling, background requests, cleanup steps and the
+ * teardown (teardown.h). Every session identifier a request names is remembered, and once the
+ * scenario's own cleanup steps have run (always, even after a failure or Ctrl-C) each of those
+ * sessions is deleted through the target's teardown routes, so a run leaves nothing behind.
  *
  * Outcomes follow the contract's provenance rule: against an emulator every assertion is
  * binding; against a real pool, assertions on [CHOICE] behaviour (a scenario whose provenance
@@ -59,13 +60,6 @@ const char *runner_skip_reason(const struct scn *s, const struct target_spec *sp
 
 /* True when |s| carries divergence:<name> or divergence:<kind> for this target. */
 bool runner_diverges(const struct scn *s, const char *target_name, enum target_kind kind);
-
-/*
- * Deletes every session of |t| whose identifier starts with |run_id| (found through
- * listSessions), for the end of a run against a shared pool. Returns the number deleted or a
- * negative code; problems are logged to |log| as TAP comments.
- */
-int runner_sweep(struct target *t, const char *run_id, const struct run_opts *o, FILE *log);
 
 void scn_result_fini(struct scn_result *r);
 

@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "redact.h"
+#include "teardown.h"
 
 struct found {
 	char *file;
@@ -726,7 +727,7 @@ int suite_run(const struct suite *s, const struct suite_opts *o, struct suite_re
 		if (!sh.defaults[t])
 			continue;
 		if (o->sweep && !o->specs[t].emulator && !token_failed(sh.defaults[t]->token)) {
-			int n = runner_sweep(sh.defaults[t], o->run_id, &o->run, o->tap);
+			int n = teardown_sweep(sh.defaults[t], o->run_id, &o->run, o->tap);
 			if (n > 0)
 				fprintf(o->tap, "# sweep of %s: %d leftover session(s) deleted\n",
 					res.target_names[t], n);

@@ -144,6 +144,7 @@ void target_spec_fini(struct target_spec *s)
 	free(s->token_arg);
 	cJSON_Delete(s->vars);
 	cJSON_Delete(s->cap_vars);
+	target_api_fini(&s->api);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -172,7 +173,8 @@ static int dup_member(const cJSON *obj, const char *key, char **out, const char 
 	return *out ? 0 : -ENOMEM;
 }
 
-int target_spec_load_file(const char *file, struct target_spec *s, struct sp_err *err)
+/* Reads |file| as a JSON object, bounded in size and depth before cJSON sees it. */
+static int read_file_json(const char *file, cJSON **out, struct sp_err *err)
 {
 	cleanup_fclose FILE *f = fopen(file, "re");
 	if (!f)
@@ -187,22 +189,29 @@ int target_spec_load_file(const char *file, struct target_spec *s, struct sp_err
 	ssize_t n = getdelim(&text, &cap, '\0', f);
 	if (n < 0)
 		return sp_err_set(err, -EINVAL, "%s: cannot read", file);
-	/* Bounded in size and depth before cJSON sees it. */
 	enum sp_json_why why;
-	cleanup_cjson cJSON *j =
-	    sp_json_parse(text, (size_t)n, TARGET_FILE_MAX, SP_JSON_DEPTH_DOC, &why);
+	cJSON *j = sp_json_parse(text, (size_t)n, TARGET_FILE_MAX, SP_JSON_DEPTH_DOC, &why);
 	if (!j && why == SP_JSON_TOO_DEEP)
 		return sp_err_set(err, -EINVAL, "%s: JSON nested more than %d levels deep", file,
 				  SP_JSON_DEPTH_DOC);
 	if (!j && why == SP_JSON_TOO_LARGE)
 		return sp_err_set(err, -EFBIG, "%s: larger than %zu KiB", file,
 				  TARGET_FILE_MAX >> 10);
-	if (!cJSON_IsObject(j))
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
 		return sp_err_set(err, -EINVAL, "%s: not a JSON object", file);
+	}
+	*out = j;
+	return 0;
+}
+
+static int check_file_keys(const cJSON *j, const char *file, struct sp_err *err)
+{
 	static const char *const keys[] = {
 	    "name",	     "kind",	     "base_url", "emulator", "emulator_args",
 	    "prefix",	     "cacert",	     "insecure", "token",    "token_env",
 	    "token_command", "capabilities", "vars",	 "comment",  "ready_timeout_ms",
+	    "api_versions",  "teardown",
 	};
 	const cJSON *m;
 	cJSON_ArrayForEach(m, j)
@@ -213,6 +222,12 @@ int target_spec_load_file(const char *file, struct target_spec *s, struct sp_err
 		if (!ok)
 			return sp_err_set(err, -EINVAL, "%s: unknown key \"%s\"", file, m->string);
 	}
+	return 0;
+}
+
+/* The scalar members: strings, kind, insecure, ready_timeout_ms. */
+static int load_scalars(const cJSON *j, const char *file, struct target_spec *s, struct sp_err *err)
+{
 	int r;
 	if ((r = dup_member(j, "name", &s->name, file, err)) < 0 ||
 	    (r = dup_member(j, "base_url", &s->url, file, err)) < 0 ||
@@ -240,6 +255,12 @@ int target_spec_load_file(const char *file, struct target_spec *s, struct sp_err
 			return sp_err_set(err, -EINVAL, "%s: ready_timeout_ms: 1 to 600000", file);
 		s->ready_timeout_ms = (int)rt->valuedouble;
 	}
+	return 0;
+}
+
+/* One of token, token_env, token_command. */
+static int load_token(const cJSON *j, const char *file, struct target_spec *s, struct sp_err *err)
+{
 	static const struct {
 		const char *key;
 		enum token_kind kind;
@@ -247,7 +268,8 @@ int target_spec_load_file(const char *file, struct target_spec *s, struct sp_err
 	    {"token", TOKEN_STATIC}, {"token_env", TOKEN_ENV}, {"token_command", TOKEN_COMMAND}};
 	for (size_t i = 0; i < 3; i++) {
 		cleanup_free char *v = NULL;
-		if ((r = dup_member(j, tokens[i].key, &v, file, err)) < 0)
+		int r = dup_member(j, tokens[i].key, &v, file, err);
+		if (r < 0)
 			return r;
 		if (!v)
 			continue;
@@ -257,30 +279,46 @@ int target_spec_load_file(const char *file, struct target_spec *s, struct sp_err
 		s->token_kind = tokens[i].kind;
 		s->token_arg = steal_pointer(&v);
 	}
+	return 0;
+}
+
+static int load_emulator_args(const cJSON *j, const char *file, struct target_spec *s,
+			      struct sp_err *err)
+{
 	const cJSON *args = cJSON_GetObjectItemCaseSensitive(j, "emulator_args");
-	if (args) {
-		if (!cJSON_IsArray(args))
+	if (!args)
+		return 0;
+	if (!cJSON_IsArray(args))
+		return sp_err_set(err, -EINVAL, "%s: emulator_args: expected strings", file);
+	const cJSON *m;
+	cJSON_ArrayForEach(m, args)
+	{
+		if (!cJSON_IsString(m))
 			return sp_err_set(err, -EINVAL, "%s: emulator_args: expected strings",
 					  file);
-		cJSON_ArrayForEach(m, args)
-		{
-			if (!cJSON_IsString(m))
-				return sp_err_set(err, -EINVAL,
-						  "%s: emulator_args: expected strings", file);
-			if ((r = push_str(&s->emu_args, &s->n_emu_args, m->valuestring)) < 0)
-				return r;
-		}
+		int r = push_str(&s->emu_args, &s->n_emu_args, m->valuestring);
+		if (r < 0)
+			return r;
 	}
+	return 0;
+}
+
+/* "capabilities": a list of names, or name → {variables}; and "vars". */
+static int load_caps_and_vars(const cJSON *j, const char *file, struct target_spec *s,
+			      struct sp_err *err)
+{
 	const cJSON *caps = cJSON_GetObjectItemCaseSensitive(j, "capabilities");
 	if (caps && !cJSON_IsArray(caps) && !cJSON_IsObject(caps))
 		return sp_err_set(err, -EINVAL,
 				  "%s: capabilities: expected names, or name: {variables}", file);
+	const cJSON *m;
 	cJSON_ArrayForEach(m, caps)
 	{
 		const char *name = cJSON_IsObject(caps) ? m->string : m->valuestring;
 		if (!name || (cJSON_IsObject(caps) && !cJSON_IsObject(m)))
 			return sp_err_set(err, -EINVAL, "%s: capabilities: bad entry", file);
-		if ((r = push_str(&s->caps, &s->n_caps, name)) < 0)
+		int r = push_str(&s->caps, &s->n_caps, name);
+		if (r < 0)
 			return r;
 	}
 	if (cJSON_IsObject(caps) && !(s->cap_vars = cJSON_Duplicate(caps, true)))
@@ -293,6 +331,18 @@ int target_spec_load_file(const char *file, struct target_spec *s, struct sp_err
 			return -ENOMEM;
 	}
 	return 0;
+}
+
+int target_spec_load_file(const char *file, struct target_spec *s, struct sp_err *err)
+{
+	cleanup_cjson cJSON *j = NULL;
+	int r;
+	if ((r = read_file_json(file, &j, err)) < 0 || (r = check_file_keys(j, file, err)) < 0 ||
+	    (r = load_scalars(j, file, s, err)) < 0 || (r = load_token(j, file, s, err)) < 0 ||
+	    (r = load_emulator_args(j, file, s, err)) < 0 ||
+	    (r = load_caps_and_vars(j, file, s, err)) < 0)
+		return r;
+	return target_api_load(j, file, &s->api, err);
 }
 
 int target_spec_check(const struct target_spec *s, struct sp_err *err)
@@ -492,87 +542,51 @@ static const char *arg_value(const struct target_spec *s, const char *flag)
 	return NULL;
 }
 
-int target_open(const struct target_spec *s, const char *const *needs, size_t n_needs,
-		const struct vars *globals, const char *log_as, struct target **out,
-		struct sp_err *err)
+/* Starts the emulator of |s| with the flags of |needs|; its URL (with the prefix) in |url|. */
+static int start_emulator(const struct target_spec *s, const char *const *needs, size_t n_needs,
+			  const char *token, const char *log_as, struct target *t, char **url,
+			  struct sp_err *err)
 {
-	struct target *t = calloc(1, sizeof(*t));
-	if (!t)
-		return -ENOMEM;
-	int r = 0;
-	char **flag_caps = NULL;
-	size_t n_flag_caps = 0;
-	char **args = NULL;
-	size_t n_args = 0;
-	cleanup_free char *token = NULL;
-	cleanup_free char *url = NULL;
-	cleanup_free char *scheme = NULL;
-
-	t->kind = s->kind_set ? s->kind : (s->emulator ? TARGET_EMULATOR : TARGET_REAL);
-	t->name = strdup(s->name ? s->name : (t->kind == TARGET_EMULATOR ? "emulator" : "real"));
-	t->vars = vars_new(globals);
-	if (!t->name || !t->vars) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	if ((r = cap_set(s, needs, n_needs, &t->caps, &t->n_caps, false)) < 0)
-		goto fail;
-	for (size_t i = 0; i < n_needs; i++) {
-		if (!listed((const char *const *)t->caps, t->n_caps, needs[i])) {
-			r = sp_err_set(err, -EINVAL, "target %s does not offer needs:%s", t->name,
-				       needs[i]);
-			goto fail;
-		}
-	}
-	t->tls = (struct http_tls){.cacert = s->cacert, .insecure = s->insecure};
-
-	bool strict = listed((const char *const *)t->caps, t->n_caps, "strict-auth");
-	if (s->emulator) {
-		if ((r = cap_set(s, needs, n_needs, &flag_caps, &n_flag_caps, true)) < 0)
-			goto fail;
-		if (strict && (r = random_token(&token)) < 0)
-			goto fail;
-		if ((r = emulator_args(s, flag_caps, n_flag_caps, token, &args, &n_args)) < 0)
-			goto fail;
+	char **flag_caps = NULL, **args = NULL;
+	size_t n_flag_caps = 0, n_args = 0;
+	int r = cap_set(s, needs, n_needs, &flag_caps, &n_flag_caps, true);
+	if (r == 0)
+		r = emulator_args(s, flag_caps, n_flag_caps, token, &args, &n_args);
+	if (r == 0) {
 		struct emu_launch l = {.binary = s->emulator,
 				       .args = (const char *const *)args,
 				       .n_args = n_args,
 				       .ready_timeout_ms = s->ready_timeout_ms,
 				       .keep_log_as = log_as};
-		if ((r = emu_start(&l, &t->emu, err)) < 0)
-			goto fail;
-		if (asprintf(&url, "%s%s", emu_base_url(t->emu), s->prefix ? s->prefix : "") < 0) {
-			r = -ENOMEM;
-			goto fail;
-		}
-	} else {
-		url = strdup(s->url);
-		if (!url) {
-			r = -ENOMEM;
-			goto fail;
-		}
+		r = emu_start(&l, &t->emu, err);
 	}
-	if ((r = target_split_url(url, &t->origin, &t->prefix, &t->pool, err)) < 0)
-		goto fail;
-	if (asprintf(&t->base_url, "%s%s", t->origin, t->prefix) < 0) {
+	if (r == 0 && asprintf(url, "%s%s", emu_base_url(t->emu), s->prefix ? s->prefix : "") < 0)
 		r = -ENOMEM;
-		goto fail;
-	}
-	if (strict && token) {
-		r = token_source_new(TOKEN_STATIC, token, &t->token, err);
-	} else if (s->token_kind != TOKEN_NONE) {
-		r = token_source_new(s->token_kind, s->token_arg, &t->token, err);
-	} else if (s->emulator) {
-		cleanup_free char *any = NULL;
-		if ((r = random_token(&any)) == 0)
-			r = token_source_new(TOKEN_STATIC, any, &t->token, err);
-	} else {
-		r = token_source_new(TOKEN_NONE, NULL, &t->token, err);
-	}
-	if (r < 0)
-		goto fail;
+	free_list(flag_caps, n_flag_caps);
+	free_list(args, n_args);
+	return r;
+}
 
-	/* Variables: the capability table's, then the target file's, then the fixed ones. */
+/* The token source: strict auth's generated token, the spec's, a random one for an emulator
+ * (any token is accepted, and a random one shows redaction works), or none. */
+static int open_token(const struct target_spec *s, const char *strict_token, struct target *t,
+		      struct sp_err *err)
+{
+	if (strict_token)
+		return token_source_new(TOKEN_STATIC, strict_token, &t->token, err);
+	if (s->token_kind != TOKEN_NONE)
+		return token_source_new(s->token_kind, s->token_arg, &t->token, err);
+	if (!s->emulator)
+		return token_source_new(TOKEN_NONE, NULL, &t->token, err);
+	cleanup_free char *any = NULL;
+	int r = random_token(&any);
+	return r < 0 ? r : token_source_new(TOKEN_STATIC, any, &t->token, err);
+}
+
+/* Variables: the api-versions, the capability table's, the target file's (later ones win). */
+static int declared_vars(const struct target_spec *s, struct target *t)
+{
+	int r = target_api_resolve(&s->api, t->vars, &t->routes);
 	for (size_t i = 0; i < t->n_caps && r == 0; i++) {
 		const struct cap_def *d = cap_find(t->caps[i]);
 		const cJSON *declared = cJSON_GetObjectItemCaseSensitive(s->cap_vars, t->caps[i]);
@@ -586,21 +600,23 @@ int target_open(const struct target_spec *s, const char *const *needs, size_t n_
 	}
 	if (r == 0 && s->vars)
 		r = add_obj_vars(t->vars, s->vars);
-	if (r < 0)
-		goto fail;
+	return r;
+}
+
+/* The pool name when the URL has none, and the fixed variables describing the instance. */
+static int instance_vars(const struct target_spec *s, struct target *t)
+{
 	if (!t->pool) {
 		const cJSON *pn = vars_get(t->vars, "pool_name");
 		const char *named = cJSON_IsString(pn) ? pn->valuestring : NULL;
 		if (!named && s->emulator)
 			named = arg_value(s, "--pool-name");
 		t->pool = strdup(named ? named : (s->emulator ? "emulator-pool" : "unknown-pool"));
-		if (!t->pool) {
-			r = -ENOMEM;
-			goto fail;
-		}
+		if (!t->pool)
+			return -ENOMEM;
 	}
 	const char *sep = strstr(t->origin, "://");
-	scheme = strndup(t->origin, (size_t)(sep - t->origin));
+	cleanup_free char *scheme = strndup(t->origin, (size_t)(sep - t->origin));
 	if (!scheme || vars_set_str(t->vars, "target", t->name) < 0 ||
 	    vars_set_str(t->vars, "target_kind", t->kind == TARGET_EMULATOR ? "emulator" : "real") <
 		0 ||
@@ -609,19 +625,64 @@ int target_open(const struct target_spec *s, const char *const *needs, size_t n_
 	    vars_set_str(t->vars, "prefix", t->prefix) < 0 ||
 	    vars_set_str(t->vars, "pool", t->pool) < 0 ||
 	    vars_set_str(t->vars, "scheme", scheme) < 0 ||
-	    vars_set_str(t->vars, "host", sep + 3) < 0) {
+	    vars_set_str(t->vars, "host", sep + 3) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Name, kind, variable scope, capabilities (checked against |needs|) and TLS settings. */
+static int describe(const struct target_spec *s, const char *const *needs, size_t n_needs,
+		    const struct vars *globals, struct target *t, struct sp_err *err)
+{
+	t->kind = s->kind_set ? s->kind : (s->emulator ? TARGET_EMULATOR : TARGET_REAL);
+	t->name = strdup(s->name ? s->name : (t->kind == TARGET_EMULATOR ? "emulator" : "real"));
+	t->vars = vars_new(globals);
+	if (!t->name || !t->vars)
+		return -ENOMEM;
+	int r = cap_set(s, needs, n_needs, &t->caps, &t->n_caps, false);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n_needs; i++)
+		if (!listed((const char *const *)t->caps, t->n_caps, needs[i]))
+			return sp_err_set(err, -EINVAL, "target %s does not offer needs:%s",
+					  t->name, needs[i]);
+	t->tls = (struct http_tls){.cacert = s->cacert, .insecure = s->insecure};
+	return 0;
+}
+
+int target_open(const struct target_spec *s, const char *const *needs, size_t n_needs,
+		const struct vars *globals, const char *log_as, struct target **out,
+		struct sp_err *err)
+{
+	struct target *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	cleanup_free char *token = NULL;
+	cleanup_free char *url = NULL;
+	int r = describe(s, needs, n_needs, globals, t, err);
+	bool strict = r == 0 && listed((const char *const *)t->caps, t->n_caps, "strict-auth");
+	if (r == 0 && s->emulator && strict)
+		r = random_token(&token);
+	if (r == 0 && s->emulator)
+		r = start_emulator(s, needs, n_needs, token, log_as, t, &url, err);
+	else if (r == 0 && !(url = strdup(s->url)))
 		r = -ENOMEM;
-		goto fail;
+	if (r == 0)
+		r = target_split_url(url, &t->origin, &t->prefix, &t->pool, err);
+	if (r == 0 && asprintf(&t->base_url, "%s%s", t->origin, t->prefix) < 0)
+		r = -ENOMEM;
+	if (r == 0)
+		r = open_token(s, strict ? token : NULL, t, err);
+	if (r == 0)
+		r = declared_vars(s, t);
+	if (r == 0)
+		r = instance_vars(s, t);
+	if (r < 0) {
+		target_close(t, NULL);
+		return r;
 	}
-	free_list(flag_caps, n_flag_caps);
-	free_list(args, n_args);
 	*out = t;
 	return 0;
-fail:
-	free_list(flag_caps, n_flag_caps);
-	free_list(args, n_args);
-	target_close(t, NULL);
-	return r;
 }
 
 int target_close(struct target *t, struct sp_err *err)
@@ -640,6 +701,7 @@ int target_close(struct target *t, struct sp_err *err)
 	free(t->pool);
 	token_source_free(t->token);
 	free_list(t->caps, t->n_caps);
+	target_routes_fini(&t->routes);
 	vars_free(t->vars);
 	free(t);
 	return r;

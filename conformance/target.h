@@ -23,6 +23,7 @@
 #include "emulator.h"
 #include "err.h"
 #include "http_client.h"
+#include "target_api.h"
 #include "token.h"
 #include "vars.h"
 
@@ -46,6 +47,7 @@ struct target_spec {
 	cJSON *vars;	 /* extra variables */
 	cJSON *cap_vars; /* URL mode: capability name → object of variables */
 	int ready_timeout_ms;
+	struct target_api api; /* api-versions and teardown routes; unset = the defaults */
 };
 
 struct target {
@@ -60,6 +62,7 @@ struct target {
 	char **caps;
 	size_t n_caps;
 	struct vars *vars;
+	struct target_routes routes; /* the runner's own requests (teardown, sweep) */
 	struct emu_instance *emu;
 };
 
@@ -69,9 +72,9 @@ void target_spec_fini(struct target_spec *s);
 
 /*
  * Reads a target file (JSON; keys: name, kind, base_url, emulator, emulator_args, prefix,
- * cacert, insecure, token, token_env, token_command, capabilities, vars, ready_timeout_ms)
- * into |s|, which must be freshly initialised. Relative paths stay relative to the working
- * directory. Returns 0 or -EINVAL with "file: key: reason".
+ * cacert, insecure, token, token_env, token_command, capabilities, vars, ready_timeout_ms,
+ * api_versions, teardown (see target_api.h)) into |s|, which must be freshly initialised. Relative
+ * paths stay relative to the working directory. Returns 0 or -EINVAL with "file: key: reason".
  */
 int target_spec_load_file(const char *file, struct target_spec *s, struct sp_err *err);
 
@@ -95,7 +98,9 @@ bool target_spec_offers(const struct target_spec *s, const char *const *needs, s
 /*
  * Opens an instance of |s|: for an emulator spec, starts one with the flags of |needs| (the
  * default instance when n_needs is 0); for a URL spec, |needs| must be offered already.
- * |globals| (borrowed, must outlive the target) is the parent scope of the target variables.
+ * |globals| (borrowed, must outlive the target) is the parent scope of the target variables,
+ * which include the api-versions and the capability and file variables (in that order, later
+ * ones replacing earlier ones of the same name).
  * |log_as| (may be NULL) keeps the emulator's log there. Returns 0 or a negative code.
  */
 int target_open(const struct target_spec *s, const char *const *needs, size_t n_needs,
