@@ -13,7 +13,8 @@
  *   GET /secure           200 only with "Authorization: Bearer fresh-token", else 401
  *   GET /signals          {"blocked": B, "sigpipe_ignored": I}: the signal state the server
  *                         was started with (a child must not inherit the runner's)
- *   GET /listSessions     {"sessions": [], "nextLink": null}
+ *   GET /listSessions     {"sessions": [{"identifier": …}…], "nextLink": null}, one session per
+ *                         comma-separated name in the query parameter ids (none without it)
  *   DELETE /session       204 (the runner's session cleanup)
  *
  * State is one mutex-guarded counter table. SIGTERM or SIGINT stops it.
@@ -175,7 +176,18 @@ static int handler(struct mg_connection *c, void *arg)
 		return 200;
 	}
 	if (strcmp(uri, "/listSessions") == 0) {
-		cJSON_AddArrayToObject(j, "sessions");
+		cJSON *sessions = cJSON_AddArrayToObject(j, "sessions");
+		char ids[1024];
+		const char *q = ri->query_string ? ri->query_string : "";
+		if (mg_get_var(q, strlen(q), "ids", ids, sizeof(ids)) > 0) {
+			char *save = NULL;
+			for (char *id = strtok_r(ids, ",", &save); id;
+			     id = strtok_r(NULL, ",", &save)) {
+				cJSON *item = cJSON_CreateObject();
+				cJSON_AddStringToObject(item, "identifier", id);
+				cJSON_AddItemToArray(sessions, item);
+			}
+		}
 		cJSON_AddNullToObject(j, "nextLink");
 		send_json(c, 200, j, NULL);
 		return 200;

@@ -12,7 +12,8 @@
 # target), usage (--help, --list, usage errors, exit 1), token_fail (a failing token source stops
 # the run after one failure, with the command's standard error, exit 3), placeholder (an
 # endpoint with a template placeholder is refused before anything runs, exit 1),
-# interrupt (Ctrl-C: exit 130 and sessions still deleted).
+# interrupt (Ctrl-C: exit 130 and sessions still deleted), teardown (api-versions and teardown
+# routes from a target file: variables, session deletion, the sweep, turning both off).
 set -uo pipefail
 runner=$1 echo_server=$2 work=$3 mode=$4
 here=$(cd "$(dirname "$0")" && pwd)
@@ -189,6 +190,68 @@ JSON
 	[ $code = 130 ] || { die "exit $code after Ctrl-C, expected 130"; cat "$work/int.out"; }
 	ls "$work"/irec/emulator/slow/*teardown-delete-session.http >/dev/null 2>&1 ||
 		die "no session deletion after Ctrl-C"
+	;;
+teardown)
+	# A target file's api_versions become the api_* variables (defaults for the rest), and its
+	# delete_session routes are tried in order: the first answers 500, the second 200.
+	cat >"$work/td-target.json" <<JSON
+{"name": "echo-td", "kind": "emulator", "emulator": "$echo_server",
+ "api_versions": {"new": "2099-01-01-selftest", "management": "2099-02-02-selftest"},
+ "teardown": {"delete_session": [
+   {"method": "DELETE", "path": "/status/500?api-version={{api_new}}&identifier={{identifier|url}}"},
+   {"method": "POST", "path": "/echo/stop?api-version={{api_management}}&id={{identifier|url}}"}]}}
+JSON
+	cat >"$work/td-versions.json" <<'JSON'
+{"description": "The api-version variables MUST come from the target file, the defaults filling the rest.",
+ "provenance": {"sections": ["style.md §8"], "tags": ["CHOICE"]},
+ "steps": [{"request": {"method": "GET",
+   "path": "/echo?old={{api_old}}&new={{api_new}}&mgmt={{api_management}}&identifier={{session}}-a%2Fb"},
+   "expect": {"status": 200, "json": [{"path": "$.query",
+     "matches": "^old=2024-02-02-preview&new=2099-01-01-selftest&mgmt=2099-02-02-selftest&identifier="}]}}]}
+JSON
+	rm -rf "$work/td-rec"
+	"$runner" --target "$work/td-target.json" --run-id tdrun --record "$work/td-rec" \
+		"$work/td-versions.json" >"$work/td.out" 2>&1 || { die "target file run failed"; cat "$work/td.out"; }
+	rec=$work/td-rec/echo-td/td-versions
+	grep -qx 'DELETE /status/500?api-version=2099-01-01-selftest&identifier=tdrun-s000-a%2Fb HTTP/1.1' \
+		"$rec"/02-teardown-delete-session.http || die "first delete_session route not used"
+	grep -qx 'POST /echo/stop?api-version=2099-02-02-selftest&id=tdrun-s000-a%2Fb HTTP/1.1' \
+		"$rec"/03-teardown-delete-session.http || die "second delete_session route not used"
+	[ "$(find "$rec" -name '*teardown*' | wc -l)" = 2 ] || die "not exactly two teardown requests"
+	# "delete_session": [] deletes nothing; a bad key is a usage error naming it.
+	cat >"$work/td-off.json" <<JSON
+{"name": "echo-off", "emulator": "$echo_server", "teardown": {"delete_session": [], "list_sessions": null}}
+JSON
+	rm -rf "$work/td-rec-off"
+	"$runner" --target "$work/td-off.json" --record "$work/td-rec-off" ok/017-cleanup-and-sessions.json \
+		>"$work/td-off.out" 2>&1 || die "run with teardown off failed"
+	find "$work/td-rec-off" -name '*teardown*' | grep -q . && die "delete_session [] still deleted"
+	printf '{"name": "x", "emulator": "%s", "teardown": {"delete": []}}\n' "$echo_server" >"$work/td-bad.json"
+	"$runner" --target "$work/td-bad.json" ok >"$work/td-bad.out" 2>&1
+	[ $? = 1 ] || die "a bad teardown key must exit 1"
+	grep -qF 'teardown: unknown key "delete"' "$work/td-bad.out" || die "bad teardown key not named"
+	# The sweep of a URL target lists through list_sessions and deletes only the run's sessions.
+	rm -f "$work/td-ready"
+	"$echo_server" --listen 127.0.0.1:0 --ready-file "$work/td-ready" >"$work/td-echo.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 200); do [ -s "$work/td-ready" ] && break; sleep 0.05; done
+	[ -s "$work/td-ready" ] || die "the echo server did not start"
+	base=$(head -n 1 "$work/td-ready")
+	cat >"$work/td-url.json" <<JSON
+{"name": "echo-url", "kind": "emulator", "base_url": "$base",
+ "teardown": {"delete_session": [{"method": "POST", "path": "/echo/swept?identifier={{identifier|url}}"}],
+              "list_sessions": {"method": "GET", "path": "/listSessions?ids={{run_id}}-s999,other-s000"}}}
+JSON
+	rm -rf "$work/td-rec-url"
+	"$runner" --target "$work/td-url.json" --run-id sweeprun --record "$work/td-rec-url" \
+		ok/001-echo-get-query-headers.json >"$work/td-url.out" 2>&1 || die "URL target run failed"
+	kill -TERM $pid
+	wait $pid 2>/dev/null
+	cat "$work/td-url.out"
+	grep -q '^# sweep of echo-url: 1 leftover session(s) deleted' "$work/td-url.out" || die "no sweep"
+	grep -qx 'POST /echo/swept?identifier=sweeprun-s999 HTTP/1.1' \
+		"$work"/td-rec-url/echo-url/sweep/*teardown-delete-session.http || die "sweep did not delete"
+	grep -rq 'other-s000' "$work/td-rec-url" && die "the sweep deleted another run's session"
 	;;
 *)
 	echo "unknown mode $mode"
