@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -151,32 +152,36 @@ static int reap(pid_t pid)
 	return r == pid ? exit_code(st) : 255;
 }
 
-/* Reads every SIGINT pending on |sigfd|; true if there was one. */
-static bool take_sigint(int sigfd)
+/* Reads every signal pending on |sigfd|; true if SIGINT was one of them. */
+static bool take_signals(int sigfd)
 {
 	struct signalfd_siginfo si;
-	bool got = false;
+	bool sigint = false;
 	while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		got = true;
-	return got;
+		sigint = sigint || si.ssi_signo == SIGINT;
+	return sigint;
 }
 
 int cmd_wait(pid_t pid, bool (*intr)(void *ctx), void *ctx, struct cmd_status *out)
 {
-	sigset_t sigint;
+	sigset_t watch, chld, old;
 	int r = 0;
 
-	sigemptyset(&sigint);
-	sigaddset(&sigint, SIGINT);
-	cleanup_close int sigfd = signalfd(-1, &sigint, SFD_NONBLOCK | SFD_CLOEXEC);
+	/* SIGCHLD too, blocked for the wait only: an orphan of the command that ends wakes us,
+	 * and |intr| reaps it at once (a thread of ours that does not block SIGCHLD may take it:
+	 * then the next tick does). */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &chld, &old);
+	sigemptyset(&watch);
+	sigaddset(&watch, SIGINT);
+	sigaddset(&watch, SIGCHLD);
+	cleanup_close int sigfd = signalfd(-1, &watch, SFD_NONBLOCK | SFD_CLOEXEC);
 	cleanup_close int pidfd = pidfd_open(pid, 0);
-	if (sigfd < 0 || pidfd < 0) {
+	bool done = false;
+	if (sigfd < 0 || pidfd < 0)
 		r = -errno;
-		cmd_kill_session(pid);
-		*out = (struct cmd_status){.exit_code = reap(pid), .interrupted = true};
-		return r;
-	}
-	for (;;) {
+	while (r == 0) {
 		struct pollfd p[2] = {{pidfd, POLLIN, 0}, {sigfd, POLLIN, 0}};
 		int n = poll(p, 2, CMD_POLL_MS);
 		if (n < 0 && errno != EINTR) {
@@ -184,14 +189,19 @@ int cmd_wait(pid_t pid, bool (*intr)(void *ctx), void *ctx, struct cmd_status *o
 			break;
 		}
 		if (n > 0 && (p[0].revents & POLLIN)) {
-			*out = (struct cmd_status){.exit_code = reap(pid), .interrupted = false};
-			return 0;
+			done = true;
+			break;
 		}
-		bool hit = n > 0 && (p[1].revents & POLLIN) && take_sigint(sigfd);
+		bool hit = n > 0 && (p[1].revents & POLLIN) && take_signals(sigfd);
 		if (!hit && intr && intr(ctx))
 			hit = true;
 		if (hit)
 			break;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (done) {
+		*out = (struct cmd_status){.exit_code = reap(pid), .interrupted = false};
+		return 0;
 	}
 	cmd_kill_session(pid);
 	*out = (struct cmd_status){.exit_code = reap(pid), .interrupted = true};

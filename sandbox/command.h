@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* How often cmd_wait() asks its callback whether an interrupt arrived another way. */
+/* How often cmd_wait() calls its callback at least. */
 #define CMD_POLL_MS 50
 
 /*
@@ -37,15 +37,16 @@ struct cmd_status {
 };
 
 /*
- * Waits until |pid| (started by cmd_spawn) ends. SIGINT must be blocked in the calling thread:
- * a SIGINT pending for the process, or |intr|(|ctx|) returning true (asked every CMD_POLL_MS
- * and whenever a signal interrupts the wait: a thread of the caller that does not block SIGINT
- * may have taken it), ends the wait early: every process of the command's session (its process
- * group, and any that left the group but not the session) is killed with SIGKILL, and the
- * command is reaped. Processes that left the session (setsid) are not touched: they stay
- * confined like any other process of the session, and die with it.
- * Returns 0 with *out filled, or a negative errno when waiting failed (the command was then
- * killed as above and reaped).
+ * Waits until |pid| (started by cmd_spawn) ends. SIGINT must be blocked in the calling thread;
+ * SIGCHLD is blocked too while waiting. |intr|(|ctx|) is called every CMD_POLL_MS, when a
+ * child of the caller ends (SIGCHLD: the caller may reap orphans of the command there) and
+ * when a signal interrupts the wait. A SIGINT pending for the process, or |intr| returning true
+ * (a thread of the caller that does not block SIGINT may have taken it), ends the wait early:
+ * every process of the command's session (its process group, and any that left the group but
+ * not the session) is killed with SIGKILL, and the command is reaped. Processes that left the
+ * session (setsid) are not touched: they stay confined like any other process of the session, and
+ * die with it. Returns 0 with *out filled, or a negative errno when waiting failed (the command was
+ * then killed as above and reaped).
  */
 int cmd_wait(pid_t pid, bool (*intr)(void *ctx), void *ctx, struct cmd_status *out)
     __attribute__((nonnull(4)));

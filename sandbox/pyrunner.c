@@ -62,31 +62,56 @@ static PyObject *sbx_fflush(PyObject *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
-/* cmd_wait()'s question, asked with the GIL released: did a thread of ours take the SIGINT? */
-static bool interrupt_seen(void *ctx)
+struct wait_ctx {
+	PyThreadState *ts; /* the GIL is released while cmd_wait() waits */
+	PyObject *on_wait; /* called with the pid while waiting; borrowed */
+	pid_t pid;
+};
+
+/*
+ * cmd_wait()'s question, every CMD_POLL_MS: did a thread of ours take the SIGINT? Meanwhile
+ * on_wait(pid) reaps what the command orphaned (we are pid 1: its zombies would otherwise
+ * count against the session's process limit until the call ends).
+ */
+static bool while_waiting(void *ctx)
 {
-	PyThreadState **ts = ctx;
-	PyEval_RestoreThread(*ts);
-	int hit = PyOS_InterruptOccurred();
-	*ts = PyEval_SaveThread();
-	return hit != 0;
+	struct wait_ctx *w = ctx;
+	PyEval_RestoreThread(w->ts);
+	bool hit = PyOS_InterruptOccurred() != 0;
+	if (!hit && w->on_wait != Py_None) {
+		PyObject *r = PyObject_CallFunction(w->on_wait, "i", (int)w->pid);
+		if (!r && PyErr_ExceptionMatches(PyExc_KeyboardInterrupt))
+			hit = true;
+		if (!r)
+			PyErr_Clear();
+		Py_XDECREF(r);
+		hit = hit || PyOS_InterruptOccurred() != 0;
+	}
+	w->ts = PyEval_SaveThread();
+	return hit;
 }
 
 /*
- * run_command(file: bytes | None, argv: list[bytes]) -> (exit_code, errno, interrupted): runs a
- * command (command.h) and waits for it with the GIL released, so the session's own threads run
- * on. errno is non-zero when the program could not be started (exit_code is then 127 for
- * ENOENT, else 126, as shells report it). Called with SIGINT blocked (pyrunner's loop keeps it
- * blocked for shell requests).
+ * run_command(file: bytes | None, argv: list[bytes], on_wait) -> (exit_code, errno,
+ * interrupted, pid): runs a command (command.h) and waits for it with the GIL released, so the
+ * session's own threads run on; on_wait(pid) (or None) is called every CMD_POLL_MS while it
+ * runs. errno is non-zero when the program could not be started (exit_code is then 127 for
+ * ENOENT, else 126, as shells report it; pid is 0). Called with SIGINT blocked (pyrunner's
+ * loop keeps it blocked for shell requests).
  */
 static PyObject *sbx_run_command(PyObject *self, PyObject *args)
 {
 	(void)self;
-	PyObject *file_obj, *argv_obj;
-	if (!PyArg_ParseTuple(args, "OO!:run_command", &file_obj, &PyList_Type, &argv_obj))
+	PyObject *file_obj, *argv_obj, *on_wait;
+	if (!PyArg_ParseTuple(args, "OO!O:run_command", &file_obj, &PyList_Type, &argv_obj,
+			      &on_wait))
 		return NULL;
 	if (file_obj != Py_None && !PyBytes_Check(file_obj)) {
 		PyErr_SetString(PyExc_TypeError, "file must be bytes or None");
+		return NULL;
+	}
+	if (on_wait != Py_None && !PyCallable_Check(on_wait)) {
+		PyErr_SetString(PyExc_TypeError, "on_wait must be callable or None");
 		return NULL;
 	}
 	Py_ssize_t argc = PyList_GET_SIZE(argv_obj);
@@ -129,20 +154,23 @@ static PyObject *sbx_run_command(PyObject *self, PyObject *args)
 	PyMem_Free(argv);
 	Py_DECREF(items);
 	if (r < 0)
-		return Py_BuildValue("(iiO)", r == -ENOENT ? 127 : 126, -r, Py_False);
+		return Py_BuildValue("(iiOi)", r == -ENOENT ? 127 : 126, -r, Py_False, 0);
 
 	struct cmd_status st = {0};
-	PyThreadState *ts = PyEval_SaveThread();
-	cmd_wait(pid, interrupt_seen, &ts, &st);
-	PyEval_RestoreThread(ts);
-	return Py_BuildValue("(iiO)", st.exit_code, 0, st.interrupted ? Py_True : Py_False);
+	struct wait_ctx w = {.on_wait = on_wait, .pid = pid};
+	w.ts = PyEval_SaveThread();
+	cmd_wait(pid, while_waiting, &w, &st);
+	PyEval_RestoreThread(w.ts);
+	return Py_BuildValue("(iiOi)", st.exit_code, 0, st.interrupted ? Py_True : Py_False,
+			     (int)pid);
 }
 
 static PyMethodDef sbx_methods[] = {
     {"fflush", sbx_fflush, METH_NOARGS, "fflush(NULL): flush C stdio buffers."},
     {"mark_start", sbx_mark_start, METH_NOARGS, "Records that user code starts now."},
     {"run_command", sbx_run_command, METH_VARARGS,
-     "run_command(file, argv) -> (exit_code, errno, interrupted): runs a command."},
+     "run_command(file, argv, on_wait) -> (exit_code, errno, interrupted, pid): runs a "
+     "command."},
     {NULL, NULL, 0, NULL},
 };
 

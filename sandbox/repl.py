@@ -450,6 +450,13 @@ def _command_error(name, err):
     os.write(2, line.encode("utf-8", "replace"))
 
 
+def _while_command(pid):
+    """Called by run_command every 50 ms while the command runs: reaps what it orphaned (we
+    are pid 1), never the command itself, which run_command reaps."""
+    _direct.add(pid)
+    _reap()
+
+
 def _run_command(req):
     """A shell request: {"argv": [program, args...], "path": optional program file}. The
     command runs in a process of its own (pyrunner.c run_command, command.c) with the session's
@@ -472,7 +479,8 @@ def _run_command(req):
             file = path.encode("utf-8", "surrogateescape") if path is not None else None
             _sbx.mark_start()
             t0 = time.perf_counter()
-            code, err, _ = _sbx.run_command(file, args)
+            code, err, _, pid = _sbx.run_command(file, args, _while_command)
+            _direct.discard(pid)
             if err:
                 _command_error(argv[0], err)
             st["exit_code"] = code

@@ -473,6 +473,25 @@ Test(shell, background_children_do_not_hold_the_call)
 	cr_expect_eq(count_sleepers("1000.31"), 0);
 }
 
+Test(shell, orphans_are_reaped_while_the_command_runs)
+{
+	/* Each (… &) leaves an orphan to pid 1, the interpreter: reaped as they end, they never
+	 * reach the session's 128 processes, however many the command makes. */
+	cr_expect_eq(check_sh(ses,
+			      "for i in $(seq 400); do (true &); (sleep 0.001 &); done; echo done",
+			      "done\n", "", 0),
+		     0);
+	/* A cell's own children are left to it: its Popen still gets the exit status. */
+	cr_expect_eq(check_py(ses,
+			      "import subprocess\n"
+			      "p = subprocess.Popen(['sh', '-c', 'sleep 0.3; exit 3'])\n"
+			      "p.pid > 0",
+			      "True"),
+		     0);
+	cr_expect_eq(check_sh(ses, "sleep 0.8", "", "", 0), 0);
+	cr_expect_eq(check_py(ses, "p.wait()", "3"), 0);
+}
+
 Test(shell, python_state_is_untouched)
 {
 	cr_expect_eq(check_py(ses, "x = 41\nimport sys\nsys.stdout.write('py ')\nx", "41"), 0);
