@@ -30,6 +30,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -709,26 +710,32 @@ static void *async_main(void *p)
 	return NULL;
 }
 
-static struct cell attack(const struct target *t, const struct victim *v, const char *id,
-			  const char *code, int timeout_s)
+/* Probes /healthz and the victim until |done| (the attack thread |th| ended), then joins it. */
+static void probe_while(const struct target *t, const struct victim *v, pthread_t th,
+			atomic_bool *done)
 {
-	struct async_cell a = {.e = &t->e, .id = id, .code = code, .timeout_s = timeout_s};
-	pthread_t th;
-	cr_assert_eq(pthread_create(&th, NULL, async_main, &a), 0);
 	int probes = 0;
 	char *failure = NULL;
 	do {
 		healthz_ok(t);
 		failure = victim_probe(&t->e, v);
 		probes++;
-		for (int i = 0; !failure && i < PROBE_INTERVAL_MS / 10 && !atomic_load(&a.done);
-		     i++) {
+		for (int i = 0; !failure && i < PROBE_INTERVAL_MS / 10 && !atomic_load(done); i++) {
 			struct timespec ts = {0, 10 * 1000 * 1000};
 			nanosleep(&ts, NULL);
 		}
-	} while (!failure && !atomic_load(&a.done));
+	} while (!failure && !atomic_load(done));
 	pthread_join(th, NULL);
 	cr_assert_null(failure, "while the attack ran (probe %d): %s", probes, failure);
+}
+
+static struct cell attack(const struct target *t, const struct victim *v, const char *id,
+			  const char *code, int timeout_s)
+{
+	struct async_cell a = {.e = &t->e, .id = id, .code = code, .timeout_s = timeout_s};
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, async_main, &a), 0);
+	probe_while(t, v, th, &a.done);
 	cr_assert_eq(a.out.http, 200, "the attack's POST executions: HTTP %ld %s", a.out.http,
 		     a.out.transport);
 	cr_assert(a.out.j, "the attack's response is not JSON");
@@ -2205,3 +2212,394 @@ static void attack_background_processes(enum atk_mode m)
 	finish(&t, &v, NULL);
 }
 BOTH_MODES(background_processes, 120)
+
+/* ---- shell variants: the same attacks through the MCP shell tool (issue 11) ----------------- */
+
+/*
+ * The attacker is an MCP environment (launchShell) that runs its attack with the tool
+ * runShellCommandInRemoteEnvironment, as an agent would: `sh -c` lines (shellCommand) or a
+ * program and its arguments (execCommandAndArgs). Its commands run in a session of the same
+ * pool as the REST victim, so everything the Python battery asserts must hold for them too:
+ * a command can do nothing a cell could not. Each probe prints "<what>: <outcome>", the outcome
+ * "ok" or the last ": "-separated part of the error (the strerror text).
+ */
+
+#define MCP_KEY_HEADER "x-ms-apikey: sp-attack-key"
+
+/* The shell prelude: probe LABEL CMD ARGS… */
+static const char shell_prelude[] =
+    "probe() { l=$1; shift; if o=$(\"$@\" 2>&1); then echo \"$l: ok\"; "
+    "else echo \"$l: ${o##*: }\"; fi; }\n";
+
+struct shell {
+	long http;
+	cJSON *j;
+	const cJSON *sc; /* result.structuredContent */
+	const char *out;
+	const char *err;
+	int exit_code; /* structuredContent.exitCode, -1 when absent */
+	bool is_error;
+	double seconds;
+	char transport[256];
+};
+
+static void shell_fini(struct shell *s)
+{
+	cJSON_Delete(s->j);
+	memset(s, 0, sizeof(*s));
+}
+
+/* POST /mcp tools/call |tool| with |args| (taken); fills *s, never asserts. */
+static void mcp_call_into(const struct emu *e, const char *tool, cJSON *args, int timeout_s,
+			  struct shell *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->exit_code = -1;
+	cJSON *b = cJSON_CreateObject();
+	cJSON_AddStringToObject(b, "jsonrpc", "2.0");
+	cJSON_AddNumberToObject(b, "id", 1);
+	cJSON_AddStringToObject(b, "method", "tools/call");
+	cJSON *params = cJSON_AddObjectToObject(b, "params");
+	cJSON_AddStringToObject(params, "name", tool);
+	cJSON_AddItemToObject(params, "arguments", args);
+	char *body = cJSON_PrintUnformatted(b);
+	cJSON_Delete(b);
+	const char *hdrs[] = {"Content-Type: application/json",
+			      "Accept: application/json, text/event-stream", MCP_KEY_HEADER, NULL};
+	struct http_req q = {.path = "/mcp",
+			     .headers = hdrs,
+			     .body = body,
+			     .body_len = strlen(body),
+			     .no_auth = true,
+			     .timeout_s = timeout_s};
+	struct http_resp r;
+	if (emu_request(e, &q, &r) < 0)
+		snprintf(s->transport, sizeof(s->transport), "%s", r.error);
+	cJSON_free(body);
+	s->http = r.status;
+	s->seconds = r.seconds;
+	s->j = http_resp_json(&r);
+	http_resp_fini(&r);
+	const cJSON *res = cJSON_GetObjectItemCaseSensitive(s->j, "result");
+	s->sc = cJSON_GetObjectItemCaseSensitive(res, "structuredContent");
+	s->is_error = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "isError"));
+	s->out = jstr(s->sc, "stdout");
+	s->err = jstr(s->sc, "stderr");
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(s->sc, "exitCode");
+	if (cJSON_IsNumber(code))
+		s->exit_code = code->valueint;
+}
+
+static void shell_expect_http(const struct shell *s, const char *what)
+{
+	if (s->http == 200 && s->sc)
+		return;
+	char *body = s->j ? cJSON_PrintUnformatted(s->j) : NULL;
+	cr_assert_fail("%s: HTTP %ld %s%s", what, s->http, s->transport, body ? body : "");
+}
+
+/* A new MCP environment (launchShell); its id in |env|. */
+static void shell_env_new(const struct target *t, char *env, size_t len)
+{
+	struct shell s;
+	mcp_call_into(&t->e, "launchShell", cJSON_CreateObject(), 30, &s);
+	shell_expect_http(&s, "launchShell");
+	const char *id = jstr(s.sc, "environmentId");
+	cr_assert(*id, "launchShell returned no environmentId");
+	snprintf(env, len, "%s", id);
+	shell_fini(&s);
+}
+
+/* The arguments of runShellCommandInRemoteEnvironment: |line|, or else |argv|. */
+static cJSON *shell_args(const char *env, const char *line, const char *const *argv)
+{
+	cJSON *a = cJSON_CreateObject();
+	cJSON_AddStringToObject(a, "environmentId", env);
+	if (line) {
+		cJSON_AddStringToObject(a, "shellCommand", line);
+	} else {
+		cJSON *v = cJSON_AddArrayToObject(a, "execCommandAndArgs");
+		for (size_t i = 0; argv[i]; i++)
+			cJSON_AddItemToArray(v, cJSON_CreateString(argv[i]));
+	}
+	return a;
+}
+
+static struct shell run_shell(const struct target *t, const char *env, const char *line)
+{
+	struct shell s;
+	mcp_call_into(&t->e, "runShellCommandInRemoteEnvironment", shell_args(env, line, NULL), 120,
+		      &s);
+	shell_expect_http(&s, line);
+	return s;
+}
+
+struct async_shell {
+	const struct emu *e;
+	const char *env;
+	const char *line;
+	const char *const *argv;
+	struct shell out;
+	atomic_bool done;
+};
+
+static void *async_shell_main(void *p)
+{
+	struct async_shell *a = p;
+	mcp_call_into(a->e, "runShellCommandInRemoteEnvironment",
+		      shell_args(a->env, a->line, a->argv), 120, &a->out);
+	atomic_store(&a->done, true);
+	return NULL;
+}
+
+/* The attack command (|line| through sh, or |argv|) while the victim and /healthz are probed. */
+static struct shell shell_attack(const struct target *t, const struct victim *v, const char *env,
+				 const char *line, const char *const *argv)
+{
+	struct async_shell a = {.e = &t->e, .env = env, .line = line, .argv = argv};
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, async_shell_main, &a), 0);
+	probe_while(t, v, th, &a.done);
+	shell_expect_http(&a.out, "the attack's tools/call");
+	return a.out;
+}
+
+static void expect_shell_stdout(const struct shell *s, const char *want)
+{
+	cr_expect_eq(s->exit_code, 0, "exit code %d, stderr: %s", s->exit_code, s->err);
+	cr_expect_str_eq(s->out, want,
+			 "\n---- stdout ----\n%s---- want ----\n%s---- stderr ----\n%s", s->out,
+			 want, s->err);
+}
+
+/* The prelude, "DEG=0|1", then |body| (printf format with |...|). */
+static char *shell_script(const struct target *t, const char *body_fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static char *shell_script(const struct target *t, const char *body_fmt, ...)
+{
+	char *body = NULL, *out = NULL;
+	va_list ap;
+	va_start(ap, body_fmt);
+	cr_assert_geq(vasprintf(&body, body_fmt, ap), 0);
+	va_end(ap);
+	cr_assert_geq(asprintf(&out, "%sDEG=%d\n%s", shell_prelude, t->degraded ? 1 : 0, body), 0);
+	free(body);
+	return out;
+}
+
+/* The environment answers, through the shell tool and as a REST session (it is one). */
+static void shell_env_alive(const struct target *t, const char *env)
+{
+	struct shell s = run_shell(t, env, "echo alive");
+	expect_shell_stdout(&s, "alive\n");
+	shell_fini(&s);
+	struct cell c = run_cell(t, env, "6 * 7", 30);
+	expect_ok_value(&c, "42");
+	cell_fini(&c);
+}
+
+/* Another session's /mnt/data by host path, relative paths, /proc/<pid>, and a search. */
+static void attack_shell_other_session_files(enum atk_mode m)
+{
+	struct target t = target_get(m, ATK_MAIN);
+	struct victim v;
+	char env[128];
+	victim_new(&t, &v);
+	pid_t vp = victim_pid(&v);
+	cr_assert_gt(vp, 0, "the victim's host pid was not found");
+	shell_env_new(&t, env, sizeof(env));
+
+	char *line = shell_script(
+	    &t,
+	    "V='%s'; E=${V##*/}; S='%s'; VP=%d\n"
+	    "probe 'cat the victim file by its host path' cat \"$V/secret.txt\"\n"
+	    "probe 'ls the victim directory' ls \"$V\"\n"
+	    "probe 'ls the sessions directory' ls \"${V%%/*}\"\n"
+	    "probe 'cat it relative to /mnt/data' cat \"/mnt/data/../$E/secret.txt\"\n"
+	    "probe 'cat it through /proc/self/cwd' cat \"/proc/self/cwd/../$E/secret.txt\"\n"
+	    "probe 'cat /proc/<victim>/root/mnt/data/secret.txt' "
+	    "cat \"/proc/$VP/root/mnt/data/secret.txt\"\n"
+	    "probe 'ls /proc/<victim>/cwd' ls \"/proc/$VP/cwd\"\n"
+	    "probe 'cat /proc/<victim>/environ' cat \"/proc/$VP/environ\"\n"
+	    "echo \"secret visible at: [$(find /tmp /dev/shm /mnt /etc /proc/self/root/mnt -xdev "
+	    "-type f -size -2M -exec grep -lsF \"$S\" {} + 2>/dev/null)]\"\n"
+	    "echo \"victim found through /proc: "
+	    "[$(grep -lsF \"$S\" /proc/[0-9]*/root/mnt/data/secret.txt)]\"\n",
+	    v.host_dir, v.secret, (int)vp);
+	struct shell s = shell_attack(&t, &v, env, line, NULL);
+	const char *no = t.degraded ? "Permission denied" : "No such file or directory";
+	char want[2048];
+	snprintf(want, sizeof(want),
+		 "cat the victim file by its host path: %s\n"
+		 "ls the victim directory: %s\n"
+		 "ls the sessions directory: %s\n"
+		 "cat it relative to /mnt/data: %s\n"
+		 "cat it through /proc/self/cwd: %s\n"
+		 "cat /proc/<victim>/root/mnt/data/secret.txt: %s\n"
+		 "ls /proc/<victim>/cwd: %s\n"
+		 "cat /proc/<victim>/environ: %s\n"
+		 "secret visible at: []\n"
+		 "victim found through /proc: []\n",
+		 no, no, no, no, no, no, no, no);
+	expect_shell_stdout(&s, want);
+	cr_expect_null(strstr(s.out, v.secret), "the attacker read the victim's secret");
+	cr_expect_null(strstr(s.err, v.secret), "the attacker read the victim's secret");
+	shell_fini(&s);
+	free(line);
+	shell_env_alive(&t, env);
+	finish(&t, &v, env);
+}
+BOTH_MODES(shell_other_session_files, 180)
+
+/*
+ * Signals at the emulator and the zygote by their host pids, at the session's pid 1, at every
+ * pid /proc shows, and kill -1: nothing outside the session is reached, and the session's own
+ * interpreter survives (pid 1 of its namespace ignores SIGKILL from inside it).
+ */
+static void attack_shell_signal_the_zygote_and_emulator(enum atk_mode m)
+{
+	struct target t = target_get(m, ATK_MAIN);
+	struct victim v;
+	char env[128];
+	pid_t zyg[2], zyg_after[2];
+	victim_new(&t, &v);
+	int nz = zygote_pids(&t, zyg);
+	shell_env_new(&t, env, sizeof(env));
+
+	static const char *const names[] = {"emulator", "zygote", "inner zygote"};
+	pid_t pids[3] = {t.emu_pid, zyg[0], nz > 1 ? zyg[1] : 0};
+	char probes[2048], want[4096];
+	size_t pu = 0, wu = 0;
+	const char *gone = t.degraded ? "Operation not permitted" : "No such process";
+	for (int i = 0; i < 1 + nz; i++) {
+		pu += (size_t)snprintf(probes + pu, sizeof(probes) - pu,
+				       "probe 'kill the %s' kill -9 %d\n"
+				       "probe 'stop the %s' kill -STOP %d\n"
+				       "probe 'read the %s environ' cat /proc/%d/environ\n",
+				       names[i], (int)pids[i], names[i], (int)pids[i], names[i],
+				       (int)pids[i]);
+		wu += (size_t)snprintf(want + wu, sizeof(want) - wu,
+				       "kill the %s: %s\n"
+				       "stop the %s: %s\n"
+				       "read the %s environ: %s\n",
+				       names[i], gone, names[i], gone, names[i],
+				       t.degraded ? "Permission denied"
+						  : "No such file or directory");
+	}
+	/* Degraded mode shows the host's /proc, where every root emulator's slot n has the same
+	 * uid: the sweep and kill -1 are left to the Python battery there. */
+	char *line = shell_script(
+	    &t,
+	    "%s"
+	    "probe \"kill the session's pid 1\" kill -9 1\n"
+	    "probe \"stop the session's pid 1\" kill -STOP 1\n"
+	    "if [ $DEG = 0 ]; then\n"
+	    "  for p in /proc/[0-9]*; do p=${p#/proc/}\n"
+	    "    [ \"$p\" = $$ ] || [ \"$p\" = 1 ] || kill -9 \"$p\" 2>/dev/null; done\n"
+	    "fi\n"
+	    "echo 'kill every process /proc shows: done'\n"
+	    "if [ $DEG = 0 ]; then kill -9 -1 2>/dev/null; echo \"kill -1: $?\"; "
+	    "else echo 'kill -1: 1'; fi\n",
+	    probes);
+	snprintf(want + wu, sizeof(want) - wu,
+		 "kill the session's pid 1: %s\n"
+		 "stop the session's pid 1: %s\n"
+		 "kill every process /proc shows: done\n"
+		 "kill -1: 1\n",
+		 t.degraded ? "Operation not permitted" : "ok",
+		 t.degraded ? "Operation not permitted" : "ok");
+	struct shell s = shell_attack(&t, &v, env, line, NULL);
+	expect_shell_stdout(&s, want);
+	shell_fini(&s);
+	free(line);
+	cr_expect_eq(kill(t.emu_pid, 0), 0, "the emulator is gone");
+	cr_expect_eq(zygote_pids(&t, zyg_after), nz);
+	for (int i = 0; i < nz; i++)
+		cr_expect_eq(zyg_after[i], zyg[i], "the zygote was replaced");
+	shell_env_alive(&t, env);
+	finish(&t, &v, env);
+}
+BOTH_MODES(shell_signal_the_zygote_and_emulator, 180)
+
+/*
+ * A shell fork bomb (f() { f | f & }; f) for 4 s, watched with bash builtins only (no fork is
+ * possible while it runs): the session's process count stays within its limit, the emulator
+ * and the victim keep answering, and once the bomb is killed the environment works again.
+ */
+static void attack_shell_fork_bomb(enum atk_mode m)
+{
+	struct target t = target_get(m, ATK_SMALL);
+	struct victim v;
+	char env[128];
+	victim_new(&t, &v);
+	shell_env_new(&t, env, sizeof(env));
+
+	char *script = shell_script(
+	    &t,
+	    "MAX=%d\n"
+	    "setsid sh -c 'echo $$ > bomb.pid; f() { f | f & }; f' >/dev/null 2>&1 &\n"
+	    "peak=0; end=$((SECONDS + 5))\n"
+	    "while [ $SECONDS -lt $end ]; do\n"
+	    "  if [ $DEG = 0 ]; then set -- /proc/[0-9]*; [ $# -gt $peak ] && peak=$#; fi\n"
+	    "done\n"
+	    "read bp < bomb.pid\n"
+	    "kill -9 -- -$bp 2>/dev/null; kill -9 -- -$bp 2>/dev/null\n"
+	    "if [ $DEG = 1 ] || [ $peak -ge $((MAX / 2)) ]; then echo 'the bomb ran: yes'; "
+	    "else echo 'the bomb ran: no'; fi\n"
+	    "if [ $peak -le $MAX ]; then echo 'within the process limit: yes'; "
+	    "else echo 'within the process limit: no'; fi\n"
+	    "echo \"peak $peak\" >&2\n",
+	    SMALL_PROCESSES);
+	const char *const argv[] = {"bash", "-c", script, NULL};
+	struct shell s = shell_attack(&t, &v, env, NULL, argv);
+	expect_shell_stdout(&s, "the bomb ran: yes\nwithin the process limit: yes\n");
+	cr_log_info("%s", s.err);
+	shell_fini(&s);
+	free(script);
+	shell_env_alive(&t, env);
+	finish(&t, &v, env);
+}
+BOTH_MODES(shell_fork_bomb, 180)
+
+/* The network from shell tools: bash's /dev/tcp and /dev/udp, name resolution, curl, python3. */
+static void attack_shell_network(enum atk_mode m)
+{
+	struct target t = target_get(m, ATK_MAIN);
+	struct victim v;
+	char env[128];
+	victim_new(&t, &v);
+	shell_env_new(&t, env, sizeof(env));
+
+	char *line = shell_script(
+	    &t,
+	    "PORT=%d\n"
+	    "probe 'bash /dev/tcp to the emulator on 127.0.0.1' "
+	    "bash -c \"exec 3<>/dev/tcp/127.0.0.1/$PORT\"\n"
+	    "probe 'bash /dev/tcp to the emulator on ::1' bash -c \"exec 3<>/dev/tcp/::1/$PORT\"\n"
+	    "probe 'bash /dev/udp to 127.0.0.1:53' bash -c 'exec 3<>/dev/udp/127.0.0.1/53'\n"
+	    "probe 'bash /dev/tcp to example.com' bash -c 'exec 3<>/dev/tcp/example.com/80'\n"
+	    "getent hosts example.com >/dev/null 2>&1; echo \"resolve example.com: exit $?\"\n"
+	    "curl -sS -m 5 \"http://127.0.0.1:$PORT/healthz\" >/dev/null 2>&1; "
+	    "echo \"curl the emulator: exit $?\"\n"
+	    "probe 'python3 socket AF_INET' python3 -c 'import socket; socket.socket()'\n"
+	    "if [ $DEG = 0 ]; then echo \"network interfaces: "
+	    "$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ')\"; fi\n",
+	    port_of(&t));
+	struct shell s = shell_attack(&t, &v, env, line, NULL);
+	char want[1024];
+	snprintf(want, sizeof(want),
+		 "bash /dev/tcp to the emulator on 127.0.0.1: Permission denied\n"
+		 "bash /dev/tcp to the emulator on ::1: Permission denied\n"
+		 "bash /dev/udp to 127.0.0.1:53: Permission denied\n"
+		 "bash /dev/tcp to example.com: Invalid argument\n"
+		 "resolve example.com: exit 2\n"
+		 "curl the emulator: exit 7\n"
+		 "python3 socket AF_INET: [Errno 13] Permission denied\n"
+		 "%s",
+		 t.degraded ? "" : "network interfaces: lo\n");
+	expect_shell_stdout(&s, want);
+	shell_fini(&s);
+	free(line);
+	finish(&t, &v, env);
+}
+BOTH_MODES(shell_network, 180)
