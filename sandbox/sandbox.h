@@ -190,7 +190,8 @@ enum sbx_value_kind {
  * signal at its default, in a new session (setsid). The call returns when that process exits,
  * whatever its children do: background children keep running, confined to the session, and die
  * with it (output they write between calls is discarded, §8.4, and during a later call is part
- * of that call's output, like a cell's background threads). At the deadline (timeout_ms, counted
+ * of that call's output, like a cell's background threads); what it orphans is reaped as it
+ * ends, so zombies never fill the process limit. At the deadline (timeout_ms, counted
  * from the start of the command) the session kills every process of the command's session
  * (its process group and what left the group but not the session) and answers: outcome
  * SBX_OUTCOME_TIMEOUT, the Python state kept. A session that does not answer within grace_ms
