@@ -54,6 +54,11 @@ echo "== new session over HTTP (first execute on a new identifier) =="
 echo "== warm execute of x + 1, one keep-alive connection =="
 "$bin/bench_http" "$base" warm 2000
 
+echo "== MCP: runPythonCodeInRemoteEnvironment x + 1 on a warm environment, one keep-alive connection =="
+"$bin/bench_http" "$base" mcp-python 2000
+echo "== MCP: runShellCommandInRemoteEnvironment true =="
+"$bin/bench_http" "$base" mcp-shell 500
+
 if command -v wrk >/dev/null; then
 	echo "== throughput: wrk -t2 -c32 -d10s, x + 1 over 16 sessions =="
 	for i in $(seq 0 15); do

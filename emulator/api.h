@@ -34,6 +34,16 @@ void api_list_sessions(struct req *r);
 void api_metadata(struct req *r);
 /* GET /healthz (no auth). */
 void api_healthz(struct req *r);
+/* {base}/mcp, every method: the MCP server (§13), with its own checks (switch, x-ms-apikey,
+ * methods, CORS) instead of server.c's. */
+void api_mcp(struct req *r);
+
+/* GET / (no auth): 302 to /playground/ (404 RouteNotFound with --playground disabled). */
+void api_root(struct req *r);
+/* GET /playground/{file} (no auth): the playground's embedded files. */
+void api_playground(struct req *r);
+/* GET /.emulator/requests?since=&limit=&identifier=&status=: the request ring (reqring.h). */
+void api_requests(struct req *r);
 
 /*
  * Maps a pool_acquire() failure to its error response (capacity → 404

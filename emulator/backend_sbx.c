@@ -107,12 +107,21 @@ static enum bk_value_kind kind_of(enum sbx_value_kind k)
 static int exec(struct bk_session *s, const struct bk_exec_request *req, struct bk_exec_result *out,
 		struct sp_err *err)
 {
-	if (req->kind != BK_EXEC_PYTHON)
-		return sp_err_set(err, -ENOTSUP,
-				  "shell commands are not supported by this sandbox");
+	/* sandbox.h wants argv NULL-terminated. */
+	cleanup_free const char **argv = NULL;
+	if (req->kind == BK_EXEC_ARGV) {
+		argv = calloc(req->argc + 1, sizeof(*argv));
+		if (!argv)
+			return sp_err_set(err, -ENOMEM, "out of memory");
+		memcpy(argv, req->argv, req->argc * sizeof(*argv));
+	}
 	struct sbx_exec_request sr = {
+	    .kind = req->kind == BK_EXEC_SHELL	? SBX_EXEC_SHELL
+		    : req->kind == BK_EXEC_ARGV ? SBX_EXEC_ARGV
+						: SBX_EXEC_PYTHON,
 	    .code = req->code,
 	    .code_len = req->code_len,
+	    .argv = argv,
 	    .timeout_ms = req->timeout_ms,
 	    .grace_ms = req->grace_ms,
 	    .stream_max_chars = req->stream_max_chars,
@@ -131,6 +140,7 @@ static int exec(struct bk_session *s, const struct bk_exec_request *req, struct 
 	    .value_kind = kind_of(res.value_kind),
 	    .value = steal_pointer(&res.value),
 	    .error_message = steal_pointer(&res.error_message),
+	    .exit_code = res.exit_code,
 	    .exec_ms = res.exec_ms,
 	    .prepare_ms = res.prepare_ms,
 	    .request_ms = res.request_ms,

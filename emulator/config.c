@@ -23,8 +23,8 @@ enum opt_type {
 	OPT_ENUM,
 	OPT_AUTH,
 	OPT_APIVER,
-	OPT_EGRESS,
-	OPT_PATHS, /* colon-separated; repeated flags add to one another */
+	OPT_ENABLED, /* enabled|disabled (a value is required, unlike OPT_BOOL) */
+	OPT_PATHS,   /* colon-separated; repeated flags add to one another */
 };
 
 struct opt {
@@ -85,7 +85,7 @@ static const struct opt opts[] = {
     {"tls-cert", OPT_STRING, OFF(tls_cert), NULL, 0, 0, NULL,
      "PEM certificate (chain): serve HTTPS. Needs --tls-key."},
     {"tls-key", OPT_STRING, OFF(tls_key), NULL, 0, 0, NULL, "PEM private key for --tls-cert."},
-    {"egress", OPT_EGRESS, OFF(egress), "disabled", 0, 0, "enabled|disabled",
+    {"egress", OPT_ENABLED, OFF(egress), "disabled", 0, 0, "enabled|disabled",
      "enabled: sessions get the host network."},
     {"isolation", OPT_ENUM, OFF(isolation), "auto", 0, 0, "auto|full|degraded",
      "Session isolation; auto falls back to degraded where namespaces are refused."},
@@ -123,6 +123,14 @@ static const struct opt opts[] = {
     {"cors-origins", OPT_STRING, OFF(cors_origins), NULL, 0, 0, NULL,
      "Origins allowed by CORS, comma-separated (http[s]://host[:port]), '*' for any, 'none' "
      "for no CORS (default: '*' when --listen is a loopback address, else none)."},
+    {"mcp", OPT_ENABLED, OFF(mcp_enabled), "enabled", 0, 0, "enabled|disabled",
+     "The platform-managed MCP server at {base}/mcp (contract §13); disabled: 404 there."},
+    {"mcp-api-key", OPT_STRING, OFF(mcp_api_key), NULL, 0, 0, NULL,
+     "The only x-ms-apikey accepted by /mcp (default: any non-empty key in auth-mode any, "
+     "none in strict)."},
+    {"playground", OPT_ENABLED, OFF(playground_enabled), "enabled", 0, 0, "enabled|disabled",
+     "The browser playground at / and /playground/, and the request feed /.emulator/requests it "
+     "reads; disabled: 404 there, and no request is kept in memory."},
     {"quiet", OPT_BOOL, OFF(quiet), "off", 0, 0, NULL,
      "Print only the start line and errors (no request log, no diagnostics)."},
 };
@@ -203,7 +211,7 @@ static int set_opt(struct config *c, const struct opt *o, const char *v, const c
 		return 0;
 	}
 	case OPT_BOOL:
-	case OPT_EGRESS: {
+	case OPT_ENABLED: {
 		bool b;
 		if (!parse_bool(v, &b))
 			return sp_err_set(err, -EINVAL, "%s: '%s' is not on/off", src, v);

@@ -55,6 +55,9 @@ struct config {
 	char *pip_find_links; /* wheel directory for %pip (absolute after config_finish) */
 	char *zygote;	      /* path of sessionpool-zygote; NULL = next to the emulator binary */
 	char *test_fault;     /* test-only: deliberately wrong behaviour for runner self-tests */
+	bool mcp_enabled;     /* --mcp: the MCP server at {base}/mcp */
+	char *mcp_api_key; /* --mcp-api-key: the only x-ms-apikey accepted; NULL: any (auth any) */
+	bool playground_enabled; /* --playground: /, /playground/, /.emulator/requests */
 	bool quiet;
 	char *log_format;   /* text | json */
 	char *log_level;    /* quiet | info | debug */

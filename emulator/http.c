@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "conntrack.h"
 #include "reqlog.h"
+#include "reqring.h"
 
 void http_add_header(struct req *r, const char *name, const char *fmt, ...)
 {
@@ -33,6 +34,18 @@ void http_add_header(struct req *r, const char *name, const char *fmt, ...)
  * through mg_write/mg_printf, CivetWeb 1.15 marks the response as started and every
  * mg_response_header_* call fails (-3), so no response would be sent at all.
  */
+/* Appends up to |max| bytes in all of |buf| (|n| bytes) to the excerpt *ex (made on first use). */
+static void keep_excerpt(char **ex, size_t *len, size_t max, const void *buf, size_t n)
+{
+	if (!n || *len >= max)
+		return;
+	if (!*ex && !(*ex = malloc(max)))
+		return;
+	size_t k = max - *len < n ? max - *len : n;
+	memcpy(*ex + *len, buf, k);
+	*len += k;
+}
+
 static bool start_raw(struct req *r, int status, const char *ctype, int64_t length)
 {
 	char date[40];
@@ -55,6 +68,8 @@ static bool start(struct req *r, int status, const char *ctype, int64_t length)
 {
 	r->responded = true;
 	r->status = status;
+	if (r->capture && ctype)
+		snprintf(r->resp_type, sizeof(r->resp_type), "%s", ctype);
 	if (!r->cors_preflight)
 		http_add_cors(r);
 	if (r->continued)
@@ -76,8 +91,11 @@ bool http_write(struct req *r, const void *buf, size_t len)
 	if (r->method == HTTP_HEAD || len == 0)
 		return true;
 	int n = mg_write(r->conn, buf, len);
-	if (n > 0)
+	if (n > 0) {
 		r->bytes_out += (uint64_t)n;
+		keep_excerpt(&r->resp_excerpt, &r->resp_excerpt_len, REQRING_BODY_MAX + 1, buf,
+			     r->capture ? (size_t)n : 0);
+	}
 	return n == (int)len;
 }
 
@@ -245,17 +263,9 @@ int http_read(struct req *r, void *buf, size_t len)
 	if (n <= 0)
 		return n;
 	r->bytes_in += (uint64_t)n;
-	if (reqlog_enabled(REQLOG_DEBUG) && r->body_seen < REQLOG_BODY_EXCERPT) {
-		if (!r->body_excerpt)
-			r->body_excerpt = malloc(REQLOG_BODY_EXCERPT);
-		if (r->body_excerpt) {
-			size_t k = REQLOG_BODY_EXCERPT - r->body_excerpt_len;
-			if (k > (size_t)n)
-				k = (size_t)n;
-			memcpy(r->body_excerpt + r->body_excerpt_len, buf, k);
-			r->body_excerpt_len += k;
-		}
-	}
+	if (r->capture || reqlog_enabled(REQLOG_DEBUG))
+		keep_excerpt(&r->body_excerpt, &r->body_excerpt_len, REQRING_BODY_MAX + 1, buf,
+			     (size_t)n);
 	r->body_seen += (size_t)n;
 	return n;
 }
@@ -264,6 +274,8 @@ void http_req_fini(struct req *r)
 {
 	free(r->body_excerpt);
 	r->body_excerpt = NULL;
+	free(r->resp_excerpt);
+	r->resp_excerpt = NULL;
 }
 
 /* ---- CORS ---- */
@@ -276,7 +288,7 @@ void http_req_fini(struct req *r)
 /* Request headers clients send (Content-Type is needed for application/json bodies). */
 #define CORS_ALLOW_HEADERS                                                                         \
 	"Authorization, Content-Type, x-ms-apikey, operation-id, x-ms-client-request-id, "         \
-	"x-ms-useragent, traceparent, tracestate"
+	"x-ms-useragent, traceparent, tracestate, Accept, Mcp-Session-Id, MCP-Protocol-Version"
 #define CORS_ALLOW_METHODS "GET, POST, DELETE, HEAD, OPTIONS"
 #define CORS_MAX_AGE	   "7200"
 
@@ -349,7 +361,7 @@ bool http_cors_preflight(struct req *r)
 }
 
 void http_send_raw_error(struct mg_connection *conn, int status, enum api_error e,
-			   const char *message)
+			 const char *message)
 {
 	cleanup_cjson cJSON *root = cJSON_CreateObject();
 	cJSON *inner = cJSON_AddObjectToObject(root, "error");

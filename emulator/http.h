@@ -56,9 +56,14 @@ struct req {
 	uint64_t bytes_in;	 /* body bytes read (http_read) */
 	uint64_t bytes_out;	 /* body bytes written (http_write) */
 	char error_message[256]; /* the error envelope's message, for debug lines */
-	char *body_excerpt;	 /* debug level: the first bytes of the body read, or NULL */
+	char *body_excerpt;	 /* debug level or |capture|: the first bytes of the body read */
 	size_t body_excerpt_len;
 	size_t body_seen; /* total body bytes offered to the excerpt */
+	/* For the request ring (reqring.h), when |capture|: */
+	bool capture;
+	char resp_type[96]; /* Content-Type sent */
+	char *resp_excerpt; /* the first bytes of the response body, or NULL */
+	size_t resp_excerpt_len;
 };
 
 /* Adds a response header for the response still to be sent. */

@@ -24,6 +24,7 @@
 #include "http.h"
 #include "pool.h"
 #include "reqlog.h"
+#include "reqring.h"
 #include "sandbox.h"
 #include "server.h"
 #include "tree.h"
@@ -160,6 +161,8 @@ static int configure(struct emulator *e, int argc, char **argv, char **envp)
 		config_fini(&e->cfg);
 		return r < 0 ? 2 : 0;
 	}
+	if (e->cfg.playground_enabled)
+		reqring_init(REQRING_CAP);
 	enum reqlog_format log_format = REQLOG_TEXT;
 	enum reqlog_level log_level = REQLOG_INFO;
 	reqlog_format_parse(e->cfg.log_format, &log_format);
@@ -257,6 +260,15 @@ static void announce(const struct emulator *e)
 			"namespaces; only uid, seccomp and rlimits separate them from the host. "
 			"See README, 'Isolation modes'.\n",
 			sbx_zygote_isolation_reason(e->zygote));
+	if (!c->quiet && c->playground_enabled)
+		fprintf(stderr, "sessionpool-emulator: playground at %s/playground/\n", e->url);
+	if (!c->quiet && c->mcp_enabled)
+		fprintf(stderr, "sessionpool-emulator: MCP server at %s/mcp (x-ms-apikey: %s)\n",
+			e->url,
+			c->mcp_api_key ? "the --mcp-api-key value"
+			: c->auth_mode == AUTH_MODE_ANY
+			    ? "any non-empty key"
+			    : "set --mcp-api-key to open it in strict mode");
 	fflush(stdout);
 	if (c->ready_file && write_ready_file(c->ready_file, e->url) < 0)
 		fprintf(stderr, "sessionpool-emulator: cannot write %s\n", c->ready_file);

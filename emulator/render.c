@@ -156,3 +156,26 @@ cJSON *render_exec_new(const struct exec_view *v, const char *identifier)
 	}
 	return root;
 }
+
+cJSON *render_mcp_python(const struct exec_view *v, bool *is_error)
+{
+	bool ok = v->status == EXEC_SUCCEEDED;
+	*is_error = !ok;
+	cJSON *root = cJSON_CreateObject();
+	cJSON_AddItemToObject(root, "stdout", string_n(v->stdout_text, v->stdout_len));
+	cJSON_AddItemToObject(root, "stderr", string_n(v->stderr_text, v->stderr_len));
+	cJSON_AddItemToObject(root, "executionResult",
+			      ok ? value_json(v, false) : cJSON_CreateNull());
+	cJSON_AddStringToObject(root, "status", new_status(v->status));
+	return root;
+}
+
+cJSON *render_mcp_shell(const struct exec_view *v, bool *is_error)
+{
+	*is_error = v->status != EXEC_SUCCEEDED || v->exit_code != 0;
+	cJSON *root = cJSON_CreateObject();
+	cJSON_AddItemToObject(root, "stdout", string_n(v->stdout_text, v->stdout_len));
+	cJSON_AddItemToObject(root, "stderr", string_n(v->stderr_text, v->stderr_len));
+	cJSON_AddNumberToObject(root, "exitCode", (double)v->exit_code);
+	return root;
+}

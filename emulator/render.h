@@ -15,3 +15,9 @@
 cJSON *render_exec_old(const struct exec_view *v, bool fault_succeeded);
 cJSON *render_exec_legacy(const struct exec_view *v);
 cJSON *render_exec_new(const struct exec_view *v, const char *identifier);
+
+/* The MCP tools' structuredContent (§13.2): {"stdout","stderr","executionResult","status"} for
+ * a Python run, {"stdout","stderr","exitCode"} for a command; *is_error: the run failed (a
+ * command: its exit code is not 0). */
+cJSON *render_mcp_python(const struct exec_view *v, bool *is_error);
+cJSON *render_mcp_shell(const struct exec_view *v, bool *is_error);

@@ -73,6 +73,11 @@ static const struct {
     {RES_MGMT_GET, ".management/getSession", false},
     {RES_MGMT_LIST, ".management/listSessions", false},
     {RES_MGMT_STOP, ".management/stopSession", false},
+    {RES_MCP, "mcp", false},
+    {RES_ROOT, "", true},
+    {RES_PLAYGROUND, "playground", true},
+    {RES_PLAYGROUND, "playground/+", true},
+    {RES_EMU_REQUESTS, ".emulator/requests", true},
 };
 
 #define SD (OPF_SESSION | OPF_DATA)
@@ -105,6 +110,14 @@ static const struct route_row table[] = {
      OPF_APIV_OPTIONAL},
     {OP_MGMT_STOP_SESSION, RES_MGMT_STOP, HTTP_GET | HTTP_POST, SHAPE_ANY, MATCH_ANY, 0, 0,
      OPF_SESSION},
+    /* §13: no Authorization, no api-version; its own key check (x-ms-apikey) */
+    {OP_MCP, RES_MCP, HTTP_POST, SHAPE_ANY, MATCH_ANY, 0, 0, OPF_NO_AUTH | OPF_OWN_CHECKS},
+    /* The emulator's own (not in the contract): the playground (no auth to load the page; its
+     * calls carry a token) and the request feed it polls. */
+    {OP_ROOT, RES_ROOT, HTTP_GET, SHAPE_ANY, MATCH_ANY, 0, 0, OPF_NO_AUTH | OPF_QUIET},
+    {OP_PLAYGROUND, RES_PLAYGROUND, HTTP_GET, SHAPE_ANY, MATCH_ANY, 0, 0, OPF_NO_AUTH | OPF_QUIET},
+    {OP_EMU_REQUESTS, RES_EMU_REQUESTS, HTTP_GET, SHAPE_ANY, MATCH_ANY, 0, 0,
+     OPF_APIV_OPTIONAL | OPF_QUIET},
 };
 #undef SD
 
@@ -139,8 +152,6 @@ static void classify(struct route *r)
 {
 	r->res = RES_NONE;
 	r->methods = 0;
-	if (r->nseg == 0)
-		return;
 	for (size_t i = 0; i < sizeof(resources) / sizeof(*resources); i++) {
 		if (resources[i].root_exact && *r->prefix)
 			continue;
@@ -284,6 +295,14 @@ unsigned route_op_flags(enum route_op op)
 		if (table[i].op == op)
 			return table[i].flags;
 	return 0;
+}
+
+enum route_op route_own_checks_op(const struct route *r)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(*table); i++)
+		if (table[i].res == r->res && (table[i].flags & OPF_OWN_CHECKS))
+			return table[i].op;
+	return OP_NONE;
 }
 
 bool route_api_version_optional(const struct route *r, enum http_method m)
@@ -478,7 +497,7 @@ enum api_version_check api_version_check(const char *v, enum api_version_mode mo
 const char *api_versions_supported(void)
 {
 	/* The list joined with ", " (the leading ", " skipped). */
-	return API_VERSIONS(API_VERSION_TEXT) + 2;
+	return &API_VERSIONS(API_VERSION_TEXT)[2];
 }
 
 bool identifier_valid(const char *s, size_t len)

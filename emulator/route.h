@@ -41,6 +41,10 @@ enum route_resource {
 	RES_MGMT_LIST,	     /* .management/listSessions */
 	RES_MGMT_STOP,	     /* .management/stopSession */
 	RES_HEALTHZ,	     /* /healthz (no prefix) */
+	RES_MCP,	     /* mcp */
+	RES_ROOT,	     /* / (no prefix): the playground's redirect */
+	RES_PLAYGROUND,	     /* /playground, /playground/{file} (no prefix) */
+	RES_EMU_REQUESTS,    /* /.emulator/requests (no prefix) */
 };
 
 enum route_op {
@@ -63,6 +67,10 @@ enum route_op {
 	OP_MGMT_LIST_SESSIONS,
 	OP_MGMT_STOP_SESSION,
 	OP_HEALTHZ,
+	OP_MCP,
+	OP_ROOT,
+	OP_PLAYGROUND,
+	OP_EMU_REQUESTS,
 };
 
 /* Which api-version shape a row of the operation table answers (§1.4). */
@@ -83,6 +91,10 @@ enum route_op_flag {
 	OPF_APIV_OPTIONAL = 1u << 2, /* the api-version may be absent (then the new shape) */
 	OPF_ID_IN_BODY = 1u << 3, /* the identifier may come in the body instead (legacy SK .NET) */
 	OPF_NO_AUTH = 1u << 4,	  /* answered before authentication and CORS preflight */
+	OPF_QUIET = 1u << 6,	  /* the emulator's own pages and polls: request log at debug
+				   * level only, never in the request ring */
+	OPF_OWN_CHECKS = 1u << 5, /* the handler takes every method of its resource and does its
+				   * own checks (authentication, CORS, 405) */
 };
 
 /*
@@ -133,6 +145,9 @@ const char *route_allow(const struct route *r, char *buf, size_t len);
 /* The row of |r| for method |m| (HEAD counts as GET) in shape |new_shape|, or NULL. */
 const struct route_row *route_match_row(const struct route *r, enum http_method m, bool new_shape);
 
+/* The operation whose handler takes every method of |r|'s resource (OPF_OWN_CHECKS), or
+ * OP_NONE. */
+enum route_op route_own_checks_op(const struct route *r);
 /* The operation's flags (enum route_op_flag); 0 for OP_NONE. */
 unsigned route_op_flags(enum route_op op);
 /* True if every operation |r| reaches by method |m| takes an absent api-version. */

@@ -33,21 +33,35 @@
 #include "conntrack.h"
 #include "constants.h"
 #include "reqlog.h"
+#include "reqring.h"
 
 /*
  * The handler column of the operation table (route.h, route.c), indexed by operation: kept here
  * so that route.c, fuzzed and unit-tested without CivetWeb, does not link the handlers.
  */
 static void (*const handlers[])(struct req *) = {
-    [OP_CODE_EXECUTE] = api_execute,	      [OP_PYTHON_EXECUTE] = api_execute,
-    [OP_EXECUTIONS_POST] = api_execute,	      [OP_EXECUTION_GET] = api_execution_get,
-    [OP_FILES_UPLOAD_OLD] = api_files_upload, [OP_FILES_UPLOAD_NEW] = api_files_upload,
-    [OP_FILES_LIST] = api_files_list,	      [OP_FILES_CONTENT] = api_files_content,
-    [OP_FILES_META] = api_files_meta,	      [OP_FILES_DELETE] = api_files_delete,
-    [OP_SESSION_GET] = api_session,	      [OP_SESSION_DELETE] = api_session,
-    [OP_LIST_SESSIONS] = api_list_sessions,   [OP_METADATA] = api_metadata,
-    [OP_MGMT_GET_SESSION] = api_session,      [OP_MGMT_LIST_SESSIONS] = api_list_sessions,
-    [OP_MGMT_STOP_SESSION] = api_session,     [OP_HEALTHZ] = api_healthz,
+    [OP_CODE_EXECUTE] = api_execute,
+    [OP_PYTHON_EXECUTE] = api_execute,
+    [OP_EXECUTIONS_POST] = api_execute,
+    [OP_EXECUTION_GET] = api_execution_get,
+    [OP_FILES_UPLOAD_OLD] = api_files_upload,
+    [OP_FILES_UPLOAD_NEW] = api_files_upload,
+    [OP_FILES_LIST] = api_files_list,
+    [OP_FILES_CONTENT] = api_files_content,
+    [OP_FILES_META] = api_files_meta,
+    [OP_FILES_DELETE] = api_files_delete,
+    [OP_SESSION_GET] = api_session,
+    [OP_SESSION_DELETE] = api_session,
+    [OP_LIST_SESSIONS] = api_list_sessions,
+    [OP_METADATA] = api_metadata,
+    [OP_MGMT_GET_SESSION] = api_session,
+    [OP_MGMT_LIST_SESSIONS] = api_list_sessions,
+    [OP_MGMT_STOP_SESSION] = api_session,
+    [OP_HEALTHZ] = api_healthz,
+    [OP_MCP] = api_mcp,
+    [OP_ROOT] = api_root,
+    [OP_PLAYGROUND] = api_playground,
+    [OP_EMU_REQUESTS] = api_requests,
 };
 
 static void (*handler_of(enum route_op op))(struct req *)
@@ -153,8 +167,11 @@ static bool check_identifier(struct req *r, unsigned flags)
 /* The check order of §10.3, then the operation's handler. */
 static void dispatch(struct req *r)
 {
-	enum route_op early = route_op_for(&r->route, r->method, true);
+	enum route_op early = route_own_checks_op(&r->route);
+	if (early == OP_NONE)
+		early = route_op_for(&r->route, r->method, true);
 	if ((route_op_flags(early) & OPF_NO_AUTH) && handler_of(early)) {
+		r->op = early;
 		handler_of(early)(r);
 		return;
 	}
@@ -220,45 +237,73 @@ static void peer_of(const struct mg_request_info *ri, char *buf, size_t len)
 		snprintf(buf, len, "unknown");
 }
 
-/* The request's line in the request log (reqlog.h), once its response is sent. */
-static void log_request(struct req *r)
+/* The request's entry of the request log (reqlog.h), without the debug extras. */
+static void log_entry(const struct req *r, struct reqlog_entry *e)
 {
-	if (!reqlog_enabled(REQLOG_INFO))
-		return;
-	struct reqlog_entry e = {.kind = REQLOG_REQUEST};
-	e.duration_us = (util_mono_ns() - r->t0_ns) / 1000;
-	e.time_ticks = util_now_ticks() - e.duration_us * 10; /* the arrival */
-	snprintf(e.method, sizeof(e.method), "%s",
+	*e = (struct reqlog_entry){.kind = REQLOG_REQUEST};
+	e->duration_us = (util_mono_ns() - r->t0_ns) / 1000;
+	e->time_ticks = util_now_ticks() - e->duration_us * 10; /* the arrival */
+	snprintf(e->method, sizeof(e->method), "%s",
 		 r->ri->request_method ? r->ri->request_method : "");
 	/* The route without the pool prefix: the normalised segments the router looked at. */
 	size_t o = 0;
-	for (size_t i = 0; i < r->route.nseg && o + 2 < sizeof(e.route); i++)
-		o += (size_t)snprintf(e.route + o, sizeof(e.route) - o, "/%s", r->route.raw[i]);
-	if (o >= sizeof(e.route))
-		o = sizeof(e.route) - 1;
+	for (size_t i = 0; i < r->route.nseg && o + 2 < sizeof(e->route); i++)
+		o += (size_t)snprintf(e->route + o, sizeof(e->route) - o, "/%s", r->route.raw[i]);
+	if (o >= sizeof(e->route))
+		o = sizeof(e->route) - 1;
 	if (!o)
-		snprintf(e.route, sizeof(e.route), "/");
+		snprintf(e->route, sizeof(e->route), "/");
 	size_t idlen = 0;
 	const char *id = r->identifier ? r->identifier : query_get(&r->query, "identifier", &idlen);
 	if (r->identifier)
 		idlen = r->identifier_len;
 	if (id) {
-		idlen = idlen < sizeof(e.identifier) - 1 ? idlen : sizeof(e.identifier) - 1;
-		memcpy(e.identifier, id, idlen);
+		idlen = idlen < sizeof(e->identifier) - 1 ? idlen : sizeof(e->identifier) - 1;
+		memcpy(e->identifier, id, idlen);
 	}
-	e.status = r->status;
+	e->status = r->status;
 	if (r->error_code)
-		snprintf(e.error_code, sizeof(e.error_code), "%s", r->error_code);
-	e.bytes_in = r->bytes_in;
-	e.bytes_out = r->bytes_out;
-	peer_of(r->ri, e.peer, sizeof(e.peer));
+		snprintf(e->error_code, sizeof(e->error_code), "%s", r->error_code);
+	e->bytes_in = r->bytes_in;
+	e->bytes_out = r->bytes_out;
+	peer_of(r->ri, e->peer, sizeof(e->peer));
+}
+
+/* The request's line in the request log (reqlog.h) and its entry in the request ring
+ * (reqring.h), once its response is sent. The emulator's own pages and polls (OPF_QUIET) are
+ * logged at debug level only and never enter the ring. */
+static void log_request(struct req *r)
+{
+	/* r->op is unset when a check answered first: the route's own operation then. */
+	enum route_op op = r->op ? r->op : route_op_for(&r->route, r->method, true);
+	bool quiet = route_op_flags(op) & OPF_QUIET;
+	if (!reqlog_enabled(quiet ? REQLOG_DEBUG : REQLOG_INFO) && !r->capture)
+		return;
+	struct reqlog_entry e;
+	log_entry(r, &e);
 	struct reqlog_header h[64];
+	size_t nh = r->ri->num_headers < 64 ? (size_t)r->ri->num_headers : 64;
+	for (size_t i = 0; i < nh; i++)
+		h[i] = (struct reqlog_header){r->ri->http_headers[i].name,
+					      r->ri->http_headers[i].value};
+	if (r->capture && !quiet) {
+		struct reqring_capture c = {
+		    .query = r->ri->query_string,
+		    .headers = h,
+		    .nheaders = nh,
+		    .req_body = r->body_excerpt,
+		    .req_body_len = r->body_excerpt ? r->body_excerpt_len : 0,
+		    .resp_type = r->resp_type,
+		    .resp_body = r->resp_excerpt,
+		    .resp_body_len = r->resp_excerpt ? r->resp_excerpt_len : 0,
+		};
+		reqring_add(&e, &c);
+	}
+	if (!reqlog_enabled(quiet ? REQLOG_DEBUG : REQLOG_INFO))
+		return;
 	if (reqlog_enabled(REQLOG_DEBUG)) {
-		for (int i = 0; i < r->ri->num_headers && i < 64; i++)
-			h[i] = (struct reqlog_header){r->ri->http_headers[i].name,
-						      r->ri->http_headers[i].value};
 		e.headers = h;
-		e.nheaders = r->ri->num_headers < 64 ? (size_t)r->ri->num_headers : 64;
+		e.nheaders = nh;
 		if (r->status >= 400) {
 			snprintf(e.detail, sizeof(e.detail), "%s", r->error_message);
 			e.body = r->body_excerpt;
@@ -276,6 +321,7 @@ static int handle(struct mg_connection *conn, void *cbdata)
 	r.srv = cbdata;
 	r.t0_ns = util_mono_ns();
 	r.method = http_method_parse(r.ri->request_method);
+	r.capture = reqring_on();
 	conntrack_on_request(conn);
 	const char *raw = r.ri->local_uri_raw ? r.ri->local_uri_raw : "";
 	const char *bad = framing_error(r.ri);

@@ -481,7 +481,8 @@ int session_exec(struct session *s, const struct exec_params *prm, struct exec_v
 		return sp_err_set(err, -ENOMEM, "out of memory");
 	rec->v.async = prm->async;
 	rec->v.status = EXEC_RUNNING;
-	rec->refs = 2; /* the session's list and this call (or the job) */
+	rec->v.exit_code = -1; /* commands: until one ends with a status */
+	rec->refs = 2;	       /* the session's list and this call (or the job) */
 
 	pthread_mutex_lock(&s->mu);
 	if (prm->operation_id && *prm->operation_id &&

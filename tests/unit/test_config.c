@@ -209,3 +209,31 @@ Test(config, python_path_flags_add_and_replace_the_variable)
 		  err.msg);
 	config_fini(&c);
 }
+
+Test(config, the_mcp_switch_and_key_from_flags_and_environment)
+{
+	struct config c;
+	struct sp_err err = {0};
+	config_init(&c);
+	cr_expect(c.mcp_enabled, "on by default, as a pool with isMCPServerEnabled");
+	cr_expect_null(c.mcp_api_key);
+	char *envp[] = {"SESSIONPOOL_MCP=disabled", "SESSIONPOOL_MCP_API_KEY=from-env", NULL};
+	char *argv[] = {"emu", NULL};
+	cr_assert_eq(parse(&c, argv, envp, &err), 0, "%s", err.msg);
+	cr_expect_not(c.mcp_enabled);
+	cr_expect_str_eq(c.mcp_api_key, "from-env");
+	config_fini(&c);
+
+	config_init(&c);
+	char *argv2[] = {"emu", "--mcp", "enabled", "--mcp-api-key", "k2", NULL};
+	cr_assert_eq(parse(&c, argv2, envp, &err), 0, "%s", err.msg);
+	cr_expect(c.mcp_enabled, "the flag wins over the variable");
+	cr_expect_str_eq(c.mcp_api_key, "k2");
+	config_fini(&c);
+
+	config_init(&c);
+	char *argv3[] = {"emu", "--mcp", "sometimes", NULL};
+	cr_expect_neq(parse(&c, argv3, NULL, &err), 0);
+	cr_expect(strstr(err.msg, "sometimes"), "%s", err.msg);
+	config_fini(&c);
+}

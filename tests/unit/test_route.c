@@ -65,7 +65,6 @@ Test(route, head_is_get_and_wrong_methods_are_none)
 
 Test(route, unknown_paths)
 {
-	cr_expect_eq(res_of("/"), RES_NONE);
 	cr_expect_eq(res_of("/foo"), RES_NONE);
 	cr_expect_eq(res_of("/code"), RES_NONE);
 	cr_expect_eq(res_of("/code/execute/more"), RES_NONE);
@@ -76,6 +75,31 @@ Test(route, unknown_paths)
 	cr_expect_eq(res_of("/subscriptions/s/resourceGroups/r/sessionPools"), RES_NONE);
 	/* healthz only without a prefix */
 	cr_expect_eq(res_of("/subscriptions/s/resourceGroups/r/sessionPools/p/healthz"), RES_NONE);
+}
+
+Test(route, the_emulator_s_own_routes_and_mcp)
+{
+	cr_expect_eq(res_of("/"), RES_ROOT);
+	cr_expect_eq(res_of("/subscriptions/s/resourceGroups/r/sessionPools/p"), RES_NONE,
+		     "the playground lives at the root only");
+	cr_expect_eq(res_of("/playground"), RES_PLAYGROUND);
+	cr_expect_eq(res_of("/playground/app.js"), RES_PLAYGROUND);
+	cr_expect_eq(res_of("/Playground"), RES_NONE, "root routes match exactly");
+	cr_expect_eq(res_of("/.emulator/requests"), RES_EMU_REQUESTS);
+	cr_expect_eq(res_of("/subscriptions/s/resourceGroups/r/sessionPools/p/.emulator/requests"),
+		     RES_NONE);
+	cr_expect_eq(op_of("/mcp", HTTP_POST, true), OP_MCP);
+	cr_expect_eq(op_of("/subscriptions/s/resourceGroups/r/sessionPools/p/mcp", HTTP_POST, true),
+		     OP_MCP);
+	struct route r;
+	cr_assert_eq(route_parse("/mcp", &r), 0);
+	cr_expect_eq(route_own_checks_op(&r), OP_MCP, "MCP answers every method itself");
+	route_fini(&r);
+	cr_assert_eq(route_parse("/executions", &r), 0);
+	cr_expect_eq(route_own_checks_op(&r), OP_NONE);
+	route_fini(&r);
+	cr_expect(route_op_flags(OP_EMU_REQUESTS) & OPF_QUIET);
+	cr_expect_not(route_op_flags(OP_EMU_REQUESTS) & OPF_NO_AUTH, "the feed needs a token");
 }
 
 Test(route, normalisation_collapses_slashes_and_one_trailing_slash)
