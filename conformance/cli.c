@@ -24,6 +24,8 @@ enum {
 	OPT_TOKEN,
 	OPT_TOKEN_ENV,
 	OPT_TOKEN_COMMAND,
+	OPT_MCP_KEY,
+	OPT_MCP_KEY_ENV,
 	OPT_READY_TIMEOUT,
 	OPT_FILTER,
 	OPT_TAG,
@@ -53,6 +55,8 @@ static const struct option options[] = {
     {"token", required_argument, NULL, OPT_TOKEN},
     {"token-env", required_argument, NULL, OPT_TOKEN_ENV},
     {"token-command", required_argument, NULL, OPT_TOKEN_COMMAND},
+    {"mcp-key", required_argument, NULL, OPT_MCP_KEY},
+    {"mcp-key-env", required_argument, NULL, OPT_MCP_KEY_ENV},
     {"ready-timeout", required_argument, NULL, OPT_READY_TIMEOUT},
     {"filter", required_argument, NULL, OPT_FILTER},
     {"tag", required_argument, NULL, OPT_TAG},
@@ -99,6 +103,11 @@ void cli_usage(FILE *out)
 	      "  --token-env VAR         bearer token from an environment variable\n"
 	      "  --token-command CMD     bearer token printed by CMD; re-run near expiry and\n"
 	      "                          after a 401\n"
+	      "  --mcp-key KEY           x-ms-apikey for /mcp ({{mcp_key}}; visible in ps:\n"
+	      "                          prefer --mcp-key-env); mcp scenarios are skipped on\n"
+	      "                          a URL target without one (an emulator gets a random\n"
+	      "                          key, passed as its --mcp-api-key)\n"
+	      "  --mcp-key-env VAR       the MCP key from an environment variable\n"
 	      "  --ready-timeout MS      wait this long for an emulator's ready file (60000)\n"
 	      "Selection:\n"
 	      "  --filter GLOB           scenario ids matching GLOB (repeatable)\n"
@@ -163,6 +172,9 @@ static int apply_defaults(struct target_spec *s, const struct target_spec *d)
 		s->token_kind = d->token_kind;
 		r = replace(&s->token_arg, d->token_arg);
 	}
+	if (r == 0 && (d->mcp_key || d->mcp_key_env) && !s->mcp_key && !s->mcp_key_env)
+		r = d->mcp_key ? replace(&s->mcp_key, d->mcp_key)
+			       : replace(&s->mcp_key_env, d->mcp_key_env);
 	for (size_t i = 0; r == 0 && i < d->n_caps; i++)
 		r = push(&s->caps, &s->n_caps, d->caps[i]);
 	if (s->emulator) {
@@ -291,6 +303,13 @@ int cli_parse(int argc, char **argv, struct cli *c, FILE *out, struct sp_err *er
 					  : opt == OPT_TOKEN_ENV ? TOKEN_ENV
 								 : TOKEN_COMMAND;
 			r = replace(&cur->token_arg, optarg);
+			break;
+		case OPT_MCP_KEY:
+		case OPT_MCP_KEY_ENV:
+			free(cur->mcp_key);
+			free(cur->mcp_key_env);
+			cur->mcp_key = cur->mcp_key_env = NULL;
+			r = replace(opt == OPT_MCP_KEY ? &cur->mcp_key : &cur->mcp_key_env, optarg);
 			break;
 		case OPT_READY_TIMEOUT:
 			if (parse_long(optarg, 1, 600000, &v) < 0)

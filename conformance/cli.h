@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The runner's command line, parsed into a struct cli (unit-testable, no side effects beyond
- * reading target files). Target options (--cacert, --insecure, --token*, --capability,
- * --emulator-arg, --prefix, --name, --kind) apply to the target named just before them; given
- * before any target, they become defaults for every target named later.
+ * reading target files and the MCP key's variable). Target options (--cacert, --insecure,
+ * --token*, --mcp-key*, --capability, --emulator-arg, --prefix, --name, --kind) apply to the
+ * target named just before them; given before any target, they become defaults for every
+ * target named later.
  *
  * Life cycle: cli_parse() fills a caller-allocated struct cli; cli_fini() releases it.
  */

@@ -294,6 +294,9 @@ const char *runner_skip_reason(const struct scn *s, const struct target_spec *sp
 		return "emulator-only";
 	if (kind == TARGET_EMULATOR && scn_has_tag(s, "real-only"))
 		return "real-only";
+	if (scn_has_tag(s, "mcp") && !target_spec_has_mcp_key(spec))
+		return "mcp: no MCP key for this target (--mcp-key, --mcp-key-env or the target "
+		       "file's mcp_key)";
 	const char *needs[32];
 	size_t n = 0;
 	for (size_t i = 0; i < s->n_tags && n < 32; i++)

@@ -54,7 +54,11 @@ struct run_opts {
 void runner_run(const struct scn *s, size_t index, struct target *t, const struct run_opts *o,
 		struct scn_result *out);
 
-/* Why |s| cannot run on an instance offering what |t|'s spec offers, or NULL. */
+/*
+ * Why |s| cannot run on an instance offering what |t|'s spec offers, or NULL: a tag for the
+ * other kind of target, a need the target does not offer, or the tag "mcp" (the scenario
+ * talks to /mcp with {{mcp_key}}) on a target without an MCP key.
+ */
 const char *runner_skip_reason(const struct scn *s, const struct target_spec *spec,
 			       enum target_kind kind, char *buf, size_t len);
 

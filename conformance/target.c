@@ -142,6 +142,8 @@ void target_spec_fini(struct target_spec *s)
 	free(s->prefix);
 	free(s->cacert);
 	free(s->token_arg);
+	free(s->mcp_key);
+	free(s->mcp_key_env);
 	cJSON_Delete(s->vars);
 	cJSON_Delete(s->cap_vars);
 	target_api_fini(&s->api);
@@ -208,10 +210,10 @@ static int read_file_json(const char *file, cJSON **out, struct sp_err *err)
 static int check_file_keys(const cJSON *j, const char *file, struct sp_err *err)
 {
 	static const char *const keys[] = {
-	    "name",	     "kind",	     "base_url", "emulator", "emulator_args",
-	    "prefix",	     "cacert",	     "insecure", "token",    "token_env",
-	    "token_command", "capabilities", "vars",	 "comment",  "ready_timeout_ms",
-	    "api_versions",  "teardown",
+	    "name",	     "kind",	     "base_url", "emulator",	"emulator_args",
+	    "prefix",	     "cacert",	     "insecure", "token",	"token_env",
+	    "token_command", "capabilities", "vars",	 "comment",	"ready_timeout_ms",
+	    "api_versions",  "teardown",     "mcp_key",	 "mcp_key_env",
 	};
 	const cJSON *m;
 	cJSON_ArrayForEach(m, j)
@@ -279,7 +281,12 @@ static int load_token(const cJSON *j, const char *file, struct target_spec *s, s
 		s->token_kind = tokens[i].kind;
 		s->token_arg = steal_pointer(&v);
 	}
-	return 0;
+	int r = dup_member(j, "mcp_key", &s->mcp_key, file, err);
+	if (r == 0)
+		r = dup_member(j, "mcp_key_env", &s->mcp_key_env, file, err);
+	if (r == 0 && s->mcp_key && s->mcp_key_env)
+		return sp_err_set(err, -EINVAL, "%s: give one of mcp_key, mcp_key_env", file);
+	return r;
 }
 
 static int load_emulator_args(const cJSON *j, const char *file, struct target_spec *s,
@@ -345,11 +352,62 @@ int target_spec_load_file(const char *file, struct target_spec *s, struct sp_err
 	return target_api_load(j, file, &s->api, err);
 }
 
+static const char *arg_value(const struct target_spec *s, const char *flag)
+{
+	for (size_t i = 0; i + 1 < s->n_emu_args; i++)
+		if (strcmp(s->emu_args[i], flag) == 0)
+			return s->emu_args[i + 1];
+	return NULL;
+}
+
+/* The MCP key |s| gives (borrowed; NULL when it gives none: an emulator then gets a random
+ * one), after the checks target_spec_check() documents. */
+static int given_mcp_key(const struct target_spec *s, const char **out, struct sp_err *err)
+{
+	const char *key = s->mcp_key;
+	const char *what = "the MCP key";
+	if (!key && s->mcp_key_env) {
+		key = getenv(s->mcp_key_env);
+		if (!key || !key[0])
+			return sp_err_set(err, -EINVAL,
+					  "MCP key: the environment variable %s is unset or empty",
+					  s->mcp_key_env);
+	}
+	const char *flag = s->emulator ? arg_value(s, "--mcp-api-key") : NULL;
+	if (key && flag && strcmp(key, flag) != 0)
+		return sp_err_set(
+		    err, -EINVAL,
+		    "the MCP key differs from the emulator's --mcp-api-key: give one");
+	if (!key && flag) {
+		key = flag;
+		what = "--mcp-api-key";
+	}
+	if (key && strlen(key) < 4)
+		return sp_err_set(err, -EINVAL,
+				  "%s is shorter than 4 bytes (too short to be redacted)", what);
+	for (const char *p = key; p && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return sp_err_set(err, -EINVAL, "%s contains a control character", what);
+	*out = key;
+	return 0;
+}
+
+bool target_spec_has_mcp_key(const struct target_spec *s)
+{
+	return s->emulator || s->mcp_key || s->mcp_key_env;
+}
+
 int target_spec_check(const struct target_spec *s, struct sp_err *err)
 {
 	if (!s->url == !s->emulator)
 		return sp_err_set(err, -EINVAL,
 				  "a target needs exactly one of a URL and an emulator");
+	const char *key = NULL;
+	int r = given_mcp_key(s, &key, err);
+	if (r == 0)
+		r = redact_register(key);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < s->n_caps; i++) {
 		const struct cap_def *d = cap_find(s->caps[i]);
 		if (!d)
@@ -510,21 +568,26 @@ static int add_obj_vars(struct vars *v, const cJSON *obj)
 	return 0;
 }
 
-static int random_token(char **out)
+/* A random secret "<prefix>-<uuid>", registered for redaction. */
+static int random_secret(const char *prefix, char **out)
 {
 	char uuid[37];
 	vars_uuid(uuid);
-	if (asprintf(out, "sp-conformance-%s", uuid) < 0)
+	if (asprintf(out, "%s-%s", prefix, uuid) < 0)
 		return -ENOMEM;
 	return redact_register(*out);
 }
 
 static int emulator_args(const struct target_spec *s, char **set, size_t n, const char *token,
-			 char ***args, size_t *n_args)
+			 const char *mcp_key, char ***args, size_t *n_args)
 {
 	int r = 0;
 	for (size_t i = 0; i < s->n_emu_args && r == 0; i++)
 		r = push_str(args, n_args, s->emu_args[i]);
+	/* The emulator then checks x-ms-apikey as a real pool does, in any auth mode. */
+	if (r == 0 && !arg_value(s, "--mcp-api-key") &&
+	    (r = push_str(args, n_args, "--mcp-api-key")) == 0)
+		r = push_str(args, n_args, mcp_key);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		const struct cap_def *d = cap_find(set[i]);
 		for (size_t k = 0; d && k < 5 && d->flags[k] && r == 0; k++)
@@ -532,14 +595,6 @@ static int emulator_args(const struct target_spec *s, char **set, size_t n, cons
 				     strcmp(d->flags[k], "@TOKEN@") == 0 ? token : d->flags[k]);
 	}
 	return r;
-}
-
-static const char *arg_value(const struct target_spec *s, const char *flag)
-{
-	for (size_t i = 0; i + 1 < s->n_emu_args; i++)
-		if (strcmp(s->emu_args[i], flag) == 0)
-			return s->emu_args[i + 1];
-	return NULL;
 }
 
 /* Starts the emulator of |s| with the flags of |needs|; its URL (with the prefix) in |url|. */
@@ -551,7 +606,7 @@ static int start_emulator(const struct target_spec *s, const char *const *needs,
 	size_t n_flag_caps = 0, n_args = 0;
 	int r = cap_set(s, needs, n_needs, &flag_caps, &n_flag_caps, true);
 	if (r == 0)
-		r = emulator_args(s, flag_caps, n_flag_caps, token, &args, &n_args);
+		r = emulator_args(s, flag_caps, n_flag_caps, token, t->mcp_key, &args, &n_args);
 	if (r == 0) {
 		struct emu_launch l = {.binary = s->emulator,
 				       .args = (const char *const *)args,
@@ -579,8 +634,22 @@ static int open_token(const struct target_spec *s, const char *strict_token, str
 	if (!s->emulator)
 		return token_source_new(TOKEN_NONE, NULL, &t->token, err);
 	cleanup_free char *any = NULL;
-	int r = random_token(&any);
+	int r = random_secret("sp-conformance", &any);
 	return r < 0 ? r : token_source_new(TOKEN_STATIC, any, &t->token, err);
+}
+
+/* The target's MCP key: the one given, else a random one for an emulator, else none. */
+static int open_mcp_key(const struct target_spec *s, struct target *t, struct sp_err *err)
+{
+	const char *key = NULL;
+	int r = given_mcp_key(s, &key, err);
+	if (r < 0)
+		return r;
+	if (key) {
+		t->mcp_key = strdup(key);
+		return t->mcp_key ? redact_register(t->mcp_key) : -ENOMEM;
+	}
+	return s->emulator ? random_secret("sp-mcp-key", &t->mcp_key) : 0;
 }
 
 /* Variables: the api-versions, the capability table's, the target file's (later ones win). */
@@ -625,7 +694,8 @@ static int instance_vars(const struct target_spec *s, struct target *t)
 	    vars_set_str(t->vars, "prefix", t->prefix) < 0 ||
 	    vars_set_str(t->vars, "pool", t->pool) < 0 ||
 	    vars_set_str(t->vars, "scheme", scheme) < 0 ||
-	    vars_set_str(t->vars, "host", sep + 3) < 0)
+	    vars_set_str(t->vars, "host", sep + 3) < 0 ||
+	    (t->mcp_key && vars_set_str(t->vars, "mcp_key", t->mcp_key) < 0))
 		return -ENOMEM;
 	return 0;
 }
@@ -661,8 +731,10 @@ int target_open(const struct target_spec *s, const char *const *needs, size_t n_
 	cleanup_free char *url = NULL;
 	int r = describe(s, needs, n_needs, globals, t, err);
 	bool strict = r == 0 && listed((const char *const *)t->caps, t->n_caps, "strict-auth");
+	if (r == 0)
+		r = open_mcp_key(s, t, err);
 	if (r == 0 && s->emulator && strict)
-		r = random_token(&token);
+		r = random_secret("sp-conformance", &token);
 	if (r == 0 && s->emulator)
 		r = start_emulator(s, needs, n_needs, token, log_as, t, &url, err);
 	else if (r == 0 && !(url = strdup(s->url)))
@@ -700,6 +772,7 @@ int target_close(struct target *t, struct sp_err *err)
 	free(t->prefix);
 	free(t->pool);
 	token_source_free(t->token);
+	free(t->mcp_key);
 	free_list(t->caps, t->n_caps);
 	target_routes_fini(&t->routes);
 	vars_free(t->vars);

@@ -5,6 +5,11 @@
  * instance of it: a base URL, TLS settings, a token source, the capabilities it offers and the
  * variables scenarios see ({{base_url}}, {{origin}}, {{prefix}}, {{pool}}, {{target}}, …).
  *
+ * The MCP key ({{mcp_key}}, sent by the mcp-tagged scenarios as x-ms-apikey) is given like a
+ * token (a string or an environment variable); an emulator spec without one gets a random key,
+ * and every emulator instance is started with --mcp-api-key set to the target's key, so it checks
+ * the key as a real pool does. Keys are registered with redact.h before their first use.
+ *
  * Capabilities (the needs:<name> tags) come from one table. For an emulator spec the runner
  * can provide any of them by starting an instance with the table's flags; for a URL target
  * they are whatever the user declares (--capability, or "capabilities" in a target file).
@@ -44,8 +49,10 @@ struct target_spec {
 	bool insecure;
 	enum token_kind token_kind;
 	char *token_arg;
-	cJSON *vars;	 /* extra variables */
-	cJSON *cap_vars; /* URL mode: capability name → object of variables */
+	char *mcp_key;	   /* the x-ms-apikey for /mcp (--mcp-key, "mcp_key"); NULL = none */
+	char *mcp_key_env; /* or the variable holding it (--mcp-key-env, "mcp_key_env") */
+	cJSON *vars;	   /* extra variables */
+	cJSON *cap_vars;   /* URL mode: capability name → object of variables */
 	int ready_timeout_ms;
 	struct target_api api; /* api-versions and teardown routes; unset = the defaults */
 };
@@ -59,6 +66,8 @@ struct target {
 	char *pool;
 	struct http_tls tls; /* cacert not owned (the spec's) */
 	struct token_source *token;
+	char
+	    *mcp_key; /* {{mcp_key}}; NULL when the target has none (see target_spec_has_mcp_key) */
 	char **caps;
 	size_t n_caps;
 	struct vars *vars;
@@ -72,14 +81,25 @@ void target_spec_fini(struct target_spec *s);
 
 /*
  * Reads a target file (JSON; keys: name, kind, base_url, emulator, emulator_args, prefix,
- * cacert, insecure, token, token_env, token_command, capabilities, vars, ready_timeout_ms,
- * api_versions, teardown (see target_api.h)) into |s|, which must be freshly initialised. Relative
- * paths stay relative to the working directory. Returns 0 or -EINVAL with "file: key: reason".
+ * cacert, insecure, token, token_env, token_command, mcp_key, mcp_key_env, capabilities, vars,
+ * ready_timeout_ms, api_versions, teardown (see target_api.h)) into |s|, which must be freshly
+ * initialised. Relative paths stay relative to the working directory. Returns 0 or -EINVAL with
+ * "file: key: reason".
  */
 int target_spec_load_file(const char *file, struct target_spec *s, struct sp_err *err);
 
-/* Checks that |s| is complete and consistent (one of url/emulator, known capabilities). */
+/*
+ * Checks that |s| is complete and consistent (one of url/emulator, known capabilities) and that
+ * its MCP key, when it has one, is usable: at least 4 bytes (shorter ones could not be redacted)
+ * without control characters, and its variable set. Registers that key for redaction.
+ */
 int target_spec_check(const struct target_spec *s, struct sp_err *err);
+
+/*
+ * True when instances of |s| have an MCP key: one was given, or |s| starts emulators (which get
+ * a random one). Scenarios tagged "mcp" are skipped on targets without one.
+ */
+bool target_spec_has_mcp_key(const struct target_spec *s);
 
 /* True when |name| is in the capability table. */
 bool target_cap_known(const char *name);
