@@ -16,6 +16,7 @@
 #include "jsonpath.h"
 #include "predicate.h"
 #include "run.h"
+#include "teardown.h"
 #include "vars.h"
 
 void findings_fini(struct findings *f)
@@ -388,6 +389,19 @@ static int capture(struct run *r, const struct scn_capture *c, const struct http
 		if (!c->optional)
 			expect_find(f, false, where, "no value to capture");
 		return 0;
+	}
+	if (c->session) {
+		if (!cJSON_IsString(value) || !value->valuestring[0]) {
+			char where[160];
+			snprintf(where, sizeof(where), "capture %s", c->var);
+			expect_find(f, false, where,
+				    "a session identifier must be a non-empty string");
+			return 0;
+		}
+		if (teardown_track_id(&r->sessions, value->valuestring) < 0) {
+			run_error(r, "out of memory");
+			return -ENOMEM;
+		}
 	}
 	return vars_set(r->vars, c->var, value);
 }

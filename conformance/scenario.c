@@ -610,8 +610,9 @@ static int parse_captures(struct pctx *c, const cJSON *cap, const char *where, s
 		sub(w, where, m->string);
 		struct scn_capture *cp = &st->captures[i++];
 		cp->var = m->string;
-		int r = check_keys(c, m, w,
-				   KEYS("header", "json", "body", "status", "regex", "optional"));
+		int r = check_keys(
+		    c, m, w,
+		    KEYS("header", "json", "body", "status", "regex", "optional", "session"));
 		if (r < 0)
 			return r;
 		const char *name = m->string;
@@ -655,6 +656,8 @@ static int parse_captures(struct pctx *c, const cJSON *cap, const char *where, s
 			r = opt_string(c, m, w, "regex", false, &cp->regex);
 		if (r == 0)
 			r = opt_bool(c, m, w, "optional", &cp->optional);
+		if (r == 0)
+			r = opt_bool(c, m, w, "session", &cp->session);
 		if (r < 0)
 			return r;
 		if (sources != 1)

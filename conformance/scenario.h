@@ -22,7 +22,9 @@
  *               "body": {"equals", "matches", "contains", "not_contains", "sha256", "size",
  *                        "empty", "choice"} }
  *   capture = { var: {"header": name | "json": path | "body": true | "status": true,
- *                     "regex": ERE, "optional": bool} }
+ *                     "regex": ERE, "optional": bool, "session": bool} }
+ *             ("session": the captured string is a session identifier the teardown deletes,
+ *             e.g. an MCP environmentId that no request URL names)
  *   retry   = { "max", "interval_ms", "until": expect }
  *
  * Life cycle: scn_load() or scn_parse() returns a struct scn owned by the caller, released
@@ -126,6 +128,7 @@ struct scn_capture {
 	const char *arg;   /* not owned; header name or JSON path */
 	const char *regex; /* not owned; optional, group 1 (or the whole match) is kept */
 	bool optional;
+	bool session; /* the value is also tracked as a session identifier for the teardown */
 };
 
 struct scn_retry {

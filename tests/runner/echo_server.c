@@ -13,6 +13,7 @@
  *   GET /secure           200 only with "Authorization: Bearer fresh-token", else 401
  *   GET /signals          {"blocked": B, "sigpipe_ignored": I}: the signal state the server
  *                         was started with (a child must not inherit the runner's)
+ *   GET /args             {"args": [...]}: the command-line arguments after the program name
  *   GET /listSessions     {"sessions": [{"identifier": …}…], "nextLink": null}, one session per
  *                         comma-separated name in the query parameter ids (none without it)
  *   DELETE /session       204 (the runner's session cleanup)
@@ -35,6 +36,8 @@
 #include "sha256.h"
 
 static bool started_blocked, started_sigpipe_ignored;
+static int saved_argc;
+static char **saved_argv;
 static pthread_mutex_t counters_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	char name[64];
@@ -175,6 +178,13 @@ static int handler(struct mg_connection *c, void *arg)
 		send_json(c, 200, j, NULL);
 		return 200;
 	}
+	if (strcmp(uri, "/args") == 0) {
+		cJSON *args = cJSON_AddArrayToObject(j, "args");
+		for (int i = 1; i < saved_argc; i++)
+			cJSON_AddItemToArray(args, cJSON_CreateString(saved_argv[i]));
+		send_json(c, 200, j, NULL);
+		return 200;
+	}
 	if (strcmp(uri, "/listSessions") == 0) {
 		cJSON *sessions = cJSON_AddArrayToObject(j, "sessions");
 		char ids[1024];
@@ -205,6 +215,8 @@ static int handler(struct mg_connection *c, void *arg)
 int main(int argc, char **argv)
 {
 	const char *listen = "127.0.0.1:0", *ready = NULL;
+	saved_argc = argc;
+	saved_argv = argv;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
 			listen = argv[++i];

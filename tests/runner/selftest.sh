@@ -13,7 +13,9 @@
 # the run after one failure, with the command's standard error, exit 3), placeholder (an
 # endpoint with a template placeholder is refused before anything runs, exit 1),
 # interrupt (Ctrl-C: exit 130 and sessions still deleted), teardown (api-versions and teardown
-# routes from a target file: variables, session deletion, the sweep, turning both off).
+# routes from a target file: variables, session deletion, the sweep, turning both off), mcp (the
+# MCP key: given, from a variable, or none, when mcp scenarios are skipped; never in an output;
+# a captured session identifier deleted).
 set -uo pipefail
 runner=$1 echo_server=$2 work=$3 mode=$4
 here=$(cd "$(dirname "$0")" && pwd)
@@ -82,7 +84,7 @@ token)
 	;;
 token_fail)
 	# The command fails the way az does when nobody is logged in; it must run once, and the
-	# run must stop there (18 scenarios, 4 in parallel).
+	# run must stop there (19 scenarios, 4 in parallel).
 	rm -f "$work/token-runs"
 	run 3 "$work/token-fail.out" -j 4 --token-command \
 		"echo run >>'$work/token-runs'; echo 'ERROR: Please run az login to setup account.' >&2; exit 1" \
@@ -252,6 +254,62 @@ JSON
 	grep -qx 'POST /echo/swept?identifier=sweeprun-s999 HTTP/1.1' \
 		"$work"/td-rec-url/echo-url/sweep/*teardown-delete-session.http || die "sweep did not delete"
 	grep -rq 'other-s000' "$work/td-rec-url" && die "the sweep deleted another run's session"
+	;;
+mcp)
+	# A key given on the command line reaches the scenarios and the emulator's --mcp-api-key,
+	# and no output shows it, although the echo server sends it back in bodies.
+	key=sp-selftest-mcp-$$-key
+	rm -rf "$work/mcp-rec" "$work/mcp-junit.xml" "$work/mcp-report.md"
+	"$runner" --emulator "$echo_server" --mcp-key "$key" --run-id mcprun --record "$work/mcp-rec" \
+		--junit "$work/mcp-junit.xml" --report "$work/mcp-report.md" \
+		ok/019-mcp-key-and-session-capture.json failed/011-mcp-key-redacted.json >"$work/mcp.out" 2>&1
+	[ $? = 4 ] || die "exit status with one failing scenario must be 4"
+	cat "$work/mcp.out"
+	grep -q '^ok 2 - 019-mcp-key-and-session-capture' "$work/mcp.out" || die "the key did not reach the scenario"
+	grep -q '^not ok 1 - 011-mcp-key-redacted' "$work/mcp.out" || die "the failing scenario did not fail"
+	grep -rqF -- "$key" "$work/mcp-rec" "$work/mcp-junit.xml" "$work/mcp-report.md" "$work/mcp.out" &&
+		die "the MCP key reached an output"
+	grep -qF '"x-ms-apikey":"<redacted>"' "$work/mcp.out" || die "TAP shows no redacted key"
+	grep -qF 'x-ms-apikey&quot;:&quot;&lt;redacted&gt;' "$work/mcp-junit.xml" || die "JUnit shows no redacted key"
+	grep -qx 'x-ms-apikey: <redacted>' "$work"/mcp-rec/emulator/019-mcp-key-and-session-capture/01-step-send-key.http ||
+		die "the x-ms-apikey header is not redacted in the recording"
+	grep -q '"--mcp-api-key","<redacted>"' "$work"/mcp-rec/emulator/019-mcp-key-and-session-capture/02-step-emulator-flag.http ||
+		die "the emulator was not started with --mcp-api-key and the key"
+	grep -qx 'DELETE /session?api-version=2025-10-02-preview&identifier=mcprun-env-1 HTTP/1.1' \
+		"$work"/mcp-rec/emulator/019-mcp-key-and-session-capture/*teardown-delete-session.http ||
+		die "the captured session identifier was not deleted"
+	# A URL target without a key skips mcp scenarios, saying why; with --mcp-key-env they run.
+	rm -f "$work/mcp-ready"
+	"$echo_server" --listen 127.0.0.1:0 --ready-file "$work/mcp-ready" --mcp-api-key "$key" >"$work/mcp-echo.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 200); do [ -s "$work/mcp-ready" ] && break; sleep 0.05; done
+	[ -s "$work/mcp-ready" ] || die "the echo server did not start"
+	base=$(head -n 1 "$work/mcp-ready")
+	"$runner" --target "$base" --kind emulator ok/019-mcp-key-and-session-capture.json ok/001-echo-get-query-headers.json \
+		>"$work/mcp-url.out" 2>&1 || die "a URL target without a key must pass (mcp scenarios skipped)"
+	cat "$work/mcp-url.out"
+	grep -q '^ok 1 - 001-echo-get-query-headers # [0-9.]*s$' "$work/mcp-url.out" ||
+		die "a scenario without the mcp tag did not run"
+	grep -q '^ok 2 - 019-mcp-key-and-session-capture # SKIP mcp: no MCP key for this target (--mcp-key, --mcp-key-env' \
+		"$work/mcp-url.out" || die "no skip with a reason without a key"
+	SP_SELFTEST_MCP_KEY=$key "$runner" --target "$base" --kind emulator --mcp-key-env SP_SELFTEST_MCP_KEY \
+		ok/019-mcp-key-and-session-capture.json >"$work/mcp-env.out" 2>&1 || die "--mcp-key-env run failed"
+	cat "$work/mcp-env.out"
+	grep -q '^ok 1 - 019-mcp-key-and-session-capture # [0-9.]*s$' "$work/mcp-env.out" || die "--mcp-key-env: not run"
+	grep -qF -- "$key" "$work/mcp-env.out" && die "--mcp-key-env: the key reached the output"
+	kill -TERM $pid
+	wait $pid 2>/dev/null
+	# An unset variable, a short key or a key unlike the emulator's own --mcp-api-key: usage errors.
+	env -u SP_SELFTEST_UNSET_KEY "$runner" --target "$base" --mcp-key-env SP_SELFTEST_UNSET_KEY ok >"$work/mcp-bad.out" 2>&1
+	[ $? = 1 ] || die "an unset --mcp-key-env variable must exit 1"
+	grep -qF 'MCP key: the environment variable SP_SELFTEST_UNSET_KEY is unset or empty' "$work/mcp-bad.out" ||
+		die "unset --mcp-key-env: no reason given"
+	"$runner" --emulator "$echo_server" --mcp-key abc ok >"$work/mcp-bad.out" 2>&1
+	[ $? = 1 ] || die "a 3-byte MCP key must exit 1"
+	"$runner" --emulator "$echo_server" --emulator-arg --mcp-api-key --emulator-arg other-key \
+		--mcp-key "$key" ok >"$work/mcp-bad.out" 2>&1
+	[ $? = 1 ] || die "an MCP key unlike the emulator's --mcp-api-key must exit 1"
+	grep -qF -- "$key" "$work/mcp-bad.out" && die "a usage error shows the MCP key"
 	;;
 *)
 	echo "unknown mode $mode"

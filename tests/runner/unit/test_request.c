@@ -255,6 +255,34 @@ Test(expect, findings_failures_and_captures)
 	teardown_fx(&fx);
 }
 
+Test(expect, session_captures_are_tracked_for_the_teardown)
+{
+	struct fixture fx;
+	setup(&fx,
+	      HEAD "\"steps\":[{\"request\":{\"method\":\"POST\",\"path\":\"/mcp\"},"
+		   "\"capture\":{\"env\":{\"json\":\"$.result.structuredContent.environmentId\","
+		   "\"session\":true},\"plain\":{\"json\":\"$.other\"},"
+		   "\"num\":{\"json\":\"$.id\",\"session\":true},"
+		   "\"none\":{\"json\":\"$.missing\",\"session\":true,\"optional\":true}}}]}");
+	static const char body[] = "{\"id\":7,\"other\":\"not-a-session\",\"result\":"
+				   "{\"structuredContent\":{\"environmentId\":\"env-1\"}}}";
+	struct http_response resp;
+	fake_response(&resp, 200, body);
+	struct findings f = {0};
+	cr_assert_eq(expect_conclude(&fx.r, &fx.s->steps[0], "step[0]", &resp, false, &f), 1);
+	cr_assert_eq(fx.r.sessions.n, 1, "only the string marked \"session\" is tracked");
+	cr_expect_str_eq(fx.r.sessions.ids[0], "env-1");
+	const cJSON *env = vars_get(fx.r.vars, "env");
+	cr_expect(cJSON_IsString(env) && strcmp(env->valuestring, "env-1") == 0);
+	cr_expect_eq(fx.r.hard, 1, "a number cannot be a session identifier");
+	cr_expect_str_eq(fx.r.first_failure,
+			 "step[0]: capture num: a session identifier must be a non-empty string");
+	/* Captured again (a retry, a second step): tracked once. */
+	cr_assert_eq(expect_conclude(&fx.r, &fx.s->steps[0], "step[0]", &resp, false, &f), 1);
+	cr_expect_eq(fx.r.sessions.n, 1);
+	teardown_fx(&fx);
+}
+
 Test(expect, body_that_is_not_json)
 {
 	struct fixture fx;

@@ -155,6 +155,9 @@ Test(scenario, errors_name_file_key_and_reason)
 	parse_fails(HEAD "\"steps\":[{\"request\":{\"method\":\"GET\",\"path\":\"/\"},\"capture\":{"
 			 "\"x\":{\"header\":\"a\",\"body\":true}}}]}",
 		    "give exactly one of");
+	parse_fails(HEAD "\"steps\":[{\"request\":{\"method\":\"GET\",\"path\":\"/\"},\"capture\":{"
+			 "\"x\":{\"json\":\"$.a\",\"session\":\"yes\"}}}]}",
+		    "steps[0].capture.x.session: expected true or false");
 	parse_fails(HEAD "\"steps\":[{\"request\":{\"method\":\"GET\",\"path\":\"/\"},\"retry\":{"
 			 "\"max\":3}}]}",
 		    "a retry needs \"until\" or the step's \"expect\"");
