@@ -402,12 +402,6 @@ int target_spec_check(const struct target_spec *s, struct sp_err *err)
 	if (!s->url == !s->emulator)
 		return sp_err_set(err, -EINVAL,
 				  "a target needs exactly one of a URL and an emulator");
-	const char *key = NULL;
-	int r = given_mcp_key(s, &key, err);
-	if (r == 0)
-		r = redact_register(key);
-	if (r < 0)
-		return r;
 	for (size_t i = 0; i < s->n_caps; i++) {
 		const struct cap_def *d = cap_find(s->caps[i]);
 		if (!d)
@@ -420,9 +414,13 @@ int target_spec_check(const struct target_spec *s, struct sp_err *err)
 	}
 	if (s->url) {
 		cleanup_free char *o = NULL, *p = NULL, *pool = NULL;
-		return target_split_url(s->url, &o, &p, &pool, err);
+		int r = target_split_url(s->url, &o, &p, &pool, err);
+		if (r < 0)
+			return r;
 	}
-	return 0;
+	const char *key = NULL;
+	int r = given_mcp_key(s, &key, err);
+	return r < 0 ? r : redact_register(key);
 }
 
 static bool listed(const char *const *list, size_t n, const char *s)
