@@ -30,6 +30,11 @@ fi
 # formatter the repo's .clang-format is written for (Debian 12: clang-format 14) and shellcheck.
 if [ "${1:-}" = "--lint" ]; then
 	packages+=(clang-format shellcheck git)
+	# Also for 'make test' (its lint-deps step): Node and npm for tests/mcp-sdk, the official MCP
+	# TypeScript SDK against /mcp (Debian 12: nodejs 18, npm 9). Each only when missing from PATH:
+	# NodeSource's nodejs bundles npm and conflicts with Debian's npm package.
+	command -v node >/dev/null 2>&1 || packages+=(nodejs)
+	command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
 # 'make test-container' only (container/test.sh): a Docker engine, the v1 docker-compose (Debian 12
 # packages no Compose v2), debootstrap for the base image, npm for the Testcontainers test
