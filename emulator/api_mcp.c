@@ -201,7 +201,7 @@ static void send_rpc_error(struct req *r, int status, int code, const char *mess
 /* The answer to anything but POST: 405 (no server-initiated stream), OPTIONS 204. */
 static void not_post(struct req *r)
 {
-	http_add_header(r, "Allow", "POST, OPTIONS");
+	http_add_header(r, "Allow", "POST"); /* §13.1 */
 	if (r->method == HTTP_OPTIONS) {
 		http_send_empty(r, 204);
 		return;

@@ -36,7 +36,8 @@ struct pool_entry {
 	unsigned slot;
 	uid_t uid;
 	int64_t created;
-	struct session *sess; /* set before |ready| */
+	struct session *sess;	  /* set before |ready| */
+	struct pool_entry *hnext; /* next in its hash bucket (p->lock) */
 
 	/* p->lock */
 	int64_t last_accessed;
@@ -51,15 +52,21 @@ struct ready {
 	unsigned slot;
 };
 
+#define FILLERS	      2	 /* threads filling the ready cache */
+#define READY_MAX     64 /* the most the demand may raise the ready target to */
+#define READY_DECAY_S 10 /* seconds without a miss before the target goes down by one */
+
 struct pool {
 	struct pool_options o;
 	struct backend bk;
 	struct pool_clock clock;
 
 	pthread_mutex_t lock;
-	pthread_cond_t cv; /* a creation finished; an asynchronous job ended */
-	struct pool_entry **tab;
+	pthread_cond_t cv;	 /* a creation finished; an asynchronous job ended */
+	struct pool_entry **tab; /* ordered by createdAt, then identifier (listing order) */
 	size_t n, cap;
+	struct pool_entry **buckets; /* identifier → entry, chained */
+	size_t nbuckets;	     /* a power of two, at least n */
 	unsigned char *slots;
 	size_t nslots;
 	unsigned async_holds;
@@ -69,10 +76,18 @@ struct pool {
 	bool reaper_started;
 	pthread_cond_t reaper_cv;
 
+	/* The ready cache: |target| interpreters kept spawned ahead, between the configured
+	 * ready_target and |target_max|; a creation that finds it empty raises the target (demand),
+	 * a quiet READY_DECAY_S lowers it again by one and frees the excess. FILLERS threads spawn
+	 * in parallel (a spawn is mostly the child's own preparation, on another CPU). */
 	struct ready *ready;
 	size_t nready;
-	pthread_t filler;
-	bool filler_started;
+	size_t filling; /* spawns in progress for the cache */
+	size_t target, target_max;
+	int64_t last_miss; /* ticks: the last creation that found the cache empty */
+	int64_t last_decay;
+	pthread_t filler[FILLERS];
+	size_t nfillers;
 	pthread_cond_t filler_cv;
 };
 
@@ -114,19 +129,100 @@ static int64_t now(const struct pool *p)
 
 /* ---- table (p->lock held) ---- */
 
+/* FNV-1a of the identifier. */
+static size_t hash_id(const char *id)
+{
+	uint64_t h = 14695981039346656037ULL;
+	for (const unsigned char *c = (const unsigned char *)id; *c; c++)
+		h = (h ^ *c) * 1099511628211ULL;
+	return (size_t)h;
+}
+
 static struct pool_entry *find_locked(struct pool *p, const char *id)
 {
-	for (size_t i = 0; i < p->n; i++)
-		if (!strcmp(p->tab[i]->identifier, id))
-			return p->tab[i];
+	if (!p->nbuckets)
+		return NULL;
+	for (struct pool_entry *e = p->buckets[hash_id(id) & (p->nbuckets - 1)]; e; e = e->hnext)
+		if (!strcmp(e->identifier, id))
+			return e;
 	return NULL;
+}
+
+/* Listing order: createdAt, then identifier. */
+static int entry_cmp(const struct pool_entry *a, const struct pool_entry *b)
+{
+	if (a->created != b->created)
+		return a->created < b->created ? -1 : 1;
+	return strcmp(a->identifier, b->identifier);
+}
+
+/* Where |e| is, or would go, in p->tab (binary search). */
+static size_t tab_pos_locked(const struct pool *p, const struct pool_entry *e)
+{
+	size_t lo = 0, hi = p->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (entry_cmp(p->tab[mid], e) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Room for one more entry in the table and the hash (doubling both). 0 or -ENOMEM. */
+static int grow_locked(struct pool *p)
+{
+	if (p->n == p->cap) {
+		size_t ncap = p->cap ? p->cap * 2 : 64;
+		struct pool_entry **nt = realloc(p->tab, ncap * sizeof(*nt));
+		if (!nt)
+			return -ENOMEM;
+		p->tab = nt;
+		p->cap = ncap;
+	}
+	if (p->n + 1 <= p->nbuckets)
+		return 0;
+	size_t nb = p->nbuckets ? p->nbuckets * 2 : 64;
+	struct pool_entry **b = calloc(nb, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nbuckets; i++)
+		for (struct pool_entry *e = p->buckets[i], *next; e; e = next) {
+			next = e->hnext;
+			size_t h = hash_id(e->identifier) & (nb - 1);
+			e->hnext = b[h];
+			b[h] = e;
+		}
+	free(p->buckets);
+	p->buckets = b;
+	p->nbuckets = nb;
+	return 0;
+}
+
+/* Adds |e| to the table and the hash (grow_locked() made room). */
+static void add_locked(struct pool *p, struct pool_entry *e)
+{
+	size_t at = tab_pos_locked(p, e);
+	memmove(&p->tab[at + 1], &p->tab[at], (p->n - at) * sizeof(*p->tab));
+	p->tab[at] = e;
+	p->n++;
+	size_t h = hash_id(e->identifier) & (p->nbuckets - 1);
+	e->hnext = p->buckets[h];
+	p->buckets[h] = e;
 }
 
 static void remove_locked(struct pool *p, struct pool_entry *e)
 {
-	for (size_t i = 0; i < p->n; i++)
-		if (p->tab[i] == e) {
-			p->tab[i] = p->tab[--p->n];
+	size_t at = tab_pos_locked(p, e);
+	if (at < p->n && p->tab[at] == e) {
+		memmove(&p->tab[at], &p->tab[at + 1], (p->n - at - 1) * sizeof(*p->tab));
+		p->n--;
+	}
+	for (struct pool_entry **pp = &p->buckets[hash_id(e->identifier) & (p->nbuckets - 1)]; *pp;
+	     pp = &(*pp)->hnext)
+		if (*pp == e) {
+			*pp = e->hnext;
 			break;
 		}
 }
@@ -251,13 +347,18 @@ int pool_new(const struct pool_options *o, const struct backend *bk, const struc
 	     struct pool **out, struct sp_err *err)
 {
 	struct pool *p = calloc(1, sizeof(*p));
+	size_t max = o->ready_target * 4 > READY_MAX ? READY_MAX : o->ready_target * 4;
+	if (max < o->ready_target)
+		max = o->ready_target;
 	if (p)
-		p->ready = calloc(o->ready_target ? o->ready_target : 1, sizeof(*p->ready));
+		p->ready = calloc(max ? max : 1, sizeof(*p->ready));
 	if (!p || !p->ready) {
 		free(p);
 		return sp_err_set(err, -ENOMEM, "out of memory");
 	}
 	p->o = *o;
+	p->target = o->ready_target;
+	p->target_max = max;
 	p->bk = *bk;
 	p->clock = clock ? *clock : (struct pool_clock){real_now, NULL};
 	pthread_mutex_init(&p->lock, NULL);
@@ -340,11 +441,13 @@ static int fill_one_locked(struct pool *p)
 	struct ready rd = {0};
 	if (p->stopping || alloc_slot_locked(p, &rd.slot) < 0)
 		return -EAGAIN;
+	p->filling++;
 	pthread_mutex_unlock(&p->lock);
 	struct sp_err err = {0};
 	int r = p->bk.ops->spawn(p->bk.ctx, rd.slot, true, &rd.bks, &err);
 	pthread_mutex_lock(&p->lock);
-	if (r == 0 && !p->stopping && p->nready < p->o.ready_target) {
+	p->filling--;
+	if (r == 0 && !p->stopping && p->nready < p->target_max) {
 		p->ready[p->nready++] = rd;
 		return 0;
 	}
@@ -358,12 +461,42 @@ static int fill_one_locked(struct pool *p)
 	return r;
 }
 
+/* A quiet READY_DECAY_S since the last miss (and the last step down): the target goes down by
+ * one, and a ready interpreter beyond it is freed (p->lock held, dropped while freeing). */
+static void decay_locked(struct pool *p)
+{
+	int64_t t = now(p), quiet = (int64_t)READY_DECAY_S * UTIL_TICKS_PER_SEC;
+	if (p->target > p->o.ready_target && t - p->last_miss >= quiet &&
+	    t - p->last_decay >= quiet) {
+		p->target--;
+		p->last_decay = t;
+	}
+	while (p->nready > p->target) {
+		struct ready rd = p->ready[--p->nready];
+		pthread_mutex_unlock(&p->lock);
+		ready_free(p, &rd);
+		pthread_mutex_lock(&p->lock);
+	}
+}
+
+/* A creation found the cache empty: raise the target (p->lock held). */
+static void miss_locked(struct pool *p)
+{
+	if (!p->o.ready_target)
+		return;
+	p->last_miss = now(p);
+	size_t t = p->target * 2;
+	p->target = t < p->target_max ? t : p->target_max;
+	pthread_cond_broadcast(&p->filler_cv);
+}
+
 int pool_fill(struct pool *p)
 {
 	int r = 0;
 	pthread_mutex_lock(&p->lock);
 	drop_stale_ready_locked(p);
-	while (r == 0 && p->nready < p->o.ready_target)
+	decay_locked(p);
+	while (r == 0 && p->nready + p->filling < p->target)
 		r = fill_one_locked(p);
 	pthread_mutex_unlock(&p->lock);
 	return r;
@@ -377,8 +510,17 @@ size_t pool_ready_count(struct pool *p)
 	return n;
 }
 
-/* Keeps the ready cache full, so that a new identifier costs no spawn; every second it also
- * drops interpreters that died (a zygote restart), so the cache refills once it is back. */
+size_t pool_ready_target(struct pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	size_t n = p->target;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+/* Keeps the ready cache at its target, so that a new identifier costs no spawn; every second
+ * it also drops interpreters that died (a zygote restart), so the cache refills once it is
+ * back, and lets the target decay. FILLERS of these run at once. */
 static void *filler_main(void *arg)
 {
 	struct pool *p = arg;
@@ -386,7 +528,8 @@ static void *filler_main(void *arg)
 	while (!p->stopping) {
 		if (drop_stale_ready_locked(p))
 			continue;
-		if (p->nready >= p->o.ready_target) {
+		decay_locked(p);
+		if (p->nready + p->filling >= p->target) {
 			wait_ms_locked(p, &p->filler_cv, 1000);
 			continue;
 		}
@@ -404,11 +547,11 @@ int pool_start(struct pool *p, struct sp_err *err)
 	if (r)
 		return sp_err_sys(err, -r, "start the reaper thread");
 	p->reaper_started = true;
-	if (p->o.ready_target) {
-		r = pthread_create(&p->filler, NULL, filler_main, p);
+	for (size_t i = 0; p->o.ready_target && i < FILLERS; i++) {
+		r = pthread_create(&p->filler[i], NULL, filler_main, p);
 		if (r)
-			return sp_err_sys(err, -r, "start the ready-session thread");
-		p->filler_started = true;
+			return sp_err_sys(err, -r, "start the ready-session threads");
+		p->nfillers++;
 	}
 	return 0;
 }
@@ -440,8 +583,8 @@ void pool_free(struct pool *p)
 	pool_shutdown(p);
 	if (p->reaper_started)
 		pthread_join(p->reaper, NULL);
-	if (p->filler_started)
-		pthread_join(p->filler, NULL);
+	for (size_t i = 0; i < p->nfillers; i++)
+		pthread_join(p->filler[i], NULL);
 	while (p->nready)
 		ready_free(p, &p->ready[--p->nready]);
 	/* Asynchronous jobs end at once (their sessions are gone); wait for them. */
@@ -457,6 +600,7 @@ void pool_free(struct pool *p)
 	pthread_cond_destroy(&p->filler_cv);
 	free(p->ready);
 	free(p->tab);
+	free(p->buckets);
 	free(p->slots);
 	free(p);
 }
@@ -549,20 +693,16 @@ static struct pool_entry *insert_locked(struct pool *p, const char *id, struct r
 					bool *claimed)
 {
 	*claimed = false;
-	if (p->n == p->cap) {
-		size_t ncap = p->cap ? p->cap * 2 : 64;
-		struct pool_entry **nt = realloc(p->tab, ncap * sizeof(*nt));
-		if (!nt)
-			return NULL;
-		p->tab = nt;
-		p->cap = ncap;
-	}
+	if (grow_locked(p) < 0)
+		return NULL;
 	if (p->nready) {
 		*rd = p->ready[--p->nready];
 		*claimed = true;
 		pthread_cond_signal(&p->filler_cv);
-	} else if (alloc_slot_locked(p, &rd->slot) < 0) {
-		return NULL;
+	} else {
+		miss_locked(p);
+		if (alloc_slot_locked(p, &rd->slot) < 0)
+			return NULL;
 	}
 	struct pool_entry *e = entry_new(p, id, rd->slot);
 	if (!e) {
@@ -572,7 +712,7 @@ static struct pool_entry *insert_locked(struct pool *p, const char *id, struct r
 	}
 	e->refs = 2; /* the table's and the caller's */
 	e->inflight = 1;
-	p->tab[p->n++] = e;
+	add_locked(p, e);
 	return e;
 }
 
@@ -723,36 +863,33 @@ int pool_delete(struct pool *p, const char *id)
 	return was_expired ? -ENOENT : 0;
 }
 
-static int cmp_info(const void *a, const void *b)
-{
-	const struct session_info *x = a, *y = b;
-	if (x->created != y->created)
-		return x->created < y->created ? -1 : 1;
-	return strcmp(x->identifier, y->identifier);
-}
-
 int pool_list(struct pool *p, uint64_t skip, size_t limit, struct session_info **out, size_t *n,
 	      bool *more)
 {
 	pthread_mutex_lock(&p->lock);
 	int64_t t = now(p);
-	size_t k = 0;
-	struct session_info *all = calloc(p->n ? p->n : 1, sizeof(*all));
-	if (!all) {
+	/* p->tab is in listing order: walk to |skip| live entries, copy one page. */
+	size_t i = 0;
+	for (uint64_t k = 0; i < p->n && k < skip; i++)
+		if (live_locked(p, p->tab[i], t))
+			k++;
+	size_t room = limit < p->n - i ? limit : p->n - i;
+	struct session_info *page = calloc(room ? room : 1, sizeof(*page));
+	if (!page) {
 		pthread_mutex_unlock(&p->lock);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < p->n; i++)
+	size_t k = 0;
+	for (; i < p->n && k < limit; i++)
 		if (live_locked(p, p->tab[i], t))
-			info_locked(p, p->tab[i], &all[k++]);
+			info_locked(p, p->tab[i], &page[k++]);
+	bool after = false;
+	for (; i < p->n && !after; i++)
+		after = live_locked(p, p->tab[i], t);
 	pthread_mutex_unlock(&p->lock);
-	qsort(all, k, sizeof(*all), cmp_info);
-	size_t start = skip < k ? (size_t)skip : k;
-	size_t cnt = k - start < limit ? k - start : limit;
-	memmove(all, all + start, cnt * sizeof(*all));
-	*out = all;
-	*n = cnt;
-	*more = start + cnt < k;
+	*out = page;
+	*n = k;
+	*more = after;
 	return 0;
 }
 

@@ -51,10 +51,14 @@ int pool_start(struct pool *p, struct sp_err *err);
 /* Destroys every expired session now (what the reaper does). */
 void pool_reap(struct pool *p);
 /* Spawns ready interpreters until the cache holds its target, or one spawn failed (then
- * -errno). What the ready-cache thread does when woken. */
+ * -errno). What the ready-cache threads do when woken. */
 int pool_fill(struct pool *p);
 /* Interpreters in the ready cache now. */
 size_t pool_ready_count(struct pool *p);
+/* The ready cache's current target: the configured ready_target, raised (doubled, up to 4×
+ * and at most 64) when a creation finds the cache empty, lowered by one after each 10 quiet
+ * seconds (pool_fill() and the fillers apply the decay and free the excess). */
+size_t pool_ready_target(struct pool *p);
 /*
  * Refuses new sessions and destroys every live one (running cells end as canceled). The pool
  * stays valid for requests still finishing until pool_free().

@@ -389,7 +389,8 @@ Test(ready, new_sessions_take_interpreters_spawned_ahead)
 	struct pool_entry *e = acquire(p, "a");
 	cr_assert_eq(get(&F.spawns), 2, "no spawn on the request path");
 	cr_assert_eq(pool_ready_count(p), 1);
-	cr_assert_str_eq(entry_dir(e), "/fake/slots/1", "the newest ready one: its slot, its directory");
+	cr_assert_str_eq(entry_dir(e), "/fake/slots/1",
+			 "the newest ready one: its slot, its directory");
 	pool_release(p, e);
 	cr_assert_eq(pool_fill(p), 0);
 	cr_assert_eq(F.spawns_ahead, 3);
@@ -581,4 +582,77 @@ Test(pool, shutdown_with_asynchronous_work_in_flight_frees_everything)
 	pool_free(p); /* cancels both, drains the queue, waits for the workers */
 	cr_assert_eq(F.spawns, F.frees);
 	cr_assert_eq(F.cancels, 2);
+}
+
+Test(pool, hundreds_of_sessions_stay_findable_ordered_and_paged)
+{
+	struct pool *p = new_pool(600, 1000, 0, 10);
+	char id[32];
+	for (int i = 0; i < 300; i++) {
+		snprintf(id, sizeof(id), "s-%03d", 299 - i); /* created in reverse name order */
+		pool_release(p, acquire(p, id));
+		if (i % 3 == 0)
+			advance_s(
+			    1); /* groups of three share a createdAt: the identifier decides */
+	}
+	for (int i = 0; i < 300; i += 2) {
+		snprintf(id, sizeof(id), "s-%03d", i);
+		cr_assert_eq(pool_delete(p, id), 0, "%s", id);
+	}
+	cr_assert_eq(pool_live_count(p), 150);
+	cr_assert_eq(pool_info(p, "s-001", &(struct session_info){0}), 0);
+	cr_assert_eq(pool_info(p, "s-002", &(struct session_info){0}), -ENOENT);
+	struct session_info prev = {0};
+	size_t seen = 0;
+	for (uint64_t skip = 0;; skip += 40) {
+		struct session_info *v;
+		size_t n;
+		bool more;
+		cr_assert_eq(pool_list(p, skip, 40, &v, &n, &more), 0);
+		for (size_t i = 0; i < n; i++, seen++) {
+			if (seen)
+				cr_assert(prev.created < v[i].created ||
+					      (prev.created == v[i].created &&
+					       strcmp(prev.identifier, v[i].identifier) < 0),
+					  "%s after %s", v[i].identifier, prev.identifier);
+			prev = v[i];
+		}
+		free(v);
+		if (!more)
+			break;
+	}
+	cr_assert_eq(seen, 150);
+	pool_free(p);
+}
+
+Test(ready, demand_raises_the_target_and_quiet_lowers_it)
+{
+	struct pool *p = new_pool(600, 100, 2, 10);
+	cr_assert_eq(pool_fill(p), 0);
+	pool_release(p, acquire(p, "a"));
+	pool_release(p, acquire(p, "b"));
+	cr_assert_eq(pool_ready_target(p), 2, "no miss yet");
+	pool_release(p, acquire(p, "c")); /* the cache is empty: a miss */
+	cr_assert_eq(pool_ready_target(p), 4);
+	pool_release(p, acquire(p, "d"));
+	cr_assert_eq(pool_ready_target(p), 8, "a burst doubles it, up to 4 × 2");
+	pool_release(p, acquire(p, "e"));
+	cr_assert_eq(pool_ready_target(p), 8);
+	cr_assert_eq(pool_fill(p), 0);
+	cr_assert_eq(pool_ready_count(p), 8);
+	advance_s(9);
+	cr_assert_eq(pool_fill(p), 0);
+	cr_assert_eq(pool_ready_target(p), 8, "not quiet long enough");
+	advance_s(1);
+	cr_assert_eq(pool_fill(p), 0);
+	cr_assert_eq(pool_ready_target(p), 7);
+	cr_assert_eq(pool_ready_count(p), 7, "the excess interpreter is freed");
+	for (int i = 0; i < 10; i++) {
+		advance_s(10);
+		pool_fill(p);
+	}
+	cr_assert_eq(pool_ready_target(p), 2, "back to the configured size, never below");
+	cr_assert_eq(pool_ready_count(p), 2);
+	pool_free(p);
+	cr_assert_eq(F.spawns, F.frees);
 }
