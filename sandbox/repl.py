@@ -24,6 +24,7 @@ import errno
 import importlib.util
 import io
 import json
+import math
 import os
 import re
 import sys
@@ -401,6 +402,20 @@ def _classify(text):
     return "json", compact
 
 
+def _value_text(value):
+    """(kind, text) of a cell value (§8.2). The exact builtin types whose IPython pretty form is
+    their repr() skip the pretty printer and the JSON test (a warm `x + 1` spent most of its
+    Python time there): an int is a JSON number, a finite float too, the rest is text."""
+    t = type(value)
+    if t is int:
+        return "json", repr(value)
+    if t is float:
+        return ("json" if math.isfinite(value) else "text"), repr(value)
+    if t is bool or t is str or t is bytes:
+        return "text", repr(value)
+    return _classify(_pretty(value, max_width=79))
+
+
 def _stdin():
     return io.TextIOWrapper(
         io.BufferedReader(io.FileIO(0, "rb", closefd=False)), encoding="utf-8", errors="replace"
@@ -427,7 +442,7 @@ def _run_cell(src):
                     st["kind"] = "null"
             elif has_value:
                 _ns["_"] = value
-                st["kind"], st["value"] = _classify(_pretty(value, max_width=79))
+                st["kind"], st["value"] = _value_text(value)
         except BaseException as e:
             st["status"] = "exception"
             st["kind"] = "none"
