@@ -56,6 +56,7 @@ struct session {
 	bool worker;	  /* a worker thread is draining |jobs| */
 	struct bk_session *bks;
 	struct exec_record *records; /* oldest first */
+	struct exec_record **tail;   /* the last record's next (or &records): O(1) appends */
 	size_t nfinished;
 	size_t record_bytes; /* sum of finished records' bytes */
 };
@@ -115,6 +116,7 @@ struct session *session_new(const struct backend *bk, struct bk_session *bks,
 	s->lim = *lim;
 	s->lease = *lease;
 	s->bks = bks;
+	s->tail = &s->records;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	return s;
@@ -133,6 +135,7 @@ void session_close(struct session *s)
 	s->bks = NULL;
 	struct exec_record *r = s->records;
 	s->records = NULL;
+	s->tail = &s->records;
 	s->nfinished = 0;
 	s->record_bytes = 0;
 	while (r) {
@@ -174,6 +177,8 @@ static void evict_records(struct session *s)
 		struct exec_record *r = *pp;
 		if (r->finished) {
 			*pp = r->next;
+			if (s->tail == &r->next)
+				s->tail = pp;
 			s->nfinished--;
 			s->record_bytes -= r->bytes;
 			record_unref(r);
@@ -490,10 +495,8 @@ int session_exec(struct session *s, const struct exec_params *prm, struct exec_v
 		snprintf(rec->v.id, sizeof(rec->v.id), "%s", prm->operation_id);
 	else
 		sp_guid(rec->v.id);
-	struct exec_record **pp = &s->records;
-	while (*pp)
-		pp = &(*pp)->next;
-	*pp = rec;
+	*s->tail = rec;
+	s->tail = &rec->next;
 	uint64_t ticket = s->next_ticket++;
 	pthread_mutex_unlock(&s->mu);
 
