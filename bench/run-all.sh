@@ -65,7 +65,7 @@ if command -v wrk >/dev/null; then
 		curl -s "${auth[@]}" -H 'Content-Type: application/json' -d '{"code":"x = 1"}' \
 			"$base/executions?api-version=2025-10-02-preview&identifier=bench-wrk-$i" >/dev/null
 	done
-	SESSIONS=16 wrk -t2 -c32 -d10s -s bench/wrk_exec.lua "$base" | grep -E 'Requests/sec|Latency|requests in|Non-2xx'
+	SESSIONS=16 THREADS=2 wrk -t2 -c32 -d10s -s bench/wrk_exec.lua "$base" | grep -E 'Requests/sec|Latency|requests in|Non-2xx'
 else
 	echo "(wrk not installed: make bench installs it)"
 fi
