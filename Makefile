@@ -58,9 +58,11 @@ test-container: deps
 	cmake --build $(CONTAINER_BUILD) -j$(JOBS) --target sessionpool-conformance
 	cd $(CONTAINER_BUILD) && ctest -V -L container
 
+# Figures only, never pass/fail (bench/README.md): issues 2 and 3's, then issue 13's table (perf.sh).
 bench: build
 	@scripts/install-deps.sh --bench
 	bench/run-all.sh $(BUILD)
+	bench/perf.sh $(BUILD)
 
 # libFuzzer (clang) build of fuzz/, then each target for FUZZ_SECONDS on a copy of its corpus
 # (fuzz/README.md). FUZZ_TARGETS="route auth" picks some; FUZZ_MERGE=1 merges new inputs back.

@@ -18,9 +18,10 @@ packages+=(
 	python3-pil python3-bs4 python3-lxml python3-html5lib python3-requests python3-tabulate
 	python3-plotly python3-jinja2 python3-tqdm python3-ipython python3-setuptools python3-pip
 )
-# Benchmarks only: installed by 'make bench', not needed to build or test.
+# Benchmarks only: installed by 'make bench', not needed to build or test. bench/perf.sh compares
+# with a Jupyter kernel started by jupyter_client (Debian's python3-ipykernel).
 if [ "${1:-}" = "--bench" ]; then
-	packages+=(wrk hyperfine)
+	packages+=(wrk hyperfine python3-ipykernel python3-jupyter-client)
 fi
 # 'make fuzz' only: clang and its libFuzzer runtime.
 if [ "${1:-}" = "--fuzz" ]; then
@@ -35,6 +36,8 @@ if [ "${1:-}" = "--lint" ]; then
 	# NodeSource's nodejs bundles npm and conflicts with Debian's npm package.
 	command -v node >/dev/null 2>&1 || packages+=(nodejs)
 	command -v npm >/dev/null 2>&1 || packages+=(npm)
+	# And Debian's Chromium for tests/playground, the browser playground driven headless.
+	packages+=(chromium)
 fi
 # 'make test-container' only (container/test.sh): a Docker engine, the v1 docker-compose (Debian 12
 # packages no Compose v2), debootstrap for the base image, npm for the Testcontainers test
