@@ -82,6 +82,22 @@ wait_children() {
 		sleep 0.05
 	done
 }
+# settle PID: until PID's number of children holds still for a second (at most 15 s), e.g. the
+# ready pool refilling after a burst of creations.
+settle() {
+	local n last=-1 same=0
+	for _ in $(seq 1 60); do
+		n=$(children "$1" | wc -w)
+		if [ "$n" = "$last" ]; then
+			same=$((same + 1))
+			[ "$same" -ge 4 ] && return 0
+		else
+			same=0
+		fi
+		last=$n
+		sleep 0.25
+	done
+}
 descendants() {
 	local p c
 	for p in "$@"; do
@@ -255,18 +271,22 @@ row "Warm \`x + 1\` p50 / p99, one connection (ms)" "$(kv p50 "$warm") / $(kv p9
 idle=200
 start row6 --max-sessions 250
 section "row 6: kernel memory per idle session, at $idle idle sessions (print(1) run once in each)"
-sleep 1
+settle "$zyg"
 declare -A m0 m1
+procs0=$(children "$zyg" | wc -w)
 for k in MemAvailable PageTables KernelStack SUnreclaim Shmem; do m0[$k]=$(mem_kb "$k"); done
 made=$("$bin/bench_http" "$base" create "$idle" 4 60)
 made_n=$(kv n "$made")
-wait_children "$zyg" $((made_n + 4))
-sleep 1
+settle "$zyg"
 for k in MemAvailable PageTables KernelStack SUnreclaim Shmem; do m1[$k]=$(mem_kb "$k"); done
-per_avail=$(calc "(${m0[MemAvailable]} - ${m1[MemAvailable]}) / $made_n / 1024" %.2f)
-echo "MemAvailable: ${m0[MemAvailable]} kB -> ${m1[MemAvailable]} kB for $made_n sessions: $per_avail MB per session"
+procs1=$(children "$zyg" | wc -w)
+procs=$((procs1 - procs0))
+drop=$((m0[MemAvailable] - m1[MemAvailable]))
+per_avail=$(calc "$drop / $procs / 1024" %.2f)
+echo "interpreters under the zygote: $procs0 (the ready pool) -> $procs1 after $made_n sessions (the ready pool grows with demand)"
+echo "MemAvailable: ${m0[MemAvailable]} kB -> ${m1[MemAvailable]} kB: $per_avail MB per interpreter ($(calc "$drop / $made_n / 1024" %.2f) MB per session created)"
 for k in PageTables KernelStack SUnreclaim Shmem; do
-	echo "  of which $k: $(calc "(${m1[$k]} - ${m0[$k]}) / $made_n" %.0f) kB per session"
+	echo "  of which $k: $(calc "(${m1[$k]} - ${m0[$k]}) / $procs" %.0f) kB per interpreter"
 done
 smaps=()
 for pid in $(children "$zyg"); do
@@ -276,13 +296,13 @@ for pid in $(children "$zyg"); do
 done
 priv=$(printf '%s\n' "${smaps[@]}" | sort -n | awk '{ a[NR] = $1; p[NR] = $2 } END { if (NR) printf "%.2f %.2f %.2f %d", a[int((NR + 1) / 2)] / 1024, a[NR] / 1024, p[int((NR + 1) / 2)] / 1024, NR }')
 read -r priv_med priv_max pss_med priv_n <<<"${priv:-n/a n/a n/a 0}"
-echo "session processes (the ready pool's included): $priv_n; private (Private_Clean + Private_Dirty) median $priv_med MB, max $priv_max MB; Pss median $pss_med MB"
+echo "session interpreters (the ready pool's included): $priv_n; private (Private_Clean + Private_Dirty) median $priv_med MB, max $priv_max MB; Pss median $pss_med MB"
 at10k=$(calc "$per_avail * 10000 / 1024" %.1f)
 on24=$(calc "24 * 1024 / $per_avail" %.0f)
 echo "extrapolated: 10,000 idle sessions take $at10k GiB of available memory; 24 GiB holds $on24 idle sessions"
 end_section
 stop
-row 'Available memory per idle session (MB)' "$per_avail" "target 2" "$(ratio "$per_avail" 2)"
+row 'Available memory per idle session interpreter (MB)' "$per_avail" "target 2" "$(ratio "$per_avail" 2)"
 row '… private memory of a session process (MB, median)' "$priv_med" "target 2" "$(ratio "$priv_med" 2)"
 row '… idle sessions in 24 GiB (extrapolated)' "$on24" "target 10000" "$(ratio "$on24" 10000)"
 
