@@ -3,7 +3,7 @@
 # the same run, as ratios (sessionpool / comparison), with the load average before and after each
 # section; then a summary table. Figures only, never pass/fail. Usage: bench/perf.sh [BUILD]
 # Needs wrk, and for the comparisons Debian's python3 with python3-ipykernel and
-# python3-jupyter-client ('make bench' installs them). Takes about five minutes; section 5 stops
+# python3-jupyter-client ('make bench' installs them). Takes about six minutes; section 5 stops
 # creating sessions after PERF_ROW5_SECONDS (170). Everything it creates lives in one mktemp
 # directory, removed on any exit after the emulator it started has stopped. Only 127.0.0.1.
 set -euo pipefail
