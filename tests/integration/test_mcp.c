@@ -676,6 +676,22 @@ Test(errors, environment_deleted_through_rest, .timeout = 60)
 	cr_expect(!listed(&e, env), "the deleted environment came back");
 }
 
+Test(errors, environment_first_used_through_rest_then_deleted, .timeout = 60)
+{
+	/* The environment's session is created by a REST upload, not by a tool call, and then
+	 * deleted through REST: it is gone for MCP too, not silently re-created empty. */
+	struct emu e = shared_emu();
+	char env[37];
+	launch(&e, env);
+	upload(&e, env, "needed.csv", "a,b\n1,2\n");
+	cr_expect(listed(&e, env));
+	struct http_resp r = rest(&e, "DELETE", "/session?" NEW "&identifier=%s", env);
+	cr_expect_eq(r.status, 204, "%s", last);
+	http_resp_fini(&r);
+	expect_not_found(sh(&e, env, "cat needed.csv"), env);
+	cr_expect(!listed(&e, env), "the deleted environment came back, empty");
+}
+
 static struct emu own;
 
 static void own_start(const char *const *args)
