@@ -7,6 +7,7 @@
 #include "http.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,14 +35,48 @@ void http_add_header(struct req *r, const char *name, const char *fmt, ...)
  * through mg_write/mg_printf, CivetWeb 1.15 marks the response as started and every
  * mg_response_header_* call fails (-3), so no response would be sent at all.
  */
-/* Appends up to |max| bytes in all of |buf| (|n| bytes) to the excerpt *ex (made on first use). */
-static void keep_excerpt(char **ex, size_t *len, size_t max, const void *buf, size_t n)
+/*
+ * The excerpt buffers of the calling worker thread: two of EXCERPT_MAX bytes, made on its first
+ * request and kept for its life (one request at a time per thread: no allocation per request,
+ * nothing on the workers' small stacks), freed when the thread ends. NULL when out of memory.
+ */
+#define EXCERPT_MAX (REQRING_BODY_MAX + 1)
+
+static pthread_key_t excerpt_key;
+static pthread_once_t excerpt_once = PTHREAD_ONCE_INIT;
+
+static void excerpt_key_make(void)
 {
-	if (!n || *len >= max)
+	if (pthread_key_create(&excerpt_key, free) != 0)
+		excerpt_key = (pthread_key_t)-1;
+}
+
+static char *thread_excerpts(void)
+{
+	pthread_once(&excerpt_once, excerpt_key_make);
+	if (excerpt_key == (pthread_key_t)-1)
+		return NULL;
+	char *b = pthread_getspecific(excerpt_key);
+	if (!b && (b = malloc(2 * EXCERPT_MAX)) && pthread_setspecific(excerpt_key, b) != 0) {
+		free(b);
+		b = NULL;
+	}
+	return b;
+}
+
+/* Appends up to EXCERPT_MAX bytes in all of |buf| (|n| bytes) to the excerpt *ex: the
+ * thread's first buffer (|which| 0, the request body) or its second (1, the response). */
+static void keep_excerpt(char **ex, size_t *len, int which, const void *buf, size_t n)
+{
+	if (!n || *len >= EXCERPT_MAX)
 		return;
-	if (!*ex && !(*ex = malloc(max)))
-		return;
-	size_t k = max - *len < n ? max - *len : n;
+	if (!*ex) {
+		char *b = thread_excerpts();
+		if (!b)
+			return;
+		*ex = b + which * EXCERPT_MAX;
+	}
+	size_t k = EXCERPT_MAX - *len < n ? EXCERPT_MAX - *len : n;
 	memcpy(*ex + *len, buf, k);
 	*len += k;
 }
@@ -93,7 +128,7 @@ bool http_write(struct req *r, const void *buf, size_t len)
 	int n = mg_write(r->conn, buf, len);
 	if (n > 0) {
 		r->bytes_out += (uint64_t)n;
-		keep_excerpt(&r->resp_excerpt, &r->resp_excerpt_len, REQRING_BODY_MAX + 1, buf,
+		keep_excerpt(&r->resp_excerpt, &r->resp_excerpt_len, 1, buf,
 			     r->capture ? (size_t)n : 0);
 	}
 	return n == (int)len;
@@ -264,17 +299,14 @@ int http_read(struct req *r, void *buf, size_t len)
 		return n;
 	r->bytes_in += (uint64_t)n;
 	if (r->capture || reqlog_enabled(REQLOG_DEBUG))
-		keep_excerpt(&r->body_excerpt, &r->body_excerpt_len, REQRING_BODY_MAX + 1, buf,
-			     (size_t)n);
+		keep_excerpt(&r->body_excerpt, &r->body_excerpt_len, 0, buf, (size_t)n);
 	r->body_seen += (size_t)n;
 	return n;
 }
 
 void http_req_fini(struct req *r)
 {
-	free(r->body_excerpt);
-	r->body_excerpt = NULL;
-	free(r->resp_excerpt);
+	r->body_excerpt = NULL; /* the worker thread's buffers */
 	r->resp_excerpt = NULL;
 }
 

@@ -14,17 +14,18 @@
 #define QUERY_MAX   2048
 #define HEADERS_MAX 4096
 
+/*
+ * One request, kept raw in one block: the query, the "name\0value\0" header pairs (secret
+ * values already replaced), then the two body excerpts. Copying is all a request pays; the
+ * query's redaction and the bodies' conversion to text happen when the ring is read.
+ */
 struct item {
 	uint64_t seq; /* 0: empty */
 	struct reqlog_entry e;
-	char *query;   /* redacted */
-	char *headers; /* "name\0value\0" pairs */
-	size_t headers_len;
-	char *req_body; /* UTF-8 text (sanitised) */
-	bool req_cut;
+	char *blob;
+	size_t qlen, hlen, reqlen, resplen;
+	bool req_cut, resp_cut;
 	char resp_type[96];
-	char *resp_body;
-	bool resp_cut;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -47,14 +48,11 @@ bool reqring_on(void)
 
 static void item_fini(struct item *it)
 {
-	free(it->query);
-	free(it->headers);
-	free(it->req_body);
-	free(it->resp_body);
+	free(it->blob);
 	memset(it, 0, sizeof(*it));
 }
 
-/* Query parameter names whose values are never kept. */
+/* Query parameter names whose values are never shown. */
 static bool secret_param(const char *name, size_t len)
 {
 	static const char *const words[] = {"token", "key", "sig", "secret", "password", "auth"};
@@ -70,16 +68,16 @@ static bool secret_param(const char *name, size_t len)
 	return false;
 }
 
-/* |q| with the values of secret-looking parameters replaced by "[redacted]". */
-static char *redact_query(const char *q)
+/* |q| (|n| bytes) with the values of secret-looking parameters replaced by "[redacted]", as
+ * UTF-8 text. */
+static char *redact_query(const char *q, size_t n)
 {
 	struct strbuf b = {0};
-	size_t n = strnlen(q, QUERY_MAX);
 	for (size_t i = 0; i < n;) {
-		size_t end = i + strcspn(q + i, "&");
-		if (end > n)
-			end = n;
-		size_t eq = i + strcspn(q + i, "=&");
+		const char *amp = memchr(q + i, '&', n - i);
+		size_t end = amp ? (size_t)(amp - q) : n;
+		const char *eqp = memchr(q + i, '=', end - i);
+		size_t eq = eqp ? (size_t)(eqp - q) : end;
 		if (i > 0)
 			strbuf_puts(&b, "&");
 		if (eq < end && secret_param(q + i, eq - i)) {
@@ -96,28 +94,28 @@ static char *redact_query(const char *q)
 	return clean;
 }
 
-static char *pack_headers(const struct reqlog_header *h, size_t n, size_t *len)
+static const char *header_value(const struct reqlog_header *h)
 {
-	struct strbuf b = {0};
-	for (size_t i = 0; i < n && b.len < HEADERS_MAX; i++) {
-		if (!h[i].name)
-			continue;
-		const char *v =
-		    reqlog_header_secret(h[i].name) ? "[redacted]" : (h[i].value ? h[i].value : "");
-		strbuf_append(&b, h[i].name, strlen(h[i].name) + 1);
-		strbuf_append(&b, v, strnlen(v, 1024));
-		strbuf_append(&b, "", 1);
-	}
-	*len = b.len;
-	return strbuf_steal(&b);
+	return reqlog_header_secret(h->name) ? "[redacted]" : (h->value ? h->value : "");
 }
 
-static char *body_text(const char *body, size_t len, bool *cut)
+/* Packs the header pairs into |out| (NULL: only measures). Returns the bytes. */
+static size_t pack_headers(const struct reqlog_header *h, size_t n, char *out)
 {
-	*cut = len > REQRING_BODY_MAX;
-	if (!body || !len)
-		return NULL;
-	return util_utf8_sanitize(body, len > REQRING_BODY_MAX ? REQRING_BODY_MAX : len);
+	size_t len = 0;
+	for (size_t i = 0; i < n && len < HEADERS_MAX; i++) {
+		if (!h[i].name)
+			continue;
+		const char *v = header_value(&h[i]);
+		size_t nl = strlen(h[i].name) + 1, vl = strnlen(v, 1024);
+		if (out) {
+			memcpy(out + len, h[i].name, nl);
+			memcpy(out + len + nl, v, vl);
+			out[len + nl + vl] = '\0';
+		}
+		len += nl + vl + 1;
+	}
+	return len;
 }
 
 void reqring_add(const struct reqlog_entry *e, const struct reqring_capture *c)
@@ -129,12 +127,25 @@ void reqring_add(const struct reqlog_entry *e, const struct reqring_capture *c)
 	it.e.nheaders = 0;
 	it.e.body = NULL;
 	it.e.body_len = 0;
-	it.query = c->query && *c->query ? redact_query(c->query) : NULL;
-	it.headers = pack_headers(c->headers, c->nheaders, &it.headers_len);
-	it.req_body = body_text(c->req_body, c->req_body_len, &it.req_cut);
-	it.req_cut = it.req_cut || e->bytes_in > c->req_body_len;
-	it.resp_body = body_text(c->resp_body, c->resp_body_len, &it.resp_cut);
-	it.resp_cut = it.resp_cut || e->bytes_out > c->resp_body_len;
+	it.qlen = c->query ? strnlen(c->query, QUERY_MAX) : 0;
+	it.hlen = pack_headers(c->headers, c->nheaders, NULL);
+	it.reqlen = c->req_body ? c->req_body_len : 0;
+	it.resplen = c->resp_body ? c->resp_body_len : 0;
+	it.req_cut = it.reqlen > REQRING_BODY_MAX || e->bytes_in > it.reqlen;
+	it.resp_cut = it.resplen > REQRING_BODY_MAX || e->bytes_out > it.resplen;
+	if (it.reqlen > REQRING_BODY_MAX)
+		it.reqlen = REQRING_BODY_MAX;
+	if (it.resplen > REQRING_BODY_MAX)
+		it.resplen = REQRING_BODY_MAX;
+	it.blob = malloc(it.qlen + it.hlen + it.reqlen + it.resplen + 1);
+	if (!it.blob)
+		return;
+	char *o = it.blob;
+	memcpy(o, c->query ? c->query : "", it.qlen);
+	o += it.qlen;
+	o += pack_headers(c->headers, c->nheaders, o);
+	memcpy(o, c->req_body ? c->req_body : "", it.reqlen);
+	memcpy(o + it.reqlen, c->resp_body ? c->resp_body : "", it.resplen);
 	snprintf(it.resp_type, sizeof(it.resp_type), "%s", c->resp_type ? c->resp_type : "");
 	pthread_mutex_lock(&lock);
 	it.seq = ++last_seq;
@@ -153,38 +164,55 @@ static void add_str(cJSON *o, const char *name, const char *v)
 		cJSON_AddNullToObject(o, name);
 }
 
+/* |len| bytes as a JSON string (ill-formed UTF-8 → U+FFFD), or null when there are none. */
+static void add_text(cJSON *o, const char *name, const char *s, size_t len)
+{
+	char *t = len ? util_utf8_sanitize(s, len) : NULL;
+	add_str(o, name, t);
+	free(t);
+}
+
+static void add_headers(cJSON *o, const char *h, size_t hlen)
+{
+	cJSON *hs = cJSON_AddArrayToObject(o, "requestHeaders");
+	for (size_t i = 0; i < hlen;) {
+		const char *name = h + i;
+		size_t nl = strlen(name);
+		const char *value = name + nl + 1;
+		size_t vl = strlen(value);
+		cJSON *pair = cJSON_CreateArray();
+		cleanup_free char *cn = util_utf8_sanitize(name, nl);
+		cleanup_free char *cv = util_utf8_sanitize(value, vl);
+		cJSON_AddItemToArray(pair, cJSON_CreateString(cn ? cn : ""));
+		cJSON_AddItemToArray(pair, cJSON_CreateString(cv ? cv : ""));
+		cJSON_AddItemToArray(hs, pair);
+		i += nl + 1 + vl + 1;
+	}
+}
+
 static cJSON *item_json(const struct item *it)
 {
 	const struct reqlog_entry *e = &it->e;
+	const char *q = it->blob, *h = q + it->qlen, *req = h + it->hlen, *resp = req + it->reqlen;
 	cJSON *o = cJSON_CreateObject();
 	char t[40];
 	cJSON_AddNumberToObject(o, "seq", (double)it->seq);
 	cJSON_AddStringToObject(o, "time", util_format_ticks(e->time_ticks, t, sizeof(t)));
-	cJSON_AddStringToObject(o, "method", e->method);
-	cJSON_AddStringToObject(o, "route", e->route);
-	add_str(o, "query", it->query);
-	add_str(o, "identifier", *e->identifier ? e->identifier : NULL);
+	add_text(o, "method", e->method, strlen(e->method));
+	add_text(o, "route", e->route, strlen(e->route));
+	cleanup_free char *query = it->qlen ? redact_query(q, it->qlen) : NULL;
+	add_str(o, "query", query);
+	add_text(o, "identifier", e->identifier, strlen(e->identifier));
 	cJSON_AddNumberToObject(o, "status", e->status);
 	add_str(o, "errorCode", *e->error_code ? e->error_code : NULL);
 	cJSON_AddNumberToObject(o, "durationMs", (double)e->duration_us / 1000.0);
 	cJSON_AddNumberToObject(o, "bytesIn", (double)e->bytes_in);
 	cJSON_AddNumberToObject(o, "bytesOut", (double)e->bytes_out);
-	cJSON *hs = cJSON_AddArrayToObject(o, "requestHeaders");
-	for (size_t i = 0; it->headers && i < it->headers_len;) {
-		const char *name = it->headers + i;
-		const char *value = name + strlen(name) + 1;
-		cJSON *pair = cJSON_CreateArray();
-		cleanup_free char *cn = util_utf8_sanitize(name, strlen(name));
-		cleanup_free char *cv = util_utf8_sanitize(value, strlen(value));
-		cJSON_AddItemToArray(pair, cJSON_CreateString(cn ? cn : ""));
-		cJSON_AddItemToArray(pair, cJSON_CreateString(cv ? cv : ""));
-		cJSON_AddItemToArray(hs, pair);
-		i = (size_t)(value - it->headers) + strlen(value) + 1;
-	}
-	add_str(o, "requestBody", it->req_body);
+	add_headers(o, h, it->hlen);
+	add_text(o, "requestBody", req, it->reqlen);
 	cJSON_AddBoolToObject(o, "requestBodyTruncated", it->req_cut);
 	add_str(o, "responseType", *it->resp_type ? it->resp_type : NULL);
-	add_str(o, "responseBody", it->resp_body);
+	add_text(o, "responseBody", resp, it->resplen);
 	cJSON_AddBoolToObject(o, "responseBodyTruncated", it->resp_cut);
 	return o;
 }

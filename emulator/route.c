@@ -297,6 +297,15 @@ unsigned route_op_flags(enum route_op op)
 	return 0;
 }
 
+unsigned route_res_flags(enum route_resource res)
+{
+	unsigned f = 0;
+	for (size_t i = 0; res != RES_NONE && i < sizeof(table) / sizeof(*table); i++)
+		if (table[i].res == res)
+			f |= table[i].flags;
+	return f;
+}
+
 enum route_op route_own_checks_op(const struct route *r)
 {
 	for (size_t i = 0; i < sizeof(table) / sizeof(*table); i++)

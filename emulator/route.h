@@ -148,6 +148,8 @@ const struct route_row *route_match_row(const struct route *r, enum http_method 
 /* The operation whose handler takes every method of |r|'s resource (OPF_OWN_CHECKS), or
  * OP_NONE. */
 enum route_op route_own_checks_op(const struct route *r);
+/* The flags of every row of |res| together; 0 for RES_NONE. */
+unsigned route_res_flags(enum route_resource res);
 /* The operation's flags (enum route_op_flag); 0 for OP_NONE. */
 unsigned route_op_flags(enum route_op op);
 /* True if every operation |r| reaches by method |m| takes an absent api-version. */

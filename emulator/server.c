@@ -106,7 +106,8 @@ static bool check_route(struct req *r, char *allow, size_t n)
 	if (!(r->route.methods & m)) {
 		http_add_header(r, "Allow", "%s", allow);
 		http_send_error(r, API_ERR_METHOD_NOT_ALLOWED, "Method %s is not allowed on '%s'.",
-				r->ri->request_method, r->route.nseg ? r->route.raw[0] : "");
+				r->ri->request_method,
+				r->ri->local_uri_raw ? r->ri->local_uri_raw : "");
 		return false;
 	}
 	return true;
@@ -276,7 +277,7 @@ static void log_request(struct req *r)
 {
 	/* r->op is unset when a check answered first: the route's own operation then. */
 	enum route_op op = r->op ? r->op : route_op_for(&r->route, r->method, true);
-	bool quiet = route_op_flags(op) & OPF_QUIET;
+	bool quiet = (route_op_flags(op) | route_res_flags(r->route.res)) & OPF_QUIET;
 	if (!reqlog_enabled(quiet ? REQLOG_DEBUG : REQLOG_INFO) && !r->capture)
 		return;
 	struct reqlog_entry e;
