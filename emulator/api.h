@@ -37,6 +37,9 @@ void api_healthz(struct req *r);
 /* {base}/mcp, every method: the MCP server (§13), with its own checks (switch, x-ms-apikey,
  * methods, CORS) instead of server.c's. */
 void api_mcp(struct req *r);
+/* The pool created a session (any route): the MCP server forgets its reservation of that id
+ * (pool_options.on_create). */
+void api_mcp_session_created(const char *identifier);
 
 /* GET / (no auth): 302 to /playground/ (404 RouteNotFound with --playground disabled). */
 void api_root(struct req *r);

@@ -88,18 +88,22 @@ static int env_launch(void *ctx, char id[37], struct mcp_tool_error *err)
 	return 0;
 }
 
-/* The environment's session (created on its first run), or a tool error. */
+void api_mcp_session_created(const char *identifier)
+{
+	reserved_take(identifier, true);
+}
+
+/* The environment's session (created on its first use, by this or any route: the pool then
+ * calls api_mcp_session_created(), so a session deleted or expired since is not made again),
+ * or a tool error. */
 static int env_acquire(struct req *r, const char *env_id, struct pool_entry **out,
 		       struct mcp_tool_error *err)
 {
 	bool first = reserved_take(env_id, false);
 	struct sp_err e = {0};
 	int rc = pool_acquire(r->srv->pool, env_id, first, out, NULL, &e);
-	if (rc == 0) {
-		if (first)
-			reserved_take(env_id, true);
+	if (rc == 0)
 		return 0;
-	}
 	if (rc == -ENOENT) {
 		err->kind = MCP_TOOL_NOT_FOUND;
 	} else if (rc == -ENOSPC) {
@@ -221,6 +225,7 @@ void api_mcp(struct req *r)
 				r->ri->local_uri_raw ? r->ri->local_uri_raw : "");
 		return;
 	}
+	r->cors_methods = "POST, OPTIONS";
 	if (http_cors_preflight(r))
 		return;
 	if (r->method != HTTP_POST) {

@@ -31,11 +31,6 @@ void http_add_header(struct req *r, const char *name, const char *fmt, ...)
 }
 
 /*
- * The response head written by hand. Needed after http_continue(): once anything went out
- * through mg_write/mg_printf, CivetWeb 1.15 marks the response as started and every
- * mg_response_header_* call fails (-3), so no response would be sent at all.
- */
-/*
  * The excerpt buffers of the calling worker thread: two of EXCERPT_MAX bytes, made on its first
  * request and kept for its life (one request at a time per thread: no allocation per request,
  * nothing on the workers' small stacks), freed when the thread ends. NULL when out of memory.
@@ -81,25 +76,29 @@ static void keep_excerpt(char **ex, size_t *len, int which, const void *buf, siz
 	*len += k;
 }
 
-static bool start_raw(struct req *r, int status, const char *ctype, int64_t length)
+/* Whether CivetWeb keeps the connection after this request: HTTP/1.1 unless the client said
+ * "Connection: close", HTTP/1.0 only with "Connection: keep-alive". */
+static bool client_keeps_alive(const struct req *r)
 {
-	char date[40];
-	util_format_http_date(time(NULL), date, sizeof(date));
-	bool close = r->headers.data && strcasestr(r->headers.data, "Connection: close\r\n");
-	struct strbuf h = {0};
-	strbuf_printf(&h, "HTTP/1.1 %d %s\r\n", status, http_reason_phrase(status));
-	if (ctype)
-		strbuf_printf(&h, "Content-Type: %s\r\n", ctype);
-	strbuf_printf(&h, "Content-Length: %lld\r\n", (long long)length);
-	if (r->headers.len)
-		strbuf_append(&h, r->headers.data, r->headers.len);
-	strbuf_printf(&h, "Date: %s\r\n%s\r\n", date, close ? "" : "Connection: keep-alive\r\n");
-	bool ok = !h.oom && mg_write(r->conn, h.data, h.len) == (int)h.len;
-	strbuf_fini(&h);
-	return ok;
+	const char *c = mg_get_header(r->conn, "Connection");
+	if (c && strcasestr(c, "close"))
+		return false;
+	if (r->ri->http_version && !strcmp(r->ri->http_version, "1.0"))
+		return c && strcasestr(c, "keep-alive");
+	return true;
 }
 
-static bool start(struct req *r, int status, const char *ctype, int64_t length)
+/*
+ * The response head, written by hand in one piece, with |body| (|blen| bytes, may be NULL) in
+ * the same write when it is small: CivetWeb's mg_response_header_* sends every header line in
+ * its own send(), a TCP segment each with TCP_NODELAY (17 per answer to an execution, measured
+ * with strace). Also the only way after http_continue(): once anything went out, CivetWeb 1.15
+ * refuses mg_response_header_*.
+ */
+#define INLINE_BODY_MAX (64u << 10)
+
+static bool start(struct req *r, int status, const char *ctype, int64_t length, const char *body,
+		  size_t blen)
 {
 	r->responded = true;
 	r->status = status;
@@ -107,18 +106,29 @@ static bool start(struct req *r, int status, const char *ctype, int64_t length)
 		snprintf(r->resp_type, sizeof(r->resp_type), "%s", ctype);
 	if (!r->cors_preflight)
 		http_add_cors(r);
-	if (r->continued)
-		return start_raw(r, status, ctype, length);
-	if (mg_response_header_start(r->conn, status) < 0)
-		return false;
+	if (!r->close && !client_keeps_alive(r))
+		http_close_after(r);
+	char date[40];
+	util_format_http_date(time(NULL), date, sizeof(date));
+	struct strbuf h = {0};
+	strbuf_printf(&h, "HTTP/1.1 %d %s\r\n", status, http_reason_phrase(status));
 	if (ctype)
-		mg_response_header_add(r->conn, "Content-Type", ctype, -1);
-	char len[32];
-	snprintf(len, sizeof(len), "%lld", (long long)length);
-	mg_response_header_add(r->conn, "Content-Length", len, -1);
+		strbuf_printf(&h, "Content-Type: %s\r\n", ctype);
+	strbuf_printf(&h, "Content-Length: %lld\r\n", (long long)length);
 	if (r->headers.len)
-		mg_response_header_add_lines(r->conn, r->headers.data);
-	return mg_response_header_send(r->conn) >= 0;
+		strbuf_append(&h, r->headers.data, r->headers.len);
+	strbuf_printf(&h, "Date: %s\r\n%s\r\n", date, r->close ? "" : "Connection: keep-alive\r\n");
+	bool inline_body = body && blen <= INLINE_BODY_MAX && r->method != HTTP_HEAD;
+	if (inline_body)
+		strbuf_append(&h, body, blen);
+	bool ok = !h.oom && mg_write(r->conn, h.data, h.len) == (int)h.len;
+	if (ok && inline_body) {
+		r->bytes_out += blen;
+		keep_excerpt(&r->resp_excerpt, &r->resp_excerpt_len, 1, body,
+			     r->capture ? blen : 0);
+	}
+	strbuf_fini(&h);
+	return ok;
 }
 
 bool http_write(struct req *r, const void *buf, size_t len)
@@ -136,13 +146,15 @@ bool http_write(struct req *r, const void *buf, size_t len)
 
 bool http_send_headers(struct req *r, int status, const char *ctype, int64_t content_length)
 {
-	return start(r, status, ctype, content_length);
+	return start(r, status, ctype, content_length, NULL, 0);
 }
 
 void http_send_body(struct req *r, int status, const char *ctype, const char *body, size_t len)
 {
-	if (start(r, status, ctype, (int64_t)len))
+	if (len > INLINE_BODY_MAX && start(r, status, ctype, (int64_t)len, NULL, 0))
 		http_write(r, body, len);
+	else if (len <= INLINE_BODY_MAX)
+		start(r, status, ctype, (int64_t)len, body ? body : "", len);
 }
 
 void http_send_json_text(struct req *r, int status, const char *json, size_t len)
@@ -163,7 +175,7 @@ void http_send_json(struct req *r, int status, const cJSON *body)
 
 void http_send_empty(struct req *r, int status)
 {
-	start(r, status, NULL, 0);
+	start(r, status, NULL, 0, NULL, 0);
 }
 
 void http_send_error(struct req *r, enum api_error e, const char *fmt, ...)
@@ -377,7 +389,8 @@ bool http_cors_preflight(struct req *r)
 		return false;
 	r->cors_preflight = true;
 	http_add_header(r, "Access-Control-Allow-Origin", "%s", allow);
-	http_add_header(r, "Access-Control-Allow-Methods", CORS_ALLOW_METHODS);
+	http_add_header(r, "Access-Control-Allow-Methods", "%s",
+			r->cors_methods ? r->cors_methods : CORS_ALLOW_METHODS);
 	const char *asked = mg_get_header(r->conn, "Access-Control-Request-Headers");
 	if (asked && header_list_ok(asked))
 		http_add_header(r, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS ", %s",

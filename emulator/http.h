@@ -50,6 +50,7 @@ struct req {
 	bool continued;	     /* "100 Continue" was written: CivetWeb's header API is unusable */
 	bool close;	     /* the response ends the connection (http_close_after) */
 	bool cors_preflight; /* answered as a CORS preflight (no CORS headers added twice) */
+	const char *cors_methods; /* a preflight's Allow-Methods; NULL: every method we serve */
 	/* For the request log (reqlog.h): */
 	int status;		 /* the status sent, 0 until then */
 	const char *error_code;	 /* x-ms-error-code sent (static string), NULL when none */

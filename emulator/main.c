@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "backend_sbx.h"
 #include "constants.h"
 #include "datafs.h"
@@ -230,7 +231,8 @@ static int start(struct emulator *e)
 				  .max_sessions = c->max_sessions,
 				  .ready_target = (size_t)c->ready_sessions,
 				  .records_max = (size_t)c->execution_records_per_session,
-				  .grace_s = (unsigned)c->interrupt_grace_s};
+				  .grace_s = (unsigned)c->interrupt_grace_s,
+				  .on_create = api_mcp_session_created};
 	if (pool_new(&po, &e->bk, NULL, &e->srv.pool, &e->err) < 0 ||
 	    pool_start(e->srv.pool, &e->err) < 0)
 		return -1;

@@ -784,6 +784,8 @@ static int create(struct pool *p, const char *id, struct pool_entry **out, int64
 	int64_t ms = util_mono_ms() - t0;
 	if (prepare_ms)
 		*prepare_ms = ms;
+	if (p->o.on_create)
+		p->o.on_create(id);
 	reqlog_session("created", id, "slot %u, %s interpreter, ready in %lld ms", e->slot,
 		       claimed ? "a pre-forked" : "a new", (long long)ms);
 	*out = e;

@@ -33,6 +33,9 @@ struct pool_options {
 	size_t ready_target;   /* interpreters kept spawned ahead of demand */
 	size_t records_max;    /* finished execution records kept per session */
 	unsigned grace_s;      /* a timed-out cell's time to stop before a kill */
+	/* Called (without the pool's lock) each time a session is created, with its identifier,
+	 * whatever the route: the MCP server forgets its reservation of that id. May be NULL. */
+	void (*on_create)(const char *identifier);
 };
 
 /* The pool's wall clock, in 100-ns ticks since the epoch (util_now_ticks() when NULL). */

@@ -1376,11 +1376,13 @@ struct capture {
 /* Reads what |c->fd| has now (at most |budget| bytes; SIZE_MAX for no bound). */
 static void capture_read(struct capture *c, size_t budget)
 {
-	char scratch[DRAIN_CHUNK];
+	/* What is past the limit is read into this and dropped; on the heap, and only then, as
+	 * HTTP worker threads have small stacks (CivetWeb's 100 KiB). */
+	cleanup_free char *scratch = NULL;
 
 	while (!c->eof && budget > 0) {
-		char *dst = scratch;
-		size_t want = sizeof(scratch);
+		char *dst = NULL;
+		size_t want = DRAIN_CHUNK;
 		if (c->len < c->limit && c->alloc == c->len) {
 			size_t na = c->alloc ? c->alloc * 2 : DRAIN_CHUNK;
 			if (na > c->limit)
@@ -1394,7 +1396,11 @@ static void capture_read(struct capture *c, size_t budget)
 		if (c->len < c->alloc) {
 			dst = c->buf + c->len;
 			want = c->alloc - c->len;
+		} else if (!scratch && !(scratch = malloc(DRAIN_CHUNK))) {
+			return;
 		}
+		if (!dst)
+			dst = scratch;
 		if (want > budget)
 			want = budget;
 		ssize_t n = read(c->fd, dst, want);
@@ -1418,9 +1424,13 @@ static void capture_read(struct capture *c, size_t budget)
 /* Discards what the pipe holds now (output written between cells). */
 static void drain_discard(int fd)
 {
-	char scratch[DRAIN_CHUNK];
+	/* On the heap: callers run on HTTP worker threads, whose stacks are small (CivetWeb's
+	 * 100 KiB), and this runs only when output arrived between cells. */
+	cleanup_free char *scratch = malloc(DRAIN_CHUNK);
+	if (!scratch)
+		return;
 	for (int i = 0; i < 64; i++) {
-		ssize_t n = read(fd, scratch, sizeof(scratch));
+		ssize_t n = read(fd, scratch, DRAIN_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
