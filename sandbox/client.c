@@ -1371,15 +1371,14 @@ struct capture {
 	size_t alloc;
 	size_t limit; /* bytes kept; the rest is read and dropped */
 	bool eof;
+	/* What is past the limit is read into this and dropped: on the heap (HTTP worker threads
+	 * have small stacks, CivetWeb's 100 KiB), made once per execution when first needed. */
+	char *scratch;
 };
 
 /* Reads what |c->fd| has now (at most |budget| bytes; SIZE_MAX for no bound). */
 static void capture_read(struct capture *c, size_t budget)
 {
-	/* What is past the limit is read into this and dropped; on the heap, and only then, as
-	 * HTTP worker threads have small stacks (CivetWeb's 100 KiB). */
-	cleanup_free char *scratch = NULL;
-
 	while (!c->eof && budget > 0) {
 		char *dst = NULL;
 		size_t want = DRAIN_CHUNK;
@@ -1396,11 +1395,11 @@ static void capture_read(struct capture *c, size_t budget)
 		if (c->len < c->alloc) {
 			dst = c->buf + c->len;
 			want = c->alloc - c->len;
-		} else if (!scratch && !(scratch = malloc(DRAIN_CHUNK))) {
+		} else if (!c->scratch && !(c->scratch = malloc(DRAIN_CHUNK))) {
 			return;
 		}
 		if (!dst)
-			dst = scratch;
+			dst = c->scratch;
 		if (want > budget)
 			want = budget;
 		ssize_t n = read(c->fd, dst, want);
@@ -1415,7 +1414,7 @@ static void capture_read(struct capture *c, size_t budget)
 			c->eof = true;
 			return;
 		}
-		if (dst != scratch)
+		if (dst != c->scratch)
 			c->len += (size_t)n;
 		budget -= (size_t)n;
 	}
@@ -1424,13 +1423,11 @@ static void capture_read(struct capture *c, size_t budget)
 /* Discards what the pipe holds now (output written between cells). */
 static void drain_discard(int fd)
 {
-	/* On the heap: callers run on HTTP worker threads, whose stacks are small (CivetWeb's
-	 * 100 KiB), and this runs only when output arrived between cells. */
-	cleanup_free char *scratch = malloc(DRAIN_CHUNK);
-	if (!scratch)
-		return;
-	for (int i = 0; i < 64; i++) {
-		ssize_t n = read(fd, scratch, DRAIN_CHUNK);
+	/* Small and on the stack: HTTP worker threads have small stacks (CivetWeb's 100 KiB), and
+	 * this runs before every execution. At most 4 MiB per call, as before. */
+	char scratch[4096];
+	for (int i = 0; i < 1024; i++) {
+		ssize_t n = read(fd, scratch, sizeof(scratch));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -1650,6 +1647,8 @@ static void exec_ctx_fini(struct exec_ctx *x)
 {
 	free(x->out.buf);
 	free(x->err.buf);
+	free(x->out.scratch);
+	free(x->err.scratch);
 	frame_reader_fini(&x->fr);
 	sbx_reply_fini(&x->reply);
 }
