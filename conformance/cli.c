@@ -14,6 +14,7 @@
 enum {
 	OPT_TARGET = 256,
 	OPT_EMULATOR,
+	/* From here to OPT_READY_TIMEOUT: options of one target (is_target_option()). */
 	OPT_EMULATOR_ARG,
 	OPT_PREFIX,
 	OPT_NAME,
@@ -239,158 +240,132 @@ static int parse_long(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
-int cli_parse(int argc, char **argv, struct cli *c, FILE *out, struct sp_err *err)
+/* An option that configures the current target (or, before any target, all targets). */
+static bool is_target_option(int opt)
 {
-	memset(c, 0, sizeof(*c));
-	c->jobs = 1;
-	c->sweep = true;
-	c->request_timeout_ms = 120000;
-	struct target_spec defaults;
-	target_spec_init(&defaults);
-	int r = 0;
-	optind = 1;
-	opterr = 0;
-	int opt;
-	while (r == 0 && (opt = getopt_long(argc, argv, "+j:vh", options, NULL)) != -1) {
-		struct target_spec *cur = c->n_specs ? &c->specs[c->n_specs - 1] : &defaults;
-		long v;
-		switch (opt) {
-		case OPT_TARGET:
-		case OPT_EMULATOR:
-			r = new_spec(c, &defaults, optarg, opt == OPT_EMULATOR, err);
-			break;
-		case OPT_EMULATOR_ARG:
-			r = push(&cur->emu_args, &cur->n_emu_args, optarg);
-			break;
-		case OPT_PREFIX:
-			if (optarg[0] != '/' || optarg[strlen(optarg) - 1] == '/')
-				r = sp_err_set(
-				    err, -EINVAL,
-				    "--prefix: expected /subscriptions/SUB/resourceGroups/"
-				    "RG/sessionPools/POOL (leading /, no trailing /)");
-			else
-				r = replace(&cur->prefix, optarg);
-			break;
-		case OPT_NAME:
-			if (!optarg[0] || strpbrk(optarg, " /|"))
-				r = sp_err_set(err, -EINVAL, "--name: no spaces, '/' or '|'");
-			else
-				r = replace(&cur->name, optarg);
-			break;
-		case OPT_KIND:
-			if (strcmp(optarg, "emulator") && strcmp(optarg, "real"))
-				r = sp_err_set(err, -EINVAL, "--kind: expected emulator or real");
-			cur->kind = strcmp(optarg, "emulator") == 0 ? TARGET_EMULATOR : TARGET_REAL;
-			cur->kind_set = true;
-			break;
-		case OPT_CAPABILITY:
-			if (!target_cap_known(optarg))
-				r = sp_err_set(err, -EINVAL,
-					       "--capability: unknown capability \"%s\"", optarg);
-			else
-				r = push(&cur->caps, &cur->n_caps, optarg);
-			break;
-		case OPT_CACERT:
-			r = replace(&cur->cacert, optarg);
-			break;
-		case OPT_INSECURE:
-			cur->insecure = true;
-			break;
-		case OPT_TOKEN:
-		case OPT_TOKEN_ENV:
-		case OPT_TOKEN_COMMAND:
-			cur->token_kind = opt == OPT_TOKEN	 ? TOKEN_STATIC
-					  : opt == OPT_TOKEN_ENV ? TOKEN_ENV
-								 : TOKEN_COMMAND;
-			r = replace(&cur->token_arg, optarg);
-			break;
-		case OPT_MCP_KEY:
-		case OPT_MCP_KEY_ENV:
-			free(cur->mcp_key);
-			free(cur->mcp_key_env);
-			cur->mcp_key = cur->mcp_key_env = NULL;
-			r = replace(opt == OPT_MCP_KEY ? &cur->mcp_key : &cur->mcp_key_env, optarg);
-			break;
-		case OPT_READY_TIMEOUT:
-			if (parse_long(optarg, 1, 600000, &v) < 0)
-				r = sp_err_set(err, -EINVAL, "--ready-timeout: 1 to 600000 ms");
-			else
-				cur->ready_timeout_ms = (int)v;
-			break;
-		case OPT_FILTER:
-			r = push(&c->names, &c->n_names, optarg);
-			break;
-		case OPT_TAG:
-			r = push(&c->tags, &c->n_tags, optarg);
-			break;
-		case OPT_EXCLUDE_TAG:
-			r = push(&c->exclude_tags, &c->n_exclude_tags, optarg);
-			break;
-		case OPT_LIST:
-			c->list = true;
-			break;
-		case 'j':
-			if (parse_long(optarg, 1, 64, &v) < 0)
-				r = sp_err_set(err, -EINVAL, "-j: expected 1 to 64");
-			else
-				c->jobs = (int)v;
-			break;
-		case OPT_JUNIT:
-			r = replace(&c->junit, optarg);
-			break;
-		case OPT_RECORD:
-			r = replace(&c->record, optarg);
-			break;
-		case OPT_REPORT:
-			r = replace(&c->report, optarg);
-			break;
-		case OPT_DATA_DIR:
-			r = replace(&c->data_dir, optarg);
-			break;
-		case OPT_RUN_ID:
-			if (strlen(optarg) < 2 || strlen(optarg) > 40 ||
-			    strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-					   "0123456789-_") != strlen(optarg))
-				r = sp_err_set(err, -EINVAL,
-					       "--run-id: 2 to 40 letters, digits, '-' or '_'");
-			else
-				r = replace(&c->run_id, optarg);
-			break;
-		case OPT_KEEP_LOGS:
-			r = replace(&c->keep_logs, optarg);
-			break;
-		case OPT_REQUEST_TIMEOUT:
-			if (parse_long(optarg, 1, 3600, &v) < 0)
-				r = sp_err_set(err, -EINVAL,
-					       "--request-timeout: 1 to 3600 seconds");
-			else
-				c->request_timeout_ms = v * 1000;
-			break;
-		case OPT_NO_SWEEP:
-			c->sweep = false;
-			break;
-		case 'v':
-			c->verbose = true;
-			break;
-		case 'h':
-			cli_usage(out);
-			r = 1;
-			break;
-		case OPT_VERSION:
-			fprintf(out, "sessionpool-conformance %s\n", SP_VERSION);
-			r = 1;
-			break;
-		default:
-			r = sp_err_set(err, -EINVAL, "unknown or incomplete option %s (see --help)",
-				       argv[optind - 1]);
-		}
+	return opt >= OPT_EMULATOR_ARG && opt <= OPT_READY_TIMEOUT;
+}
+
+static int target_option(struct target_spec *cur, int opt, const char *arg, struct sp_err *err)
+{
+	long v;
+	switch (opt) {
+	case OPT_EMULATOR_ARG:
+		return push(&cur->emu_args, &cur->n_emu_args, arg);
+	case OPT_PREFIX:
+		if (arg[0] != '/' || arg[strlen(arg) - 1] == '/')
+			return sp_err_set(err, -EINVAL,
+					  "--prefix: expected /subscriptions/SUB/resourceGroups/"
+					  "RG/sessionPools/POOL (leading /, no trailing /)");
+		return replace(&cur->prefix, arg);
+	case OPT_NAME:
+		if (!arg[0] || strpbrk(arg, " /|"))
+			return sp_err_set(err, -EINVAL, "--name: no spaces, '/' or '|'");
+		return replace(&cur->name, arg);
+	case OPT_KIND: {
+		int r = 0;
+		if (strcmp(arg, "emulator") && strcmp(arg, "real"))
+			r = sp_err_set(err, -EINVAL, "--kind: expected emulator or real");
+		cur->kind = strcmp(arg, "emulator") == 0 ? TARGET_EMULATOR : TARGET_REAL;
+		cur->kind_set = true;
+		return r;
 	}
-	for (int i = optind; r == 0 && i < argc; i++)
-		r = push(&c->paths, &c->n_paths, argv[i]);
-	if (r == 0 && c->n_paths == 0)
-		r = push(&c->paths, &c->n_paths, "fixtures/scenarios");
-	if (r == 0 && c->n_specs == 0 && !c->list)
-		r = sp_err_set(err, -EINVAL, "no target: give --target URL or --emulator PATH");
+	case OPT_CAPABILITY:
+		if (!target_cap_known(arg))
+			return sp_err_set(err, -EINVAL, "--capability: unknown capability \"%s\"",
+					  arg);
+		return push(&cur->caps, &cur->n_caps, arg);
+	case OPT_CACERT:
+		return replace(&cur->cacert, arg);
+	case OPT_INSECURE:
+		cur->insecure = true;
+		return 0;
+	case OPT_TOKEN:
+	case OPT_TOKEN_ENV:
+	case OPT_TOKEN_COMMAND:
+		cur->token_kind = opt == OPT_TOKEN	 ? TOKEN_STATIC
+				  : opt == OPT_TOKEN_ENV ? TOKEN_ENV
+							 : TOKEN_COMMAND;
+		return replace(&cur->token_arg, arg);
+	case OPT_MCP_KEY:
+	case OPT_MCP_KEY_ENV:
+		free(cur->mcp_key);
+		free(cur->mcp_key_env);
+		cur->mcp_key = cur->mcp_key_env = NULL;
+		return replace(opt == OPT_MCP_KEY ? &cur->mcp_key : &cur->mcp_key_env, arg);
+	case OPT_READY_TIMEOUT:
+		if (parse_long(arg, 1, 600000, &v) < 0)
+			return sp_err_set(err, -EINVAL, "--ready-timeout: 1 to 600000 ms");
+		cur->ready_timeout_ms = (int)v;
+		return 0;
+	default:
+		return sp_err_set(err, -EINVAL, "unhandled target option %d", opt);
+	}
+}
+
+/* Options of the run as a whole; returns 1 after --help or --version. */
+static int run_option(struct cli *c, int opt, char **argv, FILE *out, struct sp_err *err)
+{
+	long v;
+	switch (opt) {
+	case OPT_FILTER:
+		return push(&c->names, &c->n_names, optarg);
+	case OPT_TAG:
+		return push(&c->tags, &c->n_tags, optarg);
+	case OPT_EXCLUDE_TAG:
+		return push(&c->exclude_tags, &c->n_exclude_tags, optarg);
+	case OPT_LIST:
+		c->list = true;
+		return 0;
+	case 'j':
+		if (parse_long(optarg, 1, 64, &v) < 0)
+			return sp_err_set(err, -EINVAL, "-j: expected 1 to 64");
+		c->jobs = (int)v;
+		return 0;
+	case OPT_JUNIT:
+		return replace(&c->junit, optarg);
+	case OPT_RECORD:
+		return replace(&c->record, optarg);
+	case OPT_REPORT:
+		return replace(&c->report, optarg);
+	case OPT_DATA_DIR:
+		return replace(&c->data_dir, optarg);
+	case OPT_RUN_ID:
+		if (strlen(optarg) < 2 || strlen(optarg) > 40 ||
+		    strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "0123456789-_") != strlen(optarg))
+			return sp_err_set(err, -EINVAL,
+					  "--run-id: 2 to 40 letters, digits, '-' or '_'");
+		return replace(&c->run_id, optarg);
+	case OPT_KEEP_LOGS:
+		return replace(&c->keep_logs, optarg);
+	case OPT_REQUEST_TIMEOUT:
+		if (parse_long(optarg, 1, 3600, &v) < 0)
+			return sp_err_set(err, -EINVAL, "--request-timeout: 1 to 3600 seconds");
+		c->request_timeout_ms = v * 1000;
+		return 0;
+	case OPT_NO_SWEEP:
+		c->sweep = false;
+		return 0;
+	case 'v':
+		c->verbose = true;
+		return 0;
+	case 'h':
+		cli_usage(out);
+		return 1;
+	case OPT_VERSION:
+		fprintf(out, "sessionpool-conformance %s\n", SP_VERSION);
+		return 1;
+	default:
+		return sp_err_set(err, -EINVAL, "unknown or incomplete option %s (see --help)",
+				  argv[optind - 1]);
+	}
+}
+
+/* Checks every target and names the unnamed ones of a parity run. */
+static int finish_specs(struct cli *c, struct sp_err *err)
+{
+	int r = 0;
 	for (size_t i = 0; r == 0 && i < c->n_specs; i++) {
 		r = target_spec_check(&c->specs[i], err);
 		if (r == 0 && c->specs[i].prefix && !c->specs[i].emulator)
@@ -405,6 +380,21 @@ int cli_parse(int argc, char **argv, struct cli *c, FILE *out, struct sp_err *er
 			r = replace(&c->specs[i].name, name);
 		}
 	}
+	return r;
+}
+
+/* After the options: the paths, the targets' checks and the defaults not given. */
+static int finish(struct cli *c, int argc, char **argv, struct sp_err *err)
+{
+	int r = 0;
+	for (int i = optind; r == 0 && i < argc; i++)
+		r = push(&c->paths, &c->n_paths, argv[i]);
+	if (r == 0 && c->n_paths == 0)
+		r = push(&c->paths, &c->n_paths, "fixtures/scenarios");
+	if (r == 0 && c->n_specs == 0 && !c->list)
+		r = sp_err_set(err, -EINVAL, "no target: give --target URL or --emulator PATH");
+	if (r == 0)
+		r = finish_specs(c, err);
 	if (r == 0 && !c->run_id) {
 		char uuid[37];
 		vars_uuid(uuid);
@@ -414,6 +404,32 @@ int cli_parse(int argc, char **argv, struct cli *c, FILE *out, struct sp_err *er
 	}
 	if (r == 0 && !c->data_dir)
 		r = replace(&c->data_dir, "fixtures/data");
+	return r;
+}
+
+int cli_parse(int argc, char **argv, struct cli *c, FILE *out, struct sp_err *err)
+{
+	memset(c, 0, sizeof(*c));
+	c->jobs = 1;
+	c->sweep = true;
+	c->request_timeout_ms = 120000;
+	struct target_spec defaults;
+	target_spec_init(&defaults);
+	int r = 0;
+	optind = 1;
+	opterr = 0;
+	int opt;
+	while (r == 0 && (opt = getopt_long(argc, argv, "+j:vh", options, NULL)) != -1) {
+		struct target_spec *cur = c->n_specs ? &c->specs[c->n_specs - 1] : &defaults;
+		if (opt == OPT_TARGET || opt == OPT_EMULATOR)
+			r = new_spec(c, &defaults, optarg, opt == OPT_EMULATOR, err);
+		else if (is_target_option(opt))
+			r = target_option(cur, opt, optarg, err);
+		else
+			r = run_option(c, opt, argv, out, err);
+	}
+	if (r == 0)
+		r = finish(c, argc, argv, err);
 	target_spec_fini(&defaults);
 	if (r < 0)
 		cli_fini(c);

@@ -71,6 +71,80 @@ static int list_scenarios(const struct suite *s)
 	return s->n_parse_errors ? 2 : 0;
 }
 
+/* Reports the selected scenario files that failed to parse: 2 (and a bail out) if any, else 0. */
+static int bail_on_parse_errors(const struct cli *c, const struct suite *s)
+{
+	struct sp_err err = {0};
+	size_t bad = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->e[i].selected && s->e[i].parse_error) {
+			fprintf(stderr, "sessionpool-conformance: parse error: %s\n",
+				s->e[i].parse_error);
+			bad++;
+		}
+	}
+	if (!bad)
+		return 0;
+	printf("Bail out! %zu scenario file(s) failed to parse\n", bad);
+	if (c->junit && report_junit(c->junit, s, NULL, &err) < 0)
+		fprintf(stderr, "sessionpool-conformance: %s\n", err.msg);
+	printf("0 passed, 0 failed, 0 skipped\n");
+	return 2;
+}
+
+static int make_output_dirs(const struct cli *c)
+{
+	if (c->record && record_mkdirs(c->record) < 0) {
+		fprintf(stderr, "sessionpool-conformance: cannot create %s\n", c->record);
+		return 1;
+	}
+	if (c->keep_logs && record_mkdirs(c->keep_logs) < 0) {
+		fprintf(stderr, "sessionpool-conformance: cannot create %s\n", c->keep_logs);
+		return 1;
+	}
+	return 0;
+}
+
+/* The variables every scenario sees: {{run_id}} and the shared {{re_…}}; NULL without memory. */
+static struct vars *make_globals(const char *run_id)
+{
+	struct vars *globals = vars_new(NULL);
+	if (!globals || vars_set_str(globals, "run_id", run_id) < 0 ||
+	    vars_set_str(globals, "re_ts", RE_TS) < 0 ||
+	    vars_set_str(globals, "re_rfc3339", RE_RFC3339) < 0 ||
+	    vars_set_str(globals, "re_guid", RE_GUID) < 0 ||
+	    vars_set_str(globals, "re_rfc1123", RE_RFC1123) < 0) {
+		vars_free(globals);
+		return NULL;
+	}
+	return globals;
+}
+
+/* Writes the reports and the summary line; returns the exit status. */
+static int report_results(const struct cli *c, const struct suite *s,
+			  const struct suite_results *res)
+{
+	struct sp_err err = {0};
+	if (c->junit && report_junit(c->junit, s, res, &err) < 0)
+		fprintf(stderr, "sessionpool-conformance: %s\n", err.msg);
+	if (c->report && report_markdown(c->report, s, res, c->run_id, &err) < 0)
+		fprintf(stderr, "sessionpool-conformance: %s\n", err.msg);
+	if (res->errors || res->recorded || res->todo || res->emulator_unclean)
+		printf("# %zu error(s), %zu recorded [CHOICE] difference(s), %zu known "
+		       "divergence(s)%s\n",
+		       res->errors, res->recorded, res->todo,
+		       res->emulator_unclean ? "; an emulator exited uncleanly" : "");
+	printf("%zu passed, %zu failed, %zu skipped\n", res->passed, res->failed, res->skipped);
+	fflush(stdout);
+	if (interrupted)
+		return 130;
+	if (res->errors || res->emulator_unclean)
+		return 3;
+	if (res->failed)
+		return 4;
+	return 0;
+}
+
 static int run(struct cli *c, struct suite *s)
 {
 	struct suite_filter f = {.names = (const char *const *)c->names,
@@ -82,39 +156,14 @@ static int run(struct cli *c, struct suite *s)
 	suite_filter(s, &f);
 	if (c->list)
 		return list_scenarios(s);
-	struct sp_err err = {0};
-	size_t bad = 0;
-	for (size_t i = 0; i < s->n; i++) {
-		if (s->e[i].selected && s->e[i].parse_error) {
-			fprintf(stderr, "sessionpool-conformance: parse error: %s\n",
-				s->e[i].parse_error);
-			bad++;
-		}
-	}
-	if (bad) {
-		printf("Bail out! %zu scenario file(s) failed to parse\n", bad);
-		if (c->junit && report_junit(c->junit, s, NULL, &err) < 0)
-			fprintf(stderr, "sessionpool-conformance: %s\n", err.msg);
-		printf("0 passed, 0 failed, 0 skipped\n");
-		return 2;
-	}
-	if (c->record && record_mkdirs(c->record) < 0) {
-		fprintf(stderr, "sessionpool-conformance: cannot create %s\n", c->record);
-		return 1;
-	}
-	if (c->keep_logs && record_mkdirs(c->keep_logs) < 0) {
-		fprintf(stderr, "sessionpool-conformance: cannot create %s\n", c->keep_logs);
-		return 1;
-	}
-	struct vars *globals = vars_new(NULL);
-	if (!globals || vars_set_str(globals, "run_id", c->run_id) < 0 ||
-	    vars_set_str(globals, "re_ts", RE_TS) < 0 ||
-	    vars_set_str(globals, "re_rfc3339", RE_RFC3339) < 0 ||
-	    vars_set_str(globals, "re_guid", RE_GUID) < 0 ||
-	    vars_set_str(globals, "re_rfc1123", RE_RFC1123) < 0) {
-		vars_free(globals);
+	int code = bail_on_parse_errors(c, s);
+	if (code == 0)
+		code = make_output_dirs(c);
+	if (code)
+		return code;
+	struct vars *globals = make_globals(c->run_id);
+	if (!globals)
 		return 3;
-	}
 	struct suite_opts o = {.specs = c->specs,
 			       .n_specs = c->n_specs,
 			       .jobs = c->jobs,
@@ -135,24 +184,7 @@ static int run(struct cli *c, struct suite *s)
 		fprintf(stderr, "sessionpool-conformance: %s\n", strerror(-r));
 		return 3;
 	}
-	if (c->junit && report_junit(c->junit, s, &res, &err) < 0)
-		fprintf(stderr, "sessionpool-conformance: %s\n", err.msg);
-	if (c->report && report_markdown(c->report, s, &res, c->run_id, &err) < 0)
-		fprintf(stderr, "sessionpool-conformance: %s\n", err.msg);
-	if (res.errors || res.recorded || res.todo || res.emulator_unclean)
-		printf("# %zu error(s), %zu recorded [CHOICE] difference(s), %zu known "
-		       "divergence(s)%s\n",
-		       res.errors, res.recorded, res.todo,
-		       res.emulator_unclean ? "; an emulator exited uncleanly" : "");
-	printf("%zu passed, %zu failed, %zu skipped\n", res.passed, res.failed, res.skipped);
-	fflush(stdout);
-	int code = 0;
-	if (interrupted)
-		code = 130;
-	else if (res.errors || res.emulator_unclean)
-		code = 3;
-	else if (res.failed)
-		code = 4;
+	code = report_results(c, s, &res);
 	suite_results_fini(&res);
 	return code;
 }
