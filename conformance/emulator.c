@@ -129,42 +129,60 @@ static void describe_status(int status, char *buf, size_t len)
 		snprintf(buf, len, "ended with wait status %d", status);
 }
 
-int emu_start(const struct emu_launch *l, struct emu_instance **out, struct sp_err *err)
+/* Makes the instance's directory and names the ready file, data directory and log in it. */
+static int make_dir(struct emu_instance *e, const struct emu_launch *l, char **ready, char **data,
+		    struct sp_err *err)
 {
-	struct emu_instance *e = calloc(1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
 	const char *tmp = getenv("TMPDIR");
 	if (!tmp || !tmp[0])
 		tmp = "/tmp";
-	cleanup_free char *ready = NULL, *data = NULL;
 	if (asprintf(&e->dir, "%s/sp-conformance-XXXXXX", tmp) < 0) {
-		free(e);
+		e->dir = NULL;
 		return -ENOMEM;
 	}
-	if (!mkdtemp(e->dir)) {
-		int r = sp_err_sys(err, -errno, "cannot create a directory in %s", tmp);
-		emu_free(e);
-		return r;
-	}
-	if (asprintf(&ready, "%s/ready", e->dir) < 0 || asprintf(&data, "%s/data", e->dir) < 0 ||
+	if (!mkdtemp(e->dir))
+		return sp_err_sys(err, -errno, "cannot create a directory in %s", tmp);
+	if (asprintf(ready, "%s/ready", e->dir) < 0 || asprintf(data, "%s/data", e->dir) < 0 ||
 	    asprintf(&e->log, "%s/emulator.log", e->dir) < 0 ||
-	    (l->keep_log_as && !(e->keep_log_as = strdup(l->keep_log_as)))) {
-		emu_free(e);
+	    (l->keep_log_as && !(e->keep_log_as = strdup(l->keep_log_as))))
 		return -ENOMEM;
-	}
-	if (mkdir(data, 0700) < 0) {
-		int r = sp_err_sys(err, -errno, "mkdir %s", data);
-		emu_free(e);
-		return r;
-	}
+	if (mkdir(*data, 0700) < 0)
+		return sp_err_sys(err, -errno, "mkdir %s", *data);
+	return 0;
+}
 
+/* In the forked child: only async-signal-safe calls until execv(). */
+static _Noreturn void exec_child(const char *binary, const char **argv, int logfd, pid_t parent)
+{
+	/* The runner blocks SIGINT/SIGTERM (its signal thread takes them) and ignores
+	 * SIGPIPE; a blocked mask and ignored dispositions survive exec, so undo both or
+	 * the emulator could neither be stopped nor interrupt its cells. */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	int devnull = open("/dev/null", O_RDONLY);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(126);
+	setpgid(0, 0);
+	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
+		_exit(126);
+	execv(binary, (char *const *)argv);
+	static const char msg[] = "exec of the emulator failed\n";
+	ssize_t ignored = write(2, msg, sizeof(msg) - 1);
+	(void)ignored;
+	_exit(127);
+}
+
+/* Starts the emulator process, its output going to e->log; e->pid and e->running on success. */
+static int spawn(struct emu_instance *e, const struct emu_launch *l, const char *ready,
+		 const char *data, struct sp_err *err)
+{
 	size_t argc = 0;
 	const char **argv = calloc(l->n_args + 8, sizeof(*argv));
-	if (!argv) {
-		emu_free(e);
+	if (!argv)
 		return -ENOMEM;
-	}
 	argv[argc++] = l->binary;
 	argv[argc++] = "--listen";
 	argv[argc++] = "127.0.0.1:0";
@@ -180,71 +198,67 @@ int emu_start(const struct emu_launch *l, struct emu_instance **out, struct sp_e
 	if (logfd < 0) {
 		int r = sp_err_sys(err, -errno, "cannot create %s", e->log);
 		free(argv);
-		emu_free(e);
 		return r;
 	}
 	pid_t parent = getpid();
 	pid_t pid = fork();
-	if (pid == 0) {
-		/* The runner blocks SIGINT/SIGTERM (its signal thread takes them) and ignores
-		 * SIGPIPE; a blocked mask and ignored dispositions survive exec, so undo both or
-		 * the emulator could neither be stopped nor interrupt its cells. */
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		int devnull = open("/dev/null", O_RDONLY);
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
-			_exit(126);
-		setpgid(0, 0);
-		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
-			_exit(126);
-		execv(l->binary, (char *const *)argv);
-		static const char msg[] = "exec of the emulator failed\n";
-		ssize_t ignored = write(2, msg, sizeof(msg) - 1);
-		(void)ignored;
-		_exit(127);
-	}
+	if (pid == 0)
+		exec_child(l->binary, argv, logfd, parent);
 	int saved = errno;
 	close(logfd);
 	free(argv);
-	if (pid < 0) {
-		int r = sp_err_sys(err, -saved, "fork");
-		emu_free(e);
-		return r;
-	}
+	if (pid < 0)
+		return sp_err_sys(err, -saved, "fork");
 	e->pid = pid;
 	e->running = true;
 	registry_set(pid, true);
+	return 0;
+}
 
+/* Waits for the ready file; fails when the emulator ends first or the timeout passes. */
+static int wait_ready(struct emu_instance *e, const struct emu_launch *l, const char *ready,
+		      struct sp_err *err)
+{
 	long deadline = now_ms() + (l->ready_timeout_ms > 0 ? l->ready_timeout_ms : 60000);
 	for (;;) {
 		if (read_ready(ready, &e->base_url))
-			break;
+			return 0;
 		int status;
-		if (waitpid(pid, &status, WNOHANG) == pid) {
+		if (waitpid(e->pid, &status, WNOHANG) == e->pid) {
 			e->running = false;
-			registry_set(pid, false);
+			registry_set(e->pid, false);
 			char how[96];
 			describe_status(status, how, sizeof(how));
 			cleanup_free char *tail = emu_log_tail(e, 600);
-			int r = sp_err_set(err, -ECHILD, "%s %s before it was ready; log: %s",
-					   l->binary, how, tail ? tail : "");
-			emu_free(e);
-			return r;
+			return sp_err_set(err, -ECHILD, "%s %s before it was ready; log: %s",
+					  l->binary, how, tail ? tail : "");
 		}
 		if (now_ms() > deadline) {
 			cleanup_free char *tail = emu_log_tail(e, 600);
-			int r = sp_err_set(err, -ETIMEDOUT,
-					   "%s did not write its ready file within %d ms; log: %s",
-					   l->binary,
-					   l->ready_timeout_ms > 0 ? l->ready_timeout_ms : 60000,
-					   tail ? tail : "");
-			emu_free(e);
-			return r;
+			return sp_err_set(err, -ETIMEDOUT,
+					  "%s did not write its ready file within %d ms; log: %s",
+					  l->binary,
+					  l->ready_timeout_ms > 0 ? l->ready_timeout_ms : 60000,
+					  tail ? tail : "");
 		}
 		sleep_ms(20);
+	}
+}
+
+int emu_start(const struct emu_launch *l, struct emu_instance **out, struct sp_err *err)
+{
+	struct emu_instance *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	cleanup_free char *ready = NULL, *data = NULL;
+	int r = make_dir(e, l, &ready, &data, err);
+	if (r == 0)
+		r = spawn(e, l, ready, data, err);
+	if (r == 0)
+		r = wait_ready(e, l, ready, err);
+	if (r < 0) {
+		emu_free(e);
+		return r;
 	}
 	*out = e;
 	return 0;

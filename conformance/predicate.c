@@ -49,6 +49,29 @@ static size_t bracket_end(const char *p, size_t i)
 	return i;
 }
 
+/*
+ * For the bound ("{m}", "{m,}" or "{m,n}") opening at p[*i]: its largest count plus one, with *i
+ * moved to its '}'. 0 when p[*i] opens no bound: a literal '{', or a malformed bound that
+ * regcomp() reports.
+ */
+static double bound_factor(const char *p, size_t *i)
+{
+	char *end;
+	unsigned long m = strtoul(p + *i + 1, &end, 10), n = m;
+	if (end == p + *i + 1)
+		return 0;
+	if (*end == ',') {
+		const char *s = end + 1;
+		n = strtoul(s, &end, 10);
+		if (end == s)
+			n = m + 1;
+	}
+	if (*end != '}')
+		return 0;
+	*i = (size_t)(end - p);
+	return (double)(n > m ? n : m) + 1;
+}
+
 /* An upper estimate of the nodes glibc builds for ERE |p|, stopping once over |max|. */
 static double regex_cost(const char *p, double max)
 {
@@ -93,27 +116,11 @@ static double regex_cost(const char *p, double max)
 		case '+':
 			factor = 2;
 			break;
-		case '{': {
-			char *end;
-			unsigned long m = strtoul(p + i + 1, &end, 10), n = m;
-			if (end == p + i + 1) {
-				last = 1; /* not a bound: a literal '{' */
-				break;
-			}
-			if (*end == ',') {
-				const char *s = end + 1;
-				n = strtoul(s, &end, 10);
-				if (end == s)
-					n = m + 1;
-			}
-			if (*end != '}') {
-				last = 1; /* malformed: regcomp() says so */
-				break;
-			}
-			i = (size_t)(end - p);
-			factor = (double)(n > m ? n : m) + 1;
+		case '{':
+			factor = bound_factor(p, &i);
+			if (!factor)
+				last = 1;
 			break;
-		}
 		default:
 			last = 1;
 			break;
