@@ -477,6 +477,118 @@ static int parse_body_check(struct pctx *c, const cJSON *b, const char *where, b
 	return 0;
 }
 
+static int parse_statuses(struct pctx *c, const cJSON *st, const char *w, struct scn_expect *out)
+{
+	size_t n = cJSON_IsArray(st) ? (size_t)cJSON_GetArraySize(st) : 1;
+	out->statuses = calloc(n ? n : 1, sizeof(int));
+	if (!out->statuses)
+		return -ENOMEM;
+	const cJSON *one = cJSON_IsArray(st) ? st->child : st;
+	for (size_t i = 0; i < n; i++, one = one->next) {
+		if (!cJSON_IsNumber(one) || one->valuedouble < 100 || one->valuedouble > 599 ||
+		    one->valuedouble != floor(one->valuedouble))
+			return fail(c, w, "expected an HTTP status (100-599) or a list");
+		out->statuses[out->n_statuses++] = (int)one->valuedouble;
+	}
+	if (n == 0)
+		return fail(c, w, "expected at least one status");
+	return 0;
+}
+
+static int parse_header_checks(struct pctx *c, const cJSON *h, const char *w,
+			       struct scn_expect *out)
+{
+	if (!cJSON_IsObject(h))
+		return fail(c, w, "expected an object of header checks");
+	out->n_headers = (size_t)cJSON_GetArraySize(h);
+	out->headers = calloc(out->n_headers ? out->n_headers : 1, sizeof(*out->headers));
+	if (!out->headers)
+		return -ENOMEM;
+	int r;
+	size_t i = 0;
+	const cJSON *m;
+	cJSON_ArrayForEach(m, h)
+	{
+		char hw[WHERE_MAX];
+		sub(hw, w, m->string);
+		struct scn_header_check *hc = &out->headers[i++];
+		hc->name = m->string;
+		hc->preds = m;
+		if (cJSON_IsString(m)) {
+			if ((r = template_ok(c, hw, m->valuestring)) < 0)
+				return r;
+			continue;
+		}
+		struct sp_err pe = {0};
+		if (pred_validate(m, hw, KEYS("choice"), &pe) < 0)
+			return fail(c, NULL, "%s", pe.msg);
+		if ((r = templates_in_json(c, hw, m)) < 0 ||
+		    (r = opt_bool(c, m, hw, "choice", &hc->choice)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* One element of "json": a path, predicates and how they apply to the path's matches. */
+static int parse_json_check(struct pctx *c, const cJSON *a, const char *aw,
+			    struct scn_json_check *jc)
+{
+	int r;
+	if (!cJSON_IsObject(a))
+		return fail(c, aw, "expected an object with \"path\" and predicates");
+	if ((r = req_string(c, a, aw, "path", false, &jc->path)) < 0)
+		return r;
+	struct jp_path jp;
+	struct sp_err pe = {0};
+	if (jp_parse(jc->path, &jp, &pe) < 0) {
+		char pw[WHERE_MAX];
+		sub(pw, aw, "path");
+		return fail(c, pw, "%s", pe.msg);
+	}
+	jp_path_fini(&jp);
+	if (pred_validate(a, aw, KEYS("path", "match", "choice"), &pe) < 0)
+		return fail(c, NULL, "%s", pe.msg);
+	const char *match = NULL;
+	if ((r = opt_string(c, a, aw, "match", false, &match)) < 0 ||
+	    (r = opt_bool(c, a, aw, "choice", &jc->choice)) < 0 ||
+	    (r = templates_in_json(c, aw, a)) < 0)
+		return r;
+	jc->preds = a;
+	if (!match || strcmp(match, "all") == 0) {
+		jc->match = SCN_MATCH_ALL;
+	} else if (strcmp(match, "any") == 0) {
+		jc->match = SCN_MATCH_ANY;
+	} else if (strcmp(match, "none") == 0) {
+		jc->match = SCN_MATCH_NONE;
+	} else {
+		char mw[WHERE_MAX];
+		sub(mw, aw, "match");
+		return fail(c, mw, "expected \"all\", \"any\" or \"none\"");
+	}
+	return 0;
+}
+
+static int parse_json_checks(struct pctx *c, const cJSON *j, const char *w, struct scn_expect *out)
+{
+	if (!cJSON_IsArray(j))
+		return fail(c, w, "expected an array of assertions");
+	out->n_json = (size_t)cJSON_GetArraySize(j);
+	out->json = calloc(out->n_json ? out->n_json : 1, sizeof(*out->json));
+	if (!out->json)
+		return -ENOMEM;
+	int r;
+	size_t i = 0;
+	const cJSON *a;
+	cJSON_ArrayForEach(a, j)
+	{
+		char aw[WHERE_MAX];
+		bprintf(aw, sizeof(aw), "%s[%zu]", w, i);
+		if ((r = parse_json_check(c, a, aw, &out->json[i++])) < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int parse_expect(struct pctx *c, const cJSON *e, const char *where, struct scn_expect *out)
 {
 	int r = check_keys(c, e, where, KEYS("status", "status_choice", "headers", "json", "body"));
@@ -487,102 +599,22 @@ static int parse_expect(struct pctx *c, const cJSON *e, const char *where, struc
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(e, "status");
 	if (st) {
 		sub(w, where, "status");
-		size_t n = cJSON_IsArray(st) ? (size_t)cJSON_GetArraySize(st) : 1;
-		out->statuses = calloc(n ? n : 1, sizeof(int));
-		if (!out->statuses)
-			return -ENOMEM;
-		const cJSON *one = cJSON_IsArray(st) ? st->child : st;
-		for (size_t i = 0; i < n; i++, one = one->next) {
-			if (!cJSON_IsNumber(one) || one->valuedouble < 100 ||
-			    one->valuedouble > 599 || one->valuedouble != floor(one->valuedouble))
-				return fail(c, w, "expected an HTTP status (100-599) or a list");
-			out->statuses[out->n_statuses++] = (int)one->valuedouble;
-		}
-		if (n == 0)
-			return fail(c, w, "expected at least one status");
+		if ((r = parse_statuses(c, st, w, out)) < 0)
+			return r;
 	}
 	if ((r = opt_bool(c, e, where, "status_choice", &out->status_choice)) < 0)
 		return r;
 	const cJSON *h = cJSON_GetObjectItemCaseSensitive(e, "headers");
 	if (h) {
 		sub(w, where, "headers");
-		if (!cJSON_IsObject(h))
-			return fail(c, w, "expected an object of header checks");
-		out->n_headers = (size_t)cJSON_GetArraySize(h);
-		out->headers = calloc(out->n_headers ? out->n_headers : 1, sizeof(*out->headers));
-		if (!out->headers)
-			return -ENOMEM;
-		size_t i = 0;
-		const cJSON *m;
-		cJSON_ArrayForEach(m, h)
-		{
-			char hw[WHERE_MAX];
-			sub(hw, w, m->string);
-			struct scn_header_check *hc = &out->headers[i++];
-			hc->name = m->string;
-			hc->preds = m;
-			if (cJSON_IsString(m)) {
-				if ((r = template_ok(c, hw, m->valuestring)) < 0)
-					return r;
-				continue;
-			}
-			struct sp_err pe = {0};
-			if (pred_validate(m, hw, KEYS("choice"), &pe) < 0)
-				return fail(c, NULL, "%s", pe.msg);
-			if ((r = templates_in_json(c, hw, m)) < 0 ||
-			    (r = opt_bool(c, m, hw, "choice", &hc->choice)) < 0)
-				return r;
-		}
+		if ((r = parse_header_checks(c, h, w, out)) < 0)
+			return r;
 	}
 	const cJSON *j = cJSON_GetObjectItemCaseSensitive(e, "json");
 	if (j) {
 		sub(w, where, "json");
-		if (!cJSON_IsArray(j))
-			return fail(c, w, "expected an array of assertions");
-		out->n_json = (size_t)cJSON_GetArraySize(j);
-		out->json = calloc(out->n_json ? out->n_json : 1, sizeof(*out->json));
-		if (!out->json)
-			return -ENOMEM;
-		size_t i = 0;
-		const cJSON *a;
-		cJSON_ArrayForEach(a, j)
-		{
-			char aw[WHERE_MAX];
-			bprintf(aw, sizeof(aw), "%s[%zu]", w, i);
-			struct scn_json_check *jc = &out->json[i++];
-			if (!cJSON_IsObject(a))
-				return fail(c, aw,
-					    "expected an object with \"path\" and predicates");
-			if ((r = req_string(c, a, aw, "path", false, &jc->path)) < 0)
-				return r;
-			struct jp_path jp;
-			struct sp_err pe = {0};
-			if (jp_parse(jc->path, &jp, &pe) < 0) {
-				char pw[WHERE_MAX];
-				sub(pw, aw, "path");
-				return fail(c, pw, "%s", pe.msg);
-			}
-			jp_path_fini(&jp);
-			if (pred_validate(a, aw, KEYS("path", "match", "choice"), &pe) < 0)
-				return fail(c, NULL, "%s", pe.msg);
-			const char *match = NULL;
-			if ((r = opt_string(c, a, aw, "match", false, &match)) < 0 ||
-			    (r = opt_bool(c, a, aw, "choice", &jc->choice)) < 0 ||
-			    (r = templates_in_json(c, aw, a)) < 0)
-				return r;
-			jc->preds = a;
-			if (!match || strcmp(match, "all") == 0) {
-				jc->match = SCN_MATCH_ALL;
-			} else if (strcmp(match, "any") == 0) {
-				jc->match = SCN_MATCH_ANY;
-			} else if (strcmp(match, "none") == 0) {
-				jc->match = SCN_MATCH_NONE;
-			} else {
-				char mw[WHERE_MAX];
-				sub(mw, aw, "match");
-				return fail(c, mw, "expected \"all\", \"any\" or \"none\"");
-			}
-		}
+		if ((r = parse_json_checks(c, j, w, out)) < 0)
+			return r;
 	}
 	const cJSON *b = cJSON_GetObjectItemCaseSensitive(e, "body");
 	if (b) {

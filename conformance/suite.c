@@ -528,6 +528,49 @@ static int add_job(struct shared *sh, struct job j)
 	return 0;
 }
 
+/*
+ * Puts entry one[0] into target |t|'s group for |needs|, or starts that group (taking |needs|'
+ * pointers, not the array). Takes |one|. Groups stay in front of the singles, which begin at
+ * *first_single: they are the longest chains.
+ */
+static int add_to_group(struct shared *sh, size_t t, size_t *one, const char **needs, size_t n,
+			size_t *first_single)
+{
+	size_t i = one[0];
+	struct job *g = NULL;
+	for (size_t k = 0; k < *first_single && !g; k++)
+		if (sh->jobs[k].group && sh->jobs[k].target == t &&
+		    same_needs(sh->jobs[k].needs, sh->jobs[k].n_needs, needs, n))
+			g = &sh->jobs[k];
+	if (g) {
+		size_t *grown = realloc(g->entries, (g->n_entries + 1) * sizeof(size_t));
+		free(one);
+		if (!grown)
+			return -ENOMEM;
+		g->entries = grown;
+		g->entries[g->n_entries++] = i;
+		return 0;
+	}
+	const char **nd = calloc(n ? n : 1, sizeof(*nd));
+	if (!nd) {
+		free(one);
+		return -ENOMEM;
+	}
+	memcpy(nd, needs, n * sizeof(*nd));
+	struct job j = {
+	    .target = t, .entries = one, .n_entries = 1, .group = true, .needs = nd, .n_needs = n};
+	if (add_job(sh, j) < 0) {
+		free(one);
+		free(nd);
+		return -ENOMEM;
+	}
+	struct job moved = sh->jobs[sh->n_jobs - 1];
+	memmove(&sh->jobs[*first_single + 1], &sh->jobs[*first_single],
+		(sh->n_jobs - 1 - *first_single) * sizeof(struct job));
+	sh->jobs[(*first_single)++] = moved;
+	return 0;
+}
+
 /* Builds the job list for target |t|: skips decided now, groups and singles. */
 static int plan_target(struct shared *sh, size_t t)
 {
@@ -564,44 +607,9 @@ static int plan_target(struct shared *sh, size_t t)
 			return -ENOMEM;
 		one[0] = i;
 		if (spec->emulator && (exclusive || !on_default)) {
-			/* Join an existing group with the same needs, else start one. */
-			struct job *g = NULL;
-			for (size_t k = 0; k < first_single && !g; k++)
-				if (sh->jobs[k].group && sh->jobs[k].target == t &&
-				    same_needs(sh->jobs[k].needs, sh->jobs[k].n_needs, needs, n))
-					g = &sh->jobs[k];
-			if (g) {
-				size_t *grown =
-				    realloc(g->entries, (g->n_entries + 1) * sizeof(size_t));
-				free(one);
-				if (!grown)
-					return -ENOMEM;
-				g->entries = grown;
-				g->entries[g->n_entries++] = i;
-				continue;
-			}
-			const char **nd = calloc(n ? n : 1, sizeof(*nd));
-			if (!nd) {
-				free(one);
-				return -ENOMEM;
-			}
-			memcpy(nd, needs, n * sizeof(*nd));
-			/* Groups go first: they are the longest chains. */
-			struct job j = {.target = t,
-					.entries = one,
-					.n_entries = 1,
-					.group = true,
-					.needs = nd,
-					.n_needs = n};
-			if (add_job(sh, j) < 0) {
-				free(one);
-				free(nd);
-				return -ENOMEM;
-			}
-			struct job moved = sh->jobs[sh->n_jobs - 1];
-			memmove(&sh->jobs[first_single + 1], &sh->jobs[first_single],
-				(sh->n_jobs - 1 - first_single) * sizeof(struct job));
-			sh->jobs[first_single++] = moved;
+			int r = add_to_group(sh, t, one, needs, n, &first_single);
+			if (r < 0)
+				return r;
 			continue;
 		}
 		struct job j = {.target = t,
@@ -616,152 +624,197 @@ static int plan_target(struct shared *sh, size_t t)
 	return 0;
 }
 
-int suite_run(const struct suite *s, const struct suite_opts *o, struct suite_results *out)
+/* Allocates the results and the shared state; the locks are initialized when this succeeds. */
+static int shared_init(struct shared *sh, struct suite_results *res)
 {
-	struct suite_results res = {.n_targets = o->n_specs, .n_entries = s->n};
-	struct shared sh = {.s = s, .o = o, .res = &res};
-	size_t slots = o->n_specs * s->n;
-	int r = 0;
-	res.target_names = calloc(o->n_specs, sizeof(char *));
-	res.target_kinds = calloc(o->n_specs, sizeof(enum target_kind));
-	res.results = calloc(slots ? slots : 1, sizeof(*res.results));
-	res.ran = calloc(slots ? slots : 1, sizeof(bool));
-	sh.done = calloc(slots ? slots : 1, sizeof(bool));
-	sh.defaults = calloc(o->n_specs, sizeof(*sh.defaults));
-	sh.default_errors = calloc(o->n_specs, sizeof(char *));
-	sh.excl = calloc(o->n_specs, sizeof(*sh.excl));
-	if (!res.target_names || !res.target_kinds || !res.results || !res.ran || !sh.done ||
-	    !sh.defaults || !sh.default_errors || !sh.excl) {
-		free(sh.done);
-		sh.done = NULL;
-		r = -ENOMEM;
-		goto out;
+	size_t n_specs = sh->o->n_specs, slots = n_specs * sh->s->n;
+	res->target_names = calloc(n_specs, sizeof(char *));
+	res->target_kinds = calloc(n_specs, sizeof(enum target_kind));
+	res->results = calloc(slots ? slots : 1, sizeof(*res->results));
+	res->ran = calloc(slots ? slots : 1, sizeof(bool));
+	sh->done = calloc(slots ? slots : 1, sizeof(bool));
+	sh->defaults = calloc(n_specs, sizeof(*sh->defaults));
+	sh->default_errors = calloc(n_specs, sizeof(char *));
+	sh->excl = calloc(n_specs, sizeof(*sh->excl));
+	if (!res->target_names || !res->target_kinds || !res->results || !res->ran || !sh->done ||
+	    !sh->defaults || !sh->default_errors || !sh->excl) {
+		free(sh->done);
+		sh->done = NULL;
+		return -ENOMEM;
 	}
-	pthread_mutex_init(&sh.lock, NULL);
-	pthread_cond_init(&sh.cond, NULL);
-	for (size_t t = 0; t < o->n_specs; t++)
-		pthread_rwlock_init(&sh.excl[t], NULL);
+	pthread_mutex_init(&sh->lock, NULL);
+	pthread_cond_init(&sh->cond, NULL);
+	for (size_t t = 0; t < n_specs; t++)
+		pthread_rwlock_init(&sh->excl[t], NULL);
+	return 0;
+}
 
-	size_t n_selected = 0;
-	for (size_t i = 0; i < s->n; i++)
-		n_selected += s->e[i].selected;
-	fprintf(o->tap, "TAP version 13\n1..%zu\n", n_selected * o->n_specs);
-	fprintf(o->tap, "# run id %s\n", o->run_id);
-	for (size_t t = 0; t < o->n_specs; t++) {
-		const struct target_spec *spec = &o->specs[t];
-		res.target_kinds[t] =
-		    spec->kind_set ? spec->kind : (spec->emulator ? TARGET_EMULATOR : TARGET_REAL);
-		const char *name =
-		    spec->name ? spec->name
-			       : (res.target_kinds[t] == TARGET_EMULATOR ? "emulator" : "real");
-		res.target_names[t] = strdup(name);
-		if (!res.target_names[t]) {
-			r = -ENOMEM;
-			goto out;
-		}
-		if ((r = plan_target(&sh, t)) < 0)
-			goto out;
-		bool needed = false;
-		for (size_t k = 0; k < sh.n_jobs && !needed; k++)
-			needed = sh.jobs[k].target == t && !sh.jobs[k].group;
-		if (!needed)
-			continue;
-		cleanup_free char *log = NULL;
-		if (o->keep_logs && asprintf(&log, "%s/%s.log", o->keep_logs, name) < 0)
-			log = NULL;
-		struct sp_err err = {0};
-		if (target_open(spec, NULL, 0, o->globals, log, &sh.defaults[t], &err) < 0) {
-			sh.default_errors[t] = redact_dup(err.msg, strlen(err.msg), NULL);
-			print_comment(o->tap, name, sh.default_errors[t]);
-		} else {
-			fprintf(o->tap, "# target %s (%s): %s\n", name,
-				res.target_kinds[t] == TARGET_EMULATOR ? "emulator" : "real pool",
-				sh.defaults[t]->origin);
-		}
+/* Names target |t|, plans its jobs and, if any job runs on it, opens its default target. */
+static int prepare_target(struct shared *sh, size_t t)
+{
+	const struct suite_opts *o = sh->o;
+	struct suite_results *res = sh->res;
+	const struct target_spec *spec = &o->specs[t];
+	res->target_kinds[t] =
+	    spec->kind_set ? spec->kind : (spec->emulator ? TARGET_EMULATOR : TARGET_REAL);
+	const char *name = spec->name
+			       ? spec->name
+			       : (res->target_kinds[t] == TARGET_EMULATOR ? "emulator" : "real");
+	res->target_names[t] = strdup(name);
+	if (!res->target_names[t])
+		return -ENOMEM;
+	int r = plan_target(sh, t);
+	if (r < 0)
+		return r;
+	bool needed = false;
+	for (size_t k = 0; k < sh->n_jobs && !needed; k++)
+		needed = sh->jobs[k].target == t && !sh->jobs[k].group;
+	if (!needed)
+		return 0;
+	cleanup_free char *log = NULL;
+	if (o->keep_logs && asprintf(&log, "%s/%s.log", o->keep_logs, name) < 0)
+		log = NULL;
+	struct sp_err err = {0};
+	if (target_open(spec, NULL, 0, o->globals, log, &sh->defaults[t], &err) < 0) {
+		sh->default_errors[t] = redact_dup(err.msg, strlen(err.msg), NULL);
+		print_comment(o->tap, name, sh->default_errors[t]);
+	} else {
+		fprintf(o->tap, "# target %s (%s): %s\n", name,
+			res->target_kinds[t] == TARGET_EMULATOR ? "emulator" : "real pool",
+			sh->defaults[t]->origin);
 	}
-	fflush(o->tap);
+	return 0;
+}
 
-	int n_threads = o->jobs > 0 ? o->jobs : 1;
-	if ((size_t)n_threads > sh.n_jobs)
-		n_threads = (int)(sh.n_jobs ? sh.n_jobs : 1);
-	pthread_t *threads = calloc((size_t)n_threads, sizeof(*threads));
-	if (!threads) {
-		r = -ENOMEM;
-		goto out;
-	}
-	int started = 0;
-	for (; started < n_threads; started++)
-		if (pthread_create(&threads[started], NULL, worker, &sh) != 0)
-			break;
-	if (started == 0)
-		worker(&sh);
-
-	size_t num = 0;
-	bool multi = o->n_specs > 1;
-	bool stopped = false;
-	for (size_t t = 0; t < o->n_specs && !stopped; t++) {
-		for (size_t i = 0; i < s->n && !stopped; i++) {
+/*
+ * Prints the results in plan order (target by target, scenario by scenario) as the workers
+ * finish them, counting *num. Returns true when the run was stopped before all were printed.
+ */
+static bool report_in_order(struct shared *sh, size_t *num, bool multi)
+{
+	const struct suite *s = sh->s;
+	struct suite_results *res = sh->res;
+	for (size_t t = 0; t < sh->o->n_specs; t++) {
+		for (size_t i = 0; i < s->n; i++) {
 			if (!s->e[i].selected)
 				continue;
 			size_t slot = t * s->n + i;
-			pthread_mutex_lock(&sh.lock);
-			while (!sh.done[slot])
-				pthread_cond_wait(&sh.cond, &sh.lock);
-			stopped = sh.stop;
-			pthread_mutex_unlock(&sh.lock);
+			pthread_mutex_lock(&sh->lock);
+			while (!sh->done[slot])
+				pthread_cond_wait(&sh->cond, &sh->lock);
+			bool stopped = sh->stop;
+			pthread_mutex_unlock(&sh->lock);
 			if (stopped)
-				break;
-			res.ran[slot] = true;
-			count(&res, &res.results[slot]);
-			print_tap(o, ++num, s->e[i].id, res.target_names[t], multi,
-				  &res.results[slot]);
+				return true;
+			res->ran[slot] = true;
+			count(res, &res->results[slot]);
+			print_tap(sh->o, ++*num, s->e[i].id, res->target_names[t], multi,
+				  &res->results[slot]);
 		}
 	}
+	return false;
+}
+
+/* Runs the jobs on up to o->jobs threads (on this one if none starts) and reports them. */
+static int run_jobs(struct shared *sh)
+{
+	const struct suite_opts *o = sh->o;
+	int n_threads = o->jobs > 0 ? o->jobs : 1;
+	if ((size_t)n_threads > sh->n_jobs)
+		n_threads = (int)(sh->n_jobs ? sh->n_jobs : 1);
+	pthread_t *threads = calloc((size_t)n_threads, sizeof(*threads));
+	if (!threads)
+		return -ENOMEM;
+	int started = 0;
+	for (; started < n_threads; started++)
+		if (pthread_create(&threads[started], NULL, worker, sh) != 0)
+			break;
+	if (started == 0)
+		worker(sh);
+
+	size_t num = 0;
+	bool multi = o->n_specs > 1;
+	bool stopped = report_in_order(sh, &num, multi);
 	for (int k = 0; k < started; k++)
 		pthread_join(threads[k], NULL);
 	free(threads);
 	if (stopped)
-		bail_out(&sh, num, multi);
+		bail_out(sh, num, multi);
+	return 0;
+}
 
+/* Sweeps the real pools' leftover sessions and closes every default target. */
+static void close_targets(struct shared *sh)
+{
+	const struct suite_opts *o = sh->o;
+	struct suite_results *res = sh->res;
 	for (size_t t = 0; t < o->n_specs; t++) {
-		if (!sh.defaults[t])
+		if (!sh->defaults[t])
 			continue;
-		if (o->sweep && !o->specs[t].emulator && !token_failed(sh.defaults[t]->token)) {
-			int n = teardown_sweep(sh.defaults[t], o->run_id, &o->run, o->tap);
+		if (o->sweep && !o->specs[t].emulator && !token_failed(sh->defaults[t]->token)) {
+			int n = teardown_sweep(sh->defaults[t], o->run_id, &o->run, o->tap);
 			if (n > 0)
 				fprintf(o->tap, "# sweep of %s: %d leftover session(s) deleted\n",
-					res.target_names[t], n);
+					res->target_names[t], n);
 		}
 		struct sp_err ce = {0};
-		if (target_close(sh.defaults[t], &ce) < 0) {
-			res.emulator_unclean = true;
+		if (target_close(sh->defaults[t], &ce) < 0) {
+			res->emulator_unclean = true;
 			cleanup_free char *msg = redact_dup(ce.msg, strlen(ce.msg), NULL);
-			print_comment(o->tap, res.target_names[t], msg);
+			print_comment(o->tap, res->target_names[t], msg);
 		}
-		sh.defaults[t] = NULL;
+		sh->defaults[t] = NULL;
 	}
-out:
-	if (sh.excl && sh.done) {
-		for (size_t t = 0; t < o->n_specs; t++)
-			pthread_rwlock_destroy(&sh.excl[t]);
-		pthread_cond_destroy(&sh.cond);
-		pthread_mutex_destroy(&sh.lock);
+}
+
+/* Frees what shared_init() and the planning made, closing any target still open. */
+static void shared_fini(struct shared *sh)
+{
+	size_t n_specs = sh->o->n_specs;
+	if (sh->excl && sh->done) {
+		for (size_t t = 0; t < n_specs; t++)
+			pthread_rwlock_destroy(&sh->excl[t]);
+		pthread_cond_destroy(&sh->cond);
+		pthread_mutex_destroy(&sh->lock);
 	}
-	for (size_t k = 0; k < sh.n_jobs; k++) {
-		free(sh.jobs[k].entries);
-		free((void *)sh.jobs[k].needs);
+	for (size_t k = 0; k < sh->n_jobs; k++) {
+		free(sh->jobs[k].entries);
+		free((void *)sh->jobs[k].needs);
 	}
-	free(sh.jobs);
-	free(sh.done);
-	if (sh.defaults)
-		for (size_t t = 0; t < o->n_specs; t++)
-			target_close(sh.defaults[t], NULL);
-	free(sh.defaults);
-	if (sh.default_errors)
-		for (size_t t = 0; t < o->n_specs; t++)
-			free(sh.default_errors[t]);
-	free(sh.default_errors);
-	free(sh.excl);
+	free(sh->jobs);
+	free(sh->done);
+	if (sh->defaults)
+		for (size_t t = 0; t < n_specs; t++)
+			target_close(sh->defaults[t], NULL);
+	free(sh->defaults);
+	if (sh->default_errors)
+		for (size_t t = 0; t < n_specs; t++)
+			free(sh->default_errors[t]);
+	free(sh->default_errors);
+	free(sh->excl);
+}
+
+int suite_run(const struct suite *s, const struct suite_opts *o, struct suite_results *out)
+{
+	struct suite_results res = {.n_targets = o->n_specs, .n_entries = s->n};
+	struct shared sh = {.s = s, .o = o, .res = &res};
+	int r = shared_init(&sh, &res);
+	if (r == 0) {
+		size_t n_selected = 0;
+		for (size_t i = 0; i < s->n; i++)
+			n_selected += s->e[i].selected;
+		fprintf(o->tap, "TAP version 13\n1..%zu\n", n_selected * o->n_specs);
+		fprintf(o->tap, "# run id %s\n", o->run_id);
+		for (size_t t = 0; r == 0 && t < o->n_specs; t++)
+			r = prepare_target(&sh, t);
+	}
+	if (r == 0) {
+		fflush(o->tap);
+		r = run_jobs(&sh);
+	}
+	if (r == 0)
+		close_targets(&sh);
+	shared_fini(&sh);
 	if (r < 0) {
 		suite_results_fini(&res);
 		return r;
