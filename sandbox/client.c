@@ -594,17 +594,10 @@ static void describe_exit(int st, char *buf, size_t n)
 	}
 }
 
-/*
- * Starts one zygote process in *zp and waits for its hello (the first start fills the zygote's
- * description; a restart must find the same isolation mode: a restart never lowers it).
- * -ECANCELED when sbx_zygote_stop() began meanwhile.
- */
-static int zproc_launch(struct sbx_zygote *z, bool first, struct zproc *zp, struct sp_err *err)
+/* Makes and locks zp->run_dir; on failure nothing of it is left. */
+static int zproc_make_run_dir(const struct sbx_zygote *z, struct zproc *zp, struct sp_err *err)
 {
-	int sv[2];
 	int r;
-
-	*zp = (struct zproc){-1, -1, -1, NULL, -1};
 	/* A directory of this zygote's own inside state_dir (several zygotes may share one): its
 	 * mount point and fallbacks live there, and it goes away with it. */
 	size_t dlen = strlen(z->state_dir);
@@ -631,7 +624,14 @@ static int zproc_launch(struct sbx_zygote *z, bool first, struct zproc *zp, stru
 		zproc_fini(zp);
 		return r;
 	}
+	return 0;
+}
 
+/* Starts the zygote process with its control socket in zp->ctl; zproc_fini() on failure. */
+static int zproc_spawn(struct sbx_zygote *z, struct zproc *zp, struct sp_err *err)
+{
+	int sv[2];
+	int r;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		r = sp_err_sys(err, -errno, "socketpair");
 		zproc_fini(zp);
@@ -652,9 +652,15 @@ static int zproc_launch(struct sbx_zygote *z, bool first, struct zproc *zp, stru
 		zproc_fini(zp);
 		return r;
 	}
+	return 0;
+}
 
-	cleanup_free char *text = NULL;
-	size_t len = 0, nfds = 0;
+/* Receives the hello message into *text; on failure the process is reaped and zp finished. */
+static int zproc_recv_hello(struct sbx_zygote *z, struct zproc *zp, char **text, size_t *len,
+			    struct sp_err *err)
+{
+	int r;
+	size_t nfds = 0;
 	int fds[SBX_CTL_MAXFDS];
 	struct pollfd p[2] = {{zp->ctl, POLLIN, 0}, {z->wake[0], POLLIN, 0}};
 	int64_t deadline = now_ms() + HELLO_TIMEOUT_MS;
@@ -667,7 +673,7 @@ static int zproc_launch(struct sbx_zygote *z, bool first, struct zproc *zp, stru
 		break;
 	}
 	if (r == 0)
-		r = sbx_ctl_recv(zp->ctl, &text, &len, fds, &nfds, SBX_CTL_MAXFDS);
+		r = sbx_ctl_recv(zp->ctl, text, len, fds, &nfds, SBX_CTL_MAXFDS);
 	for (size_t i = 0; r == 0 && i < nfds; i++)
 		close(fds[i]);
 	if (r < 0) {
@@ -679,6 +685,17 @@ static int zproc_launch(struct sbx_zygote *z, bool first, struct zproc *zp, stru
 		zproc_fini(zp);
 		return r;
 	}
+	return 0;
+}
+
+/*
+ * Checks the hello and, on the first start, fills the zygote's description from it; on failure
+ * the process is reaped and zp finished.
+ */
+static int zproc_take_hello(struct sbx_zygote *z, bool first, struct zproc *zp, const char *text,
+			    size_t len, struct sp_err *err)
+{
+	int r = 0;
 	cleanup_cjson cJSON *hello = sp_json_parse(text, len, len, SP_JSON_DEPTH_MAX, NULL);
 	const cJSON *e = hello ? cJSON_GetObjectItemCaseSensitive(hello, "error") : NULL;
 	const cJSON *mode = hello ? cJSON_GetObjectItemCaseSensitive(hello, "mode") : NULL;
@@ -711,6 +728,26 @@ static int zproc_launch(struct sbx_zygote *z, bool first, struct zproc *zp, stru
 		return sp_err_set(err, -ENOMEM, "out of memory");
 	}
 	return 0;
+}
+
+/*
+ * Starts one zygote process in *zp and waits for its hello (the first start fills the zygote's
+ * description; a restart must find the same isolation mode: a restart never lowers it).
+ * -ECANCELED when sbx_zygote_stop() began meanwhile.
+ */
+static int zproc_launch(struct sbx_zygote *z, bool first, struct zproc *zp, struct sp_err *err)
+{
+	*zp = (struct zproc){-1, -1, -1, NULL, -1};
+	int r = zproc_make_run_dir(z, zp, err);
+	if (r < 0)
+		return r;
+	if ((r = zproc_spawn(z, zp, err)) < 0)
+		return r;
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	if ((r = zproc_recv_hello(z, zp, &text, &len, err)) < 0)
+		return r;
+	return zproc_take_hello(z, first, zp, text, len, err);
 }
 
 /*

@@ -313,23 +313,10 @@ static int mount_python_path(const struct jail_config *c, struct sp_err *err)
 	return 0;
 }
 
-/* Everything of the minimal root except /mnt/data: done while the process waits on standby. */
-static int prepare_mounts(const struct jail_config *c, struct sp_err *err)
+/* The host's root_entries in the new root |R|: bound read-only, or the same symbolic links. */
+static int mount_root_entries(const char *R, struct sp_err *err)
 {
-	const char *R = c->root_dir;
-	char p[PATH_MAX + 64], q[PATH_MAX + 64];
-	uint64_t tmp = c->tmp_bytes ? c->tmp_bytes : DEFAULT_TMP_BYTES;
-	char opts[96];
-	int r;
-
-	/* A slave, not private, until pivot_root: the host directory given later may be a mount
-	 * made after this copy of the mount table (the emulator's per-session tmpfs with the
-	 * /mnt/data quota, under a shared mount), and must propagate here to be bound. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-		return sp_err_sys(err, -errno, "make / a slave");
-	if (mount("sbxroot", R, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755") < 0)
-		return sp_err_sys(err, -errno, "mount tmpfs root on %s", R);
-
+	char p[PATH_MAX + 64];
 	for (size_t i = 0; i < sizeof(root_entries) / sizeof(root_entries[0]); i++) {
 		const char *e = root_entries[i];
 		struct stat st;
@@ -348,22 +335,18 @@ static int prepare_mounts(const struct jail_config *c, struct sp_err *err)
 			if (symlink(target, p) < 0)
 				return sp_err_sys(err, -errno, "symlink %s", p);
 		} else if (S_ISDIR(st.st_mode)) {
-			r = bind_ro(e, p, err);
+			int r = bind_ro(e, p, err);
 			if (r < 0)
 				return r;
 		}
 	}
+	return 0;
+}
 
-	if (c->find_links[0]) {
-		snprintf(p, sizeof(p), "%s/opt", R);
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return sp_err_sys(err, -errno, "mkdir %s", p);
-		snprintf(p, sizeof(p), "%s%s", R, JAIL_FIND_LINKS);
-		r = bind_ro(c->find_links, p, err);
-		if (r < 0)
-			return r;
-	}
-
+/* |R|/dev: the four harmless devices bound from the host and the /proc/self/fd links. */
+static int mount_dev(const char *R, struct sp_err *err)
+{
+	char p[PATH_MAX + 64], q[PATH_MAX + 64];
 	snprintf(p, sizeof(p), "%s/dev", R);
 	if (mkdir(p, 0755) < 0)
 		return sp_err_sys(err, -errno, "mkdir %s", p);
@@ -371,7 +354,7 @@ static int prepare_mounts(const struct jail_config *c, struct sp_err *err)
 	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
 		snprintf(p, sizeof(p), "%s/dev/%s", R, devs[i]);
 		snprintf(q, sizeof(q), "/dev/%s", devs[i]);
-		r = touch(p, err);
+		int r = touch(p, err);
 		if (r < 0)
 			return r;
 		if (mount(q, p, NULL, MS_BIND, NULL) < 0)
@@ -386,6 +369,40 @@ static int prepare_mounts(const struct jail_config *c, struct sp_err *err)
 		if (symlink(links[i][1], p) < 0)
 			return sp_err_sys(err, -errno, "symlink %s", p);
 	}
+	return 0;
+}
+
+/* Everything of the minimal root except /mnt/data: done while the process waits on standby. */
+static int prepare_mounts(const struct jail_config *c, struct sp_err *err)
+{
+	const char *R = c->root_dir;
+	char p[PATH_MAX + 64];
+	uint64_t tmp = c->tmp_bytes ? c->tmp_bytes : DEFAULT_TMP_BYTES;
+	char opts[96];
+	int r;
+
+	/* A slave, not private, until pivot_root: the host directory given later may be a mount
+	 * made after this copy of the mount table (the emulator's per-session tmpfs with the
+	 * /mnt/data quota, under a shared mount), and must propagate here to be bound. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return sp_err_sys(err, -errno, "make / a slave");
+	if (mount("sbxroot", R, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755") < 0)
+		return sp_err_sys(err, -errno, "mount tmpfs root on %s", R);
+	if ((r = mount_root_entries(R, err)) < 0)
+		return r;
+
+	if (c->find_links[0]) {
+		snprintf(p, sizeof(p), "%s/opt", R);
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return sp_err_sys(err, -errno, "mkdir %s", p);
+		snprintf(p, sizeof(p), "%s%s", R, JAIL_FIND_LINKS);
+		r = bind_ro(c->find_links, p, err);
+		if (r < 0)
+			return r;
+	}
+
+	if ((r = mount_dev(R, err)) < 0)
+		return r;
 	snprintf(opts, sizeof(opts), "size=%llu,mode=1777", (unsigned long long)tmp);
 	snprintf(p, sizeof(p), "%s/dev/shm", R);
 	r = mount_tmpfs(p, opts, MS_NOSUID | MS_NODEV | MS_NOEXEC, err);
