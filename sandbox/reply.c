@@ -171,6 +171,45 @@ static int f_number(void *ctx, const char *s, size_t n)
 	return 1;
 }
 
+/* The callbacks' helpers below return as they do: 1 to go on, 0 to stop (c->why or c->oom). */
+
+static int take_id(struct frame_ctx *c, const unsigned char *s, size_t n)
+{
+	if (n != SBX_REPLY_ID_LEN)
+		return fail(c, "member \"id\" is not 16 lowercase hex digits");
+	for (size_t i = 0; i < n; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return fail(c, "member \"id\" is not 16 lowercase hex digits");
+	}
+	memcpy(c->id, s, n);
+	c->id[n] = '\0';
+	return 1;
+}
+
+static int take_kind(struct frame_ctx *c, const unsigned char *s, size_t n)
+{
+	c->kind = -1;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (strlen(kinds[i].name) == n && memcmp(kinds[i].name, s, n) == 0)
+			c->kind = (int)i;
+	}
+	if (c->kind < 0)
+		return fail(c, "unknown value kind");
+	return 1;
+}
+
+static int take_copy(struct frame_ctx *c, char **dst, size_t *dst_len, const unsigned char *s,
+		     size_t n)
+{
+	*dst = copy_bytes(s, n);
+	if (!*dst) {
+		c->oom = true;
+		return 0;
+	}
+	*dst_len = n;
+	return 1;
+}
+
 static int f_string(void *ctx, const unsigned char *s, size_t n)
 {
 	struct frame_ctx *c = ctx;
@@ -184,14 +223,8 @@ static int f_string(void *ctx, const unsigned char *s, size_t n)
 			return fail(c, "unknown op (not \"result\")");
 		break;
 	case M_ID:
-		if (n != SBX_REPLY_ID_LEN)
-			return fail(c, "member \"id\" is not 16 lowercase hex digits");
-		for (size_t i = 0; i < n; i++) {
-			if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-				return fail(c, "member \"id\" is not 16 lowercase hex digits");
-		}
-		memcpy(c->id, s, n);
-		c->id[n] = '\0';
+		if (!take_id(c, s, n))
+			return 0;
 		break;
 	case M_STATUS:
 		if (n == 2 && memcmp(s, "ok", 2) == 0)
@@ -202,23 +235,14 @@ static int f_string(void *ctx, const unsigned char *s, size_t n)
 			return fail(c, "unknown status");
 		break;
 	case M_KIND:
-		c->kind = -1;
-		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-			if (strlen(kinds[i].name) == n && memcmp(kinds[i].name, s, n) == 0)
-				c->kind = (int)i;
-		}
-		if (c->kind < 0)
-			return fail(c, "unknown value kind");
+		if (!take_kind(c, s, n))
+			return 0;
 		break;
 	case M_VALUE:
 		if (n > SBX_REPLY_VALUE_MAX)
 			return fail(c, "the value is larger than 8 MiB");
-		c->value = copy_bytes(s, n);
-		if (!c->value) {
-			c->oom = true;
+		if (!take_copy(c, &c->value, &c->value_len, s, n))
 			return 0;
-		}
-		c->value_len = n;
 		break;
 	case M_ENAME:
 		if (!sp_utf8_valid((const char *)s, n, &cps))
@@ -231,24 +255,16 @@ static int f_string(void *ctx, const unsigned char *s, size_t n)
 			return fail(c, "ill-formed UTF-8 in the error message");
 		if (cps > SBX_REPLY_MESSAGE_MAX_CPS)
 			return fail(c, "the error message is longer than 4096 code points");
-		c->error = copy_bytes(s, n);
-		if (!c->error) {
-			c->oom = true;
+		if (!take_copy(c, &c->error, &c->error_len, s, n))
 			return 0;
-		}
-		c->error_len = n;
 		break;
 	case M_TRACEBACK:
 		if (n > SBX_REPLY_TRACEBACK_MAX)
 			return fail(c, "the traceback is larger than 4 MiB");
 		if (!sp_utf8_valid((const char *)s, n, &cps))
 			return fail(c, "ill-formed UTF-8 in the traceback");
-		c->traceback = copy_bytes(s, n);
-		if (!c->traceback) {
-			c->oom = true;
+		if (!take_copy(c, &c->traceback, &c->traceback_len, s, n))
 			return 0;
-		}
-		c->traceback_len = n;
 		break;
 	case M_EXEC_US:
 	case M_EXIT_CODE:

@@ -748,30 +748,81 @@ static int fd_path(int fd, char *buf, size_t n)
 	return 0;
 }
 
+static const struct option zygote_opts[] = {
+    {"ctl-fd", required_argument, NULL, 'c'},
+    {"isolation", required_argument, NULL, 'i'},
+    {"egress", required_argument, NULL, 'e'},
+    {"memory", required_argument, NULL, 'm'},
+    {"nproc", required_argument, NULL, 'n'},
+    {"fsize", required_argument, NULL, 'f'},
+    {"tmp", required_argument, NULL, 't'},
+    {"disk", required_argument, NULL, 'd'},
+    {"uid-base", required_argument, NULL, 'u'},
+    {"state-fd", required_argument, NULL, 's'},
+    {"cache-fd", required_argument, NULL, 'C'},
+    {"find-links-fd", required_argument, NULL, 'w'},
+    {"python-path", required_argument, NULL, 'P'},
+    {"quiet", no_argument, NULL, 'q'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Option |c| with argument |arg|, whose value |v| is already parsed unless c is 'i'. */
+static int take_option(struct zygote *z, int c, const char *arg, uint64_t v, struct sp_err *err)
+{
+	switch (c) {
+	case 'c':
+		z->ctl = (int)v;
+		break;
+	case 'i':
+		if (sbx_isolation_parse(arg, &z->requested) < 0)
+			return sp_err_set(err, -EINVAL, "bad isolation '%s'", arg);
+		break;
+	case 'e':
+		z->jail.egress = v != 0;
+		break;
+	case 'm':
+		z->jail.memory_bytes = v;
+		break;
+	case 'n':
+		z->jail.max_processes = (unsigned)v;
+		break;
+	case 'f':
+		z->jail.file_size_bytes = v;
+		break;
+	case 't':
+		z->jail.tmp_bytes = v;
+		break;
+	case 'd':
+		z->disk_bytes = v;
+		break;
+	case 'u':
+		z->jail.uid_base = (uid_t)v;
+		break;
+	case 's':
+		if (fd_path((int)v, z->state_dir, sizeof(z->state_dir)) < 0)
+			return sp_err_set(err, -EINVAL, "--state-fd: no directory on %s", arg);
+		break;
+	case 'w':
+		if (fd_path((int)v, z->jail.find_links, sizeof(z->jail.find_links)) < 0)
+			return sp_err_set(err, -EINVAL, "--find-links-fd: no directory on %s", arg);
+		break;
+	case 'C':
+		if (fd_path((int)v, z->font_cache, sizeof(z->font_cache)) < 0)
+			z->font_cache[0] = '\0'; /* rebuilt in the state directory */
+		break;
+	default:
+		return sp_err_set(err, -EINVAL, "unknown option");
+	}
+	return 0;
+}
+
 static int parse_args(struct zygote *z, int argc, char **argv, struct sp_err *err)
 {
-	static const struct option opts[] = {
-	    {"ctl-fd", required_argument, NULL, 'c'},
-	    {"isolation", required_argument, NULL, 'i'},
-	    {"egress", required_argument, NULL, 'e'},
-	    {"memory", required_argument, NULL, 'm'},
-	    {"nproc", required_argument, NULL, 'n'},
-	    {"fsize", required_argument, NULL, 'f'},
-	    {"tmp", required_argument, NULL, 't'},
-	    {"disk", required_argument, NULL, 'd'},
-	    {"uid-base", required_argument, NULL, 'u'},
-	    {"state-fd", required_argument, NULL, 's'},
-	    {"cache-fd", required_argument, NULL, 'C'},
-	    {"find-links-fd", required_argument, NULL, 'w'},
-	    {"python-path", required_argument, NULL, 'P'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {NULL, 0, NULL, 0},
-	};
 	uint64_t v = 0;
-	int c;
+	int c, r;
 
 	z->ctl = -1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", zygote_opts, NULL)) != -1) {
 		if (c == '?')
 			return sp_err_set(err, -EINVAL, "unknown option");
 		if (c == 'q') {
@@ -784,52 +835,8 @@ static int parse_args(struct zygote *z, int argc, char **argv, struct sp_err *er
 		}
 		if (c != 'i' && parse_u64(optarg, &v) < 0)
 			return sp_err_set(err, -EINVAL, "bad number '%s'", optarg);
-		switch (c) {
-		case 'c':
-			z->ctl = (int)v;
-			break;
-		case 'i':
-			if (sbx_isolation_parse(optarg, &z->requested) < 0)
-				return sp_err_set(err, -EINVAL, "bad isolation '%s'", optarg);
-			break;
-		case 'e':
-			z->jail.egress = v != 0;
-			break;
-		case 'm':
-			z->jail.memory_bytes = v;
-			break;
-		case 'n':
-			z->jail.max_processes = (unsigned)v;
-			break;
-		case 'f':
-			z->jail.file_size_bytes = v;
-			break;
-		case 't':
-			z->jail.tmp_bytes = v;
-			break;
-		case 'd':
-			z->disk_bytes = v;
-			break;
-		case 'u':
-			z->jail.uid_base = (uid_t)v;
-			break;
-		case 's':
-			if (fd_path((int)v, z->state_dir, sizeof(z->state_dir)) < 0)
-				return sp_err_set(err, -EINVAL, "--state-fd: no directory on %s",
-						  optarg);
-			break;
-		case 'w':
-			if (fd_path((int)v, z->jail.find_links, sizeof(z->jail.find_links)) < 0)
-				return sp_err_set(err, -EINVAL,
-						  "--find-links-fd: no directory on %s", optarg);
-			break;
-		case 'C':
-			if (fd_path((int)v, z->font_cache, sizeof(z->font_cache)) < 0)
-				z->font_cache[0] = '\0'; /* rebuilt in the state directory */
-			break;
-		default:
-			return sp_err_set(err, -EINVAL, "unknown option");
-		}
+		if ((r = take_option(z, c, optarg, v, err)) < 0)
+			return r;
 	}
 	if (z->ctl < 0 || fcntl(z->ctl, F_GETFD) < 0)
 		return sp_err_set(err, -EINVAL, "--ctl-fd is required");
