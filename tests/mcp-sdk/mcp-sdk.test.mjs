@@ -2,25 +2,22 @@
 // The official MCP TypeScript SDK client (@modelcontextprotocol/sdk, pinned in package-lock.json)
 // over streamable HTTP against the emulator's POST {base}/mcp (contract §13, issue 11).
 //
-// It starts the emulator binary named by SESSIONPOOL_EMULATOR itself, on an ephemeral port with a
-// ready file, with --mcp-api-key set, and stops it with SIGTERM at the end (SIGKILL to its process
-// group if that fails, and on any exit of this process); the emulator must exit 0, as in the C
-// integration harness. The tests run in order and share one client and one environment.
-import { after, before, test } from 'node:test';
+// It starts the emulator binary named by SESSIONPOOL_EMULATOR itself (tests/node/emulator.mjs), on
+// an ephemeral port with a ready file, with --mcp-api-key set, and stops it with SIGTERM at the end
+// (SIGKILL to its process group if that fails, and on any exit of this process); the emulator must
+// exit 0, as in the C integration harness. The tests run in order and share one client and one
+// environment.
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { openSync, closeSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
 	StreamableHTTPClientTransport,
 	StreamableHTTPError,
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+import { check as checkTest, startEmulator, stopEmulators } from './emulator.mjs';
 
 const KEY = 'sdk-test-key';
 const TOOLS = [
@@ -31,114 +28,14 @@ const TOOLS = [
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const STEP_MS = 60_000;
 
-const emu = { proc: null, dir: null, base: null, exit: null };
+let emu = null; // the emulator, started by before()
 let client = null;
 let transport = null;
 let env = null; // the environmentId launchShell gave
-let failed = false;
 
-// Registers a test that records its failure, so that after() shows the emulator's log.
+// Registers a test whose failure has after() show the emulator's log.
 function check(name, fn) {
-	test(name, { timeout: STEP_MS }, async (t) => {
-		try {
-			await fn(t);
-		} catch (e) {
-			failed = true;
-			throw e;
-		}
-	});
-}
-
-function killGroup(signal) {
-	if (emu.proc && emu.exit === null) {
-		try {
-			process.kill(-emu.proc.pid, signal);
-		} catch {
-			// already gone
-		}
-	}
-}
-
-// However this process ends, the emulator and its sessions end with it.
-process.on('exit', () => killGroup('SIGKILL'));
-
-function emulatorLog() {
-	try {
-		return readFileSync(join(emu.dir, 'emulator.log'), 'utf8');
-	} catch {
-		return '(no emulator.log)';
-	}
-}
-
-async function startEmulator() {
-	const bin = process.env.SESSIONPOOL_EMULATOR;
-	if (!bin)
-		throw new Error('SESSIONPOOL_EMULATOR must name the emulator binary (ctest sets it)');
-	emu.dir = await mkdtemp(join(tmpdir(), 'sp-mcp-sdk-'));
-	const ready = join(emu.dir, 'ready');
-	const log = openSync(join(emu.dir, 'emulator.log'), 'w');
-	emu.proc = spawn(
-		bin,
-		[
-			'--listen', '127.0.0.1:0',
-			'--ready-file', ready,
-			'--data-dir', join(emu.dir, 'data'),
-			'--mcp-api-key', KEY,
-		],
-		{ detached: true, stdio: ['ignore', log, log] },
-	);
-	closeSync(log);
-	emu.proc.on('exit', (code, signal) => {
-		emu.exit = { code, signal };
-	});
-	// Ready when the ready file holds a complete first line (the base URL).
-	const deadline = Date.now() + 60_000;
-	for (;;) {
-		const text = await readFile(ready, 'utf8').catch(() => '');
-		const nl = text.indexOf('\n');
-		if (nl > 0) {
-			emu.base = text.slice(0, nl).trim();
-			return;
-		}
-		if (emu.exit !== null)
-			throw new Error(`the emulator exited before it was ready (${JSON.stringify(emu.exit)}):\n${emulatorLog()}`);
-		if (Date.now() > deadline)
-			throw new Error(`the emulator was not ready within 60 s:\n${emulatorLog()}`);
-		await sleep(20);
-	}
-}
-
-async function stopEmulator() {
-	if (!emu.proc)
-		return;
-	const exited = new Promise((resolve) => {
-		if (emu.exit !== null)
-			resolve();
-		else
-			emu.proc.once('exit', () => resolve());
-	});
-	killGroup('SIGTERM');
-	const timer = new AbortController();
-	const inTime = await Promise.race([
-		exited.then(() => true),
-		sleep(20_000, false, { signal: timer.signal }).catch(() => false),
-	]);
-	timer.abort();
-	if (!inTime) {
-		killGroup('SIGKILL');
-		await exited;
-	}
-	// Whatever it left in its process group.
-	try {
-		process.kill(-emu.proc.pid, 'SIGKILL');
-	} catch {
-		// nothing left
-	}
-	const clean = inTime && emu.exit.code === 0;
-	if (failed || !clean)
-		process.stderr.write(`---- emulator.log ----\n${emulatorLog()}---- end of log ----\n`);
-	await rm(emu.dir, { recursive: true, force: true });
-	assert.ok(clean, `the emulator must exit 0 on SIGTERM, got ${JSON.stringify(emu.exit)}${inTime ? '' : ' (killed after 20 s)'}`);
+	checkTest(name, STEP_MS, fn);
 }
 
 function newTransport(key) {
@@ -168,12 +65,14 @@ function assertOk(res, what) {
 	assert.equal(res.content?.[0]?.type, 'text', `${what}: content[0] is text (${JSON.stringify(res)})`);
 }
 
-before(startEmulator);
+before(async () => {
+	emu = await startEmulator('mcp-sdk', ['--mcp-api-key', KEY]);
+});
 
 after(async () => {
 	if (client)
 		await client.close().catch(() => {});
-	await stopEmulator();
+	await stopEmulators();
 });
 
 check('connect: server info, negotiated protocol version, tools capability, ping', async () => {

@@ -2,26 +2,27 @@
 // The browser playground (issue 12) in a real browser: Debian's Chromium, headless, driven by
 // puppeteer-core (pinned in package-lock.json) over the DevTools protocol.
 //
-// It starts the emulator binary named by SESSIONPOOL_EMULATOR itself, on an ephemeral port with a
-// ready file and a 1 MiB upload limit (so the 413 path is cheap to reach), opens its root URL and
-// does what a user does: runs cells (a failure with its traceback, stdout and a matplotlib figure),
-// uploads files through the file input (one into a sub-directory), runs code that reads them,
-// downloads one (bytes compared with the download directory's copy), meets the upload limit,
-// deletes a file, finds the session in Sessions and deletes it, finds all of that in Requests (with
-// the curl command, the token redacted) and reaches the MCP server from Connect. No console error,
-// failed request or unexpected error status may happen on the way. A screenshot of each view goes
-// to PLAYGROUND_SCREENSHOTS (ctest: the build directory). The tests run in order and share one page.
-import { after, before, test } from 'node:test';
+// It starts the emulator binary named by SESSIONPOOL_EMULATOR itself (tests/node/emulator.mjs), on
+// an ephemeral port with a ready file and a 1 MiB upload limit (so the 413 path is cheap to reach),
+// opens its root URL and does what a user does: runs cells (a failure with its traceback, stdout
+// and a matplotlib figure), uploads files through the file input (one into a sub-directory), runs
+// code that reads them, downloads one (bytes compared with the download directory's copy), meets
+// the upload limit, deletes a file, finds the session in Sessions and deletes it, finds all of that
+// in Requests (with the curl command, the token redacted) and reaches the MCP server from Connect.
+// No console error, failed request or unexpected error status may happen on the way. A screenshot
+// of each view goes to PLAYGROUND_SCREENSHOTS (ctest: the build directory). The tests run in order
+// and share one page.
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import puppeteer from 'puppeteer-core';
+
+import { check as checkTest, startEmulator, stopEmulators } from './emulator.mjs';
 
 const STEP_MS = 90_000;
 const WAIT_MS = 30_000;
@@ -36,111 +37,16 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 let emu = null; // the emulator every test but the strict-mode one uses
 let browser = null;
 let page = null;
-let failed = false;
 // What must stay empty, and the one error response the test provokes on purpose.
 const problems = [];
 const expected = [];
 
+// Registers a test whose failure has after() show the emulators' logs, with a screenshot of the page.
 function check(name, fn) {
-	test(name, { timeout: STEP_MS }, async (t) => {
-		try {
-			await fn(t);
-		} catch (e) {
-			failed = true;
-			if (page)
-				await page.screenshot({ path: join(SHOTS, `failure-${name.split(':')[0].replace(/\W+/g, '-')}.png`) }).catch(() => {});
-			throw e;
-		}
+	checkTest(name, STEP_MS, fn, async () => {
+		if (page)
+			await page.screenshot({ path: join(SHOTS, `failure-${name.split(':')[0].replace(/\W+/g, '-')}.png`) }).catch(() => {});
 	});
-}
-
-// ---- The emulator ---------------------------------------------------------------------------
-
-// Every emulator started, killed with its process group however this process ends.
-const emus = [];
-
-function killGroup(e, signal) {
-	if (e.proc && e.exit === null) {
-		try {
-			process.kill(-e.proc.pid, signal);
-		} catch {
-			// already gone
-		}
-	}
-}
-
-process.on('exit', () => emus.forEach((e) => killGroup(e, 'SIGKILL')));
-
-function emulatorLog(e) {
-	try {
-		return readFileSync(join(e.dir, 'emulator.log'), 'utf8');
-	} catch {
-		return '(no emulator.log)';
-	}
-}
-
-// Starts the emulator with |args| on an ephemeral port; resolves once its ready file names its URL.
-async function startEmulator(args) {
-	const bin = process.env.SESSIONPOOL_EMULATOR;
-	if (!bin)
-		throw new Error('SESSIONPOOL_EMULATOR must name the emulator binary (ctest sets it)');
-	const e = { proc: null, dir: await mkdtemp(join(tmpdir(), 'sp-playground-')), base: null, exit: null };
-	emus.push(e);
-	const ready = join(e.dir, 'ready');
-	const log = openSync(join(e.dir, 'emulator.log'), 'w');
-	e.proc = spawn(bin, ['--listen', '127.0.0.1:0', '--ready-file', ready, '--data-dir', join(e.dir, 'data'), ...args],
-		{ detached: true, stdio: ['ignore', log, log] });
-	closeSync(log);
-	e.proc.on('exit', (code, signal) => {
-		e.exit = { code, signal };
-	});
-	const deadline = Date.now() + 60_000;
-	for (;;) {
-		const text = await readFile(ready, 'utf8').catch(() => '');
-		const nl = text.indexOf('\n');
-		if (nl > 0) {
-			e.base = text.slice(0, nl).trim();
-			return e;
-		}
-		if (e.exit !== null)
-			throw new Error(`the emulator exited before it was ready (${JSON.stringify(e.exit)}):\n${emulatorLog(e)}`);
-		if (Date.now() > deadline)
-			throw new Error(`the emulator was not ready within 60 s:\n${emulatorLog(e)}`);
-		await sleep(20);
-	}
-}
-
-// SIGTERM; it must exit 0 within 20 s. Its log is printed when it did not or a test failed.
-async function stopEmulator(e) {
-	if (!e.proc)
-		return;
-	const exited = new Promise((resolve) => {
-		if (e.exit !== null)
-			resolve();
-		else
-			e.proc.once('exit', () => resolve());
-	});
-	killGroup(e, 'SIGTERM');
-	const timer = new AbortController();
-	const inTime = await Promise.race([
-		exited.then(() => true),
-		sleep(20_000, false, { signal: timer.signal }).catch(() => false),
-	]);
-	timer.abort();
-	if (!inTime) {
-		killGroup(e, 'SIGKILL');
-		await exited;
-	}
-	try {
-		process.kill(-e.proc.pid, 'SIGKILL');
-	} catch {
-		// nothing left
-	}
-	const clean = inTime && e.exit.code === 0;
-	if (failed || !clean)
-		process.stderr.write(`---- emulator.log ----\n${emulatorLog(e)}---- end of log ----\n`);
-	await rm(e.dir, { recursive: true, force: true });
-	assert.ok(clean, `the emulator must exit 0 on SIGTERM, got ${JSON.stringify(e.exit)}`);
 }
 
 // ---- The browser ----------------------------------------------------------------------------
@@ -262,15 +168,14 @@ async function rows(tbody) {
 
 before(async () => {
 	mkdirSync(SHOTS, { recursive: true });
-	emu = await startEmulator(['--upload-max-bytes', String(UPLOAD_LIMIT)]);
+	emu = await startEmulator('playground', ['--upload-max-bytes', String(UPLOAD_LIMIT)]);
 	await startBrowser();
 });
 
 after(async () => {
 	if (browser)
 		await browser.close().catch(() => {});
-	for (const e of emus)
-		await stopEmulator(e);
+	await stopEmulators();
 });
 
 check('load: / redirects to /playground/, served with its CSP; five tabs; the settings hold the token', async () => {
@@ -520,7 +425,7 @@ check('no console errors, failed requests or error responses but the one 413 ask
 
 check('strict mode: the page loads without a token; its API calls need the one pasted in Settings', async () => {
 	const strictToken = `static-${randomBytes(6).toString('hex')}`;
-	const strict = await startEmulator(['--auth-mode', 'strict', '--static-token', strictToken]);
+	const strict = await startEmulator('playground', ['--auth-mode', 'strict', '--static-token', strictToken]);
 	const main = page;
 	page = await browser.newPage();
 	page.setDefaultTimeout(WAIT_MS);
