@@ -14,18 +14,9 @@ py=/usr/bin/python3
 secs=${PERF_SECONDS:-10}           # length of each measured wrk run
 row5_budget=${PERF_ROW5_SECONDS:-170} # bound on section 5's session creations
 hz=$(getconf CLK_TCK)
-work=$(mktemp -d "${TMPDIR:-/tmp}/sessionpool-perf.XXXXXX")
-emu=
-cleanup() {
-	if [ -n "$emu" ]; then
-		kill "$emu" 2>/dev/null || true
-		wait "$emu" 2>/dev/null || true
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
+# shellcheck source=SCRIPTDIR/lib.sh
+. bench/lib.sh
+bench_work perf
 
 for tool in wrk "$bin/bench_http" "$bin/sessionpool-emulator"; do
 	command -v "$tool" >/dev/null || {

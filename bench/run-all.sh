@@ -7,18 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 bin=$build/bin
-work=$(mktemp -d "${TMPDIR:-/tmp}/sessionpool-bench.XXXXXX")
-emu=
-cleanup() {
-	if [ -n "$emu" ]; then
-		kill "$emu" 2>/dev/null || true
-		wait "$emu" 2>/dev/null || true
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
+# shellcheck source=SCRIPTDIR/lib.sh
+. bench/lib.sh
+bench_work bench
 
 start() {
 	rm -f "$work/ready"
