@@ -1290,7 +1290,9 @@ bool sbx_session_stale(struct sbx_session *s)
 		return true;
 	pthread_mutex_lock(&z->lock);
 	pthread_mutex_lock(&s->lock);
-	bool stale = s->it.pidfd < 0 || s->it.gen != z->gen;
+	/* z->dead with the same generation: a caller found the zygote gone before the supervisor
+	 * did; it will kill this interpreter with the rest of the generation any moment now. */
+	bool stale = s->it.pidfd < 0 || s->it.gen != z->gen || z->dead;
 	pthread_mutex_unlock(&s->lock);
 	pthread_mutex_unlock(&z->lock);
 	return stale;

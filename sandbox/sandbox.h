@@ -141,9 +141,9 @@ int sbx_session_spawn(struct sbx_zygote *z, const char *host_dir, unsigned slot,
 int sbx_session_spawn_warm(struct sbx_zygote *z, const char *host_dir, unsigned slot,
 			   struct sbx_session **out, struct sp_err *err);
 
-/* True when the session's interpreter is gone or was forked by a zygote that has died since
- * (its next exec would report CRASHED): a ready-made session in that state should be freed and
- * spawned again rather than handed out. */
+/* True when the session's interpreter is gone or was forked by a zygote that has died since,
+ * or that is found dead now (its next exec would report CRASHED): a ready-made session in that
+ * state should be freed and spawned again rather than handed out. */
 bool sbx_session_stale(struct sbx_session *s);
 
 /* Kills the session's processes, waits until they are gone, frees |s|. NULL ok. */
