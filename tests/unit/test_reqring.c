@@ -7,8 +7,8 @@
 
 #include "reqring.h"
 
-static void add(const char *id, int status, const char *query, const char *auth,
-		const char *body, size_t body_len, uint64_t bytes_in)
+static void add(const char *id, int status, const char *query, const char *auth, const char *body,
+		size_t body_len, uint64_t bytes_in)
 {
 	struct reqlog_entry e = {.kind = REQLOG_REQUEST, .status = status, .bytes_in = bytes_in};
 	snprintf(e.method, sizeof(e.method), "POST");
