@@ -104,7 +104,8 @@ static const struct opt opts[] = {
     {"request-timeout-ms", OPT_U64, OFF(request_timeout_ms), "30000", 100, 3600000, NULL,
      "Longest time to receive a request's headers, and longest wait for more of its body."},
     {"ready-sessions", OPT_U64, OFF(ready_sessions), "4", 0, 256, NULL,
-     "Interpreters forked ahead of demand, so a new identifier does not wait for a fork."},
+     "Interpreters forked ahead of demand, so a new identifier does not wait for a fork (a floor: "
+     "demand raises it up to 4x, at most 64)."},
     {"pip-find-links", OPT_STRING, OFF(pip_find_links), NULL, 0, 0, NULL,
      "Directory of wheels, read-only in sessions: %pip install installs from it, offline (no "
      "index)."},
