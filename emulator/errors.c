@@ -66,8 +66,16 @@ const char *http_reason_phrase(int status)
 		return "OK";
 	case 202:
 		return "Accepted";
+	case 201:
+		return "Created";
 	case 204:
 		return "No Content";
+	case 301:
+		return "Moved Permanently";
+	case 302:
+		return "Found";
+	case 304:
+		return "Not Modified";
 	case 400:
 		return "Bad Request";
 	case 401:

@@ -68,3 +68,11 @@ Test(errors, execution_failures)
 	cr_expect_str_eq(exec_error_code(EXEC_ERR_RESTARTED), "InterpreterRestarted");
 	cr_expect_null(exec_error_code(EXEC_ERR_NONE));
 }
+
+Test(errors, reason_phrases_of_every_status_the_emulator_sends)
+{
+	const int sent[] = {200, 202, 204, 301, 302, 400, 401, 403, 404, 405, 413, 500, 503, 505};
+	for (size_t i = 0; i < sizeof(sent) / sizeof(*sent); i++)
+		cr_expect_str_neq(http_reason_phrase(sent[i]), "Unknown", "%d", sent[i]);
+	cr_expect_str_eq(http_reason_phrase(302), "Found");
+}
