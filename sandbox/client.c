@@ -594,12 +594,13 @@ static void describe_exit(int st, char *buf, size_t n)
 	}
 }
 
-/* Makes and locks zp->run_dir; on failure nothing of it is left. */
-static int zproc_make_run_dir(const struct sbx_zygote *z, struct zproc *zp, struct sp_err *err)
+/*
+ * One attempt at making and locking zp->run_dir: 0, -EAGAIN when another emulator's
+ * remove_stale_run_dirs() took the new directory before we locked it (it is unlocked between
+ * mkdtemp and flock), or another negative code. On failure nothing of it is left.
+ */
+static int zproc_try_run_dir(const struct sbx_zygote *z, struct zproc *zp, struct sp_err *err)
 {
-	int r;
-	/* A directory of this zygote's own inside state_dir (several zygotes may share one): its
-	 * mount point and fallbacks live there, and it goes away with it. */
 	size_t dlen = strlen(z->state_dir);
 	zp->run_dir = malloc(dlen + sizeof("/sbx-XXXXXX"));
 	if (!zp->run_dir)
@@ -607,24 +608,40 @@ static int zproc_make_run_dir(const struct sbx_zygote *z, struct zproc *zp, stru
 	memcpy(zp->run_dir, z->state_dir, dlen);
 	memcpy(zp->run_dir + dlen, "/sbx-XXXXXX", sizeof("/sbx-XXXXXX"));
 	if (!mkdtemp(zp->run_dir)) {
-		r = sp_err_sys(err, -errno, "create a directory in %s", z->state_dir);
+		int r = sp_err_sys(err, -errno, "create a directory in %s", z->state_dir);
 		free(steal_pointer(&zp->run_dir)); /* nothing to remove */
-		return r;
-	}
-	if (chmod(zp->run_dir, 0755) < 0) {
-		r = sp_err_sys(err, -errno, "chmod %s", zp->run_dir);
-		zproc_fini(zp);
 		return r;
 	}
 	/* Held for as long as this process lives (close-on-exec: not the zygote's), so another
 	 * emulator sharing state_dir can tell our directory from a dead one's. */
 	zp->run_lock = open(zp->run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (zp->run_lock < 0 || flock(zp->run_lock, LOCK_EX | LOCK_NB) < 0) {
-		r = sp_err_sys(err, -errno, "lock %s", zp->run_dir);
+	struct stat locked, named;
+	int r = 0;
+	if (zp->run_lock < 0 || flock(zp->run_lock, LOCK_EX | LOCK_NB) < 0)
+		r = errno == ENOENT || errno == EWOULDBLOCK
+			? -EAGAIN
+			: sp_err_sys(err, -errno, "lock %s", zp->run_dir);
+	else if (fstat(zp->run_lock, &locked) < 0 || stat(zp->run_dir, &named) < 0 ||
+		 locked.st_ino != named.st_ino || locked.st_dev != named.st_dev)
+		r = -EAGAIN; /* removed between our open and our lock */
+	else if (chmod(zp->run_dir, 0755) < 0)
+		r = sp_err_sys(err, -errno, "chmod %s", zp->run_dir);
+	if (r < 0)
 		zproc_fini(zp);
-		return r;
-	}
-	return 0;
+	return r;
+}
+
+/* Makes and locks zp->run_dir, trying again when another emulator's sweep of stale directories
+ * took a new one first; on failure nothing of it is left. */
+static int zproc_make_run_dir(const struct sbx_zygote *z, struct zproc *zp, struct sp_err *err)
+{
+	int r = -EAGAIN;
+	for (int attempt = 0; attempt < 8 && r == -EAGAIN; attempt++)
+		r = zproc_try_run_dir(z, zp, err);
+	if (r == -EAGAIN)
+		return sp_err_set(err, r, "lock a new directory in %s: taken away each time",
+				  z->state_dir);
+	return r;
 }
 
 /* Starts the zygote process with its control socket in zp->ctl; zproc_fini() on failure. */
