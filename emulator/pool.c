@@ -716,19 +716,19 @@ static struct pool_entry *insert_locked(struct pool *p, const char *id, struct r
 	return e;
 }
 
-/* Gives a new entry its session: the ready interpreter |rd| when |claimed| and alive, else a
- * fresh spawn. 0 or the backend's error. */
-static int start_session(struct pool *p, struct pool_entry *e, struct ready *rd, bool claimed,
+/* Gives a new entry its session: the ready interpreter |rd| when *claimed and alive, else a
+ * fresh spawn (then *claimed is false, for the log line). 0 or the backend's error. */
+static int start_session(struct pool *p, struct pool_entry *e, struct ready *rd, bool *claimed,
 			 struct sp_err *err)
 {
 	struct bk_session *bks = NULL;
 	int r = 0;
-	if (claimed && p->bk.ops->stale(rd->bks)) {
+	if (*claimed && p->bk.ops->stale(rd->bks)) {
 		/* Forked by a zygote that died since: a new session must not start with a crash. */
 		p->bk.ops->free(rd->bks);
-		claimed = false;
+		*claimed = false;
 	}
-	if (claimed)
+	if (*claimed)
 		bks = rd->bks;
 	else
 		r = p->bk.ops->spawn(p->bk.ctx, e->slot, false, &bks, err);
@@ -764,7 +764,7 @@ static int create(struct pool *p, const char *id, struct pool_entry **out, int64
 	}
 
 	int64_t t0 = util_mono_ms();
-	int r = start_session(p, e, &rd, claimed, err);
+	int r = start_session(p, e, &rd, &claimed, err);
 
 	pthread_mutex_lock(&p->lock);
 	e->ready = true;
