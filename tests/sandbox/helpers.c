@@ -5,10 +5,12 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "b64.h"
@@ -163,4 +165,41 @@ char *t_read_file(const char *path)
 	fclose(f);
 	buf[n] = '\0';
 	return buf;
+}
+
+static void remove_tree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) == 0)
+		sp_tree_remove_at(AT_FDCWD, path, st.st_dev, 0);
+}
+
+int t_as_nobody(const char *tag, int (*child)(const char *state, const char *host, void *arg),
+		void *arg, void (*inspect)(const char *host, void *arg))
+{
+	const uid_t nobody = 65534;
+	char state[128], host[128];
+	snprintf(state, sizeof(state), "/tmp/sbxtest-%s.XXXXXX", tag);
+	snprintf(host, sizeof(host), "/tmp/sbxtest-%s-host.XXXXXX", tag);
+	cr_assert_not_null(mkdtemp(state));
+	cr_assert_not_null(mkdtemp(host));
+	cr_assert_eq(chown(state, nobody, nobody), 0);
+	cr_assert_eq(chown(host, nobody, nobody), 0);
+	chmod(state, 0755);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setresgid(nobody, nobody, nobody) < 0 ||
+		    setresuid(nobody, nobody, nobody) < 0)
+			_exit(2);
+		_exit(child(state, host, arg));
+	}
+	int st = 0;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	if (inspect)
+		inspect(host, arg);
+	/* Leftovers in /tmp (a tree nobody made unreadable) are harmless. */
+	remove_tree(state);
+	remove_tree(host);
+	return st;
 }

@@ -53,5 +53,15 @@ unsigned char *t_base64_decode(const char *in, size_t *out_len);
 /* Removes the temporary host directories (suite .fini; also at exit); stops nothing. */
 void t_cleanup(void);
 
+/*
+ * As root: runs |child|(state, host, arg) in a fork that became the ordinary user nobody, with a
+ * new state directory and a new host directory of its own (/tmp/sbxtest-<tag>.*, owned by
+ * nobody); the child's return value is its exit status. |inspect| (may be NULL) looks at the host
+ * directory once the child ended, before both directories are removed. Returns the child's wait
+ * status.
+ */
+int t_as_nobody(const char *tag, int (*child)(const char *state, const char *host, void *arg),
+		void *arg, void (*inspect)(const char *host, void *arg));
+
 /* Reads a whole file (malloc'd, NUL-terminated) or NULL. */
 char *t_read_file(const char *path);

@@ -523,8 +523,9 @@ Test(shell, tools_as_root_or_ourselves)
 }
 
 /* As an ordinary user (nobody), in a child process: full isolation through user namespaces. */
-static int unprivileged_child(const char *state, const char *dir)
+static int unprivileged_child(const char *state, const char *dir, void *arg)
 {
+	(void)arg;
 	struct sbx_options opt;
 	struct sbx_zygote *z = NULL;
 	struct sbx_session *s = NULL;
@@ -559,32 +560,10 @@ static int unprivileged_child(const char *state, const char *dir)
 Test(shell, tools_as_an_ordinary_user)
 {
 	if (geteuid() != 0) {
-		cr_assert_eq(unprivileged_child(SBX_TEST_STATE_DIR, t_host_dir(NULL, 1)), 0);
+		cr_assert_eq(unprivileged_child(SBX_TEST_STATE_DIR, t_host_dir(NULL, 1), NULL), 0);
 		return;
 	}
-	char state[] = "/tmp/sbxtest-shell-unpriv.XXXXXX";
-	char dir[] = "/tmp/sbxtest-shell-unpriv-host.XXXXXX";
-	const uid_t nobody = 65534;
-	cr_assert_not_null(mkdtemp(state));
-	cr_assert_not_null(mkdtemp(dir));
-	cr_assert_eq(chown(state, nobody, nobody), 0);
-	cr_assert_eq(chown(dir, nobody, nobody), 0);
-	chmod(state, 0755);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		if (setgroups(0, NULL) < 0 || setresgid(nobody, nobody, nobody) < 0 ||
-		    setresuid(nobody, nobody, nobody) < 0)
-			_exit(2);
-		_exit(unprivileged_child(state, dir));
-	}
-	int st = 0;
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", state, dir);
-	if (system(cmd) != 0) {
-		/* Leftovers in /tmp are harmless. */
-	}
+	int st = t_as_nobody("shell-unpriv", unprivileged_child, NULL, NULL);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status 0x%x (see stderr)", st);
 }
 
