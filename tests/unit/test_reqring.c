@@ -107,3 +107,28 @@ Test(reqring, long_and_binary_bodies_are_cut_and_made_text)
 	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(it, "requestBodyTruncated")));
 	cJSON_Delete(j);
 }
+
+Test(reqring, hostile_queries_are_redacted_and_kept_as_text)
+{
+	reqring_init(4);
+	/* Empty pairs, a name without a value, a value with '=', a secret-looking name of every
+	 * case, an over-long name (treated as secret), and bytes that are not UTF-8. */
+	static char q[600];
+	snprintf(q, sizeof(q), "&&=x&token&a==b&TOKEN=T1&x-API-Key=K1&%0100d=N1&v=\xff\xfe", 0);
+	add("abcd", 200, q, "x", NULL, 0, 0);
+	char *s = dump(0, 10, NULL, 0);
+	cr_expect_null(strstr(s, "T1"), "%s", s);
+	cr_expect_null(strstr(s, "K1"), "%s", s);
+	cr_expect_null(strstr(s, "N1"), "%s", s);
+	cr_expect(strstr(s, "&&=x&token&a==b&TOKEN=[redacted]&x-API-Key=[redacted]&"), "%s", s);
+	cr_expect(strstr(s, "v=\xef\xbf\xbd\xef\xbf\xbd\""), "%s", s);
+	free(s);
+	/* A query longer than the ring keeps is cut, never overrun. */
+	static char big[10000];
+	memset(big, 'a', sizeof(big) - 1);
+	add("abcd", 200, big, "x", NULL, 0, 0);
+	cJSON *j = reqring_json(1, 1, NULL, 0);
+	cJSON *it = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
+	cr_expect_eq(strlen(cJSON_GetObjectItem(it, "query")->valuestring), 2048);
+	cJSON_Delete(j);
+}
