@@ -934,7 +934,7 @@ def _site_path():
 
 def init():
     """Zygote start-up: preload the scientific stack once, warm it up, freeze the heap."""
-    global _pretty, _transformer, _find_links
+    global _pretty, _transformer, _find_links, _ns
     _site_path()
     import asyncio  # noqa: F401  (top-level await)
     import random  # noqa: F401
@@ -972,6 +972,11 @@ def init():
     _stash_new_modules(before)
     _session_environ()
     _session_streams()
+    # The sessions' warm-up cell once here too: what it caches (method cache entries, type
+    # version tags, interned names, lazily built tables) is then shared, not copied per session.
+    _ns = {"__builtins__": builtins}
+    finish(_run_cell("[1, 'a'];(1, 2)"))
+    _ns = None
 
     import gc
 
