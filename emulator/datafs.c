@@ -95,7 +95,9 @@ int datafs_init(struct datafs *fs, const char *data_dir, uint64_t bytes, struct 
 		return 0;
 	}
 	/* Shared, so that slot mounts made later propagate into the standby session processes'
-	 * copies of our mount table (they turn theirs into slaves). */
+	 * copies of our mount table (they turn theirs into slaves). As root the zygote drops this
+	 * directory from its table and sessions get their slot as a detached mount instead
+	 * (sbx_options.mounts_dir). */
 	if (mount(fs->slots, fs->slots, NULL, MS_BIND, NULL) < 0) {
 		snprintf(fs->reason, sizeof(fs->reason), "bind %.150s: %s", fs->slots,
 			 strerror(errno));

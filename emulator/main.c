@@ -213,6 +213,8 @@ static void sandbox_options(struct emulator *e, struct sbx_options *so)
 	so->quiet = c->quiet;
 	so->pip_find_links = c->pip_find_links;
 	so->python_path = c->python_path;
+	/* The quota tmpfs of every live session: kept out of the zygote's mount table. */
+	so->mounts_dir = e->fs.quota ? e->fs.slots : NULL;
 	so->uid_base = claim_uid_base(&e->uid_lock);
 	sbx_isolation_parse(c->isolation, &so->isolation);
 }

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/pidfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -388,11 +389,13 @@ static char *const zygote_env[] = {
     NULL,
 };
 
-/* Descriptor numbers in the zygote: the control socket, its state directory, the font cache. */
+/* Descriptor numbers in the zygote: the control socket, its state directory, the font cache,
+ * the wheel directory, the directory of the session mounts. */
 #define ZYG_CTL_FD    3
 #define ZYG_STATE_FD  4
 #define ZYG_CACHE_FD  5
 #define ZYG_WHEELS_FD 6
+#define ZYG_MOUNTS_FD 7
 
 /* mkdir -p of |path| (components made 0700); 0 or -errno. */
 static int mkdir_p(char *path)
@@ -443,7 +446,7 @@ static int spawn_zygote(struct zproc *zp, const struct sbx_options *opt, int chi
 			struct sp_err *err)
 {
 	char iso[16], egress[4], mem[32], nproc[32], fsize[32], tmp[32], disk[32], uidb[32];
-	char sfd[8], cfd[8], wfd[8];
+	char sfd[8], cfd[8], wfd[8], mfd[8];
 	char *argv[] = {
 	    "sessionpool-zygote",
 	    "--ctl-fd",
@@ -473,6 +476,8 @@ static int spawn_zygote(struct zproc *zp, const struct sbx_options *opt, int chi
 	    NULL, /* --python-path */
 	    NULL,
 	    NULL, /* --quiet */
+	    NULL, /* --mounts-fd */
+	    NULL,
 	    NULL,
 	};
 	posix_spawn_file_actions_t fa;
@@ -507,7 +512,8 @@ static int spawn_zygote(struct zproc *zp, const struct sbx_options *opt, int chi
 	snprintf(sfd, sizeof(sfd), "%d", ZYG_STATE_FD);
 	snprintf(cfd, sizeof(cfd), "%d", ZYG_CACHE_FD);
 	snprintf(wfd, sizeof(wfd), "%d", ZYG_WHEELS_FD);
-	size_t na = sizeof(argv) / sizeof(argv[0]) - 8;
+	snprintf(mfd, sizeof(mfd), "%d", ZYG_MOUNTS_FD);
+	size_t na = sizeof(argv) / sizeof(argv[0]) - 10;
 	if (cache >= 0) {
 		argv[na++] = "--cache-fd";
 		argv[na++] = cfd;
@@ -524,6 +530,18 @@ static int spawn_zygote(struct zproc *zp, const struct sbx_options *opt, int chi
 	}
 	if (opt->quiet)
 		argv[na++] = "--quiet";
+	/* A descriptor, not the path: a session can read the zygote's command line. */
+	cleanup_close int mounts = -1;
+	if (opt->mounts_dir) {
+		cleanup_close int m = open(opt->mounts_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (m < 0)
+			return sp_err_sys(err, -errno, "open %s", opt->mounts_dir);
+		mounts = fcntl(m, F_DUPFD_CLOEXEC, 10);
+		if (mounts < 0)
+			return sp_err_sys(err, -errno, "fcntl");
+		argv[na++] = "--mounts-fd";
+		argv[na++] = mfd;
+	}
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&attr);
@@ -535,6 +553,8 @@ static int spawn_zygote(struct zproc *zp, const struct sbx_options *opt, int chi
 		posix_spawn_file_actions_adddup2(&fa, cache, ZYG_CACHE_FD);
 	if (wheels >= 0)
 		posix_spawn_file_actions_adddup2(&fa, wheels, ZYG_WHEELS_FD);
+	if (mounts >= 0)
+		posix_spawn_file_actions_adddup2(&fa, mounts, ZYG_MOUNTS_FD);
 	sigemptyset(&none);
 	sigfillset(&all);
 	sigdelset(&all, SIGKILL);
@@ -880,6 +900,23 @@ static void *supervise(void *arg)
 	}
 }
 
+/*
+ * Whether sessions can be handed their directory as a detached copy of its mount: as root
+ * (a user namespace's mounts would be locked in the session's), where open_tree() exists and
+ * is allowed (a container's seccomp profile may refuse it). Else the zygote keeps the
+ * directories in its mount table and sessions bind them by path.
+ */
+static bool trees_work(const char *dir)
+{
+	if (geteuid() != 0)
+		return false;
+	int t = open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (t < 0)
+		return false;
+	close(t);
+	return true;
+}
+
 int sbx_zygote_start(const struct sbx_options *opt, struct sbx_zygote **out, struct sp_err *err)
 {
 	struct stat st;
@@ -917,6 +954,8 @@ int sbx_zygote_start(const struct sbx_options *opt, struct sbx_zygote **out, str
 		zygote_free(z);
 		return sp_err_set(err, -ENOMEM, "out of memory");
 	}
+	if (z->opt.mounts_dir && !trees_work(z->opt.mounts_dir))
+		z->opt.mounts_dir = NULL;
 	if (pipe2(z->wake, O_CLOEXEC) < 0) {
 		r = sp_err_sys(err, -errno, "pipe");
 		zygote_free(z);
@@ -1182,8 +1221,17 @@ static int interp_spawn(struct sbx_zygote *z, int host_dir, unsigned slot, bool 
 
 	snprintf(req, sizeof(req), "{\"op\":\"spawn\",\"slot\":%u,\"warm\":%s}", slot,
 		 warm ? "true" : "false");
-	int r = ctl_call(z, req, &host_dir, 1, &reply, fds, &nfds, SBX_CTL_MAXFDS, wait_ms, &it.gen,
-			 err);
+	/* A copy of the directory's mount for the new process to attach (its mount table has
+	 * none of ours: sbx_options.mounts_dir); a copy per process, as each attaches its own. */
+	cleanup_close int tree = -1;
+	if (z->opt.mounts_dir && z->mode == SBX_ISOLATION_FULL) {
+		tree = open_tree(host_dir, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		if (tree < 0)
+			return sp_err_sys(err, -errno, "copy the mount of the session directory");
+	}
+	int dir = tree >= 0 ? tree : host_dir;
+	int r =
+	    ctl_call(z, req, &dir, 1, &reply, fds, &nfds, SBX_CTL_MAXFDS, wait_ms, &it.gen, err);
 	if (r < 0)
 		return r;
 	const cJSON *jpid = cJSON_GetObjectItemCaseSensitive(reply, "pid");

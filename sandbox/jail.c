@@ -435,20 +435,27 @@ static int finish_mounts(const struct jail_config *c, int host_dir, struct sp_er
 	struct stat want, got;
 	int r;
 
-	/* The descriptor names the directory, but it belongs to the zygote's mount namespace,
-	 * which MS_BIND refuses (EINVAL): bind its path, and check that the path leads to the same
-	 * directory here (a tmpfs mounted there after our copy of the mount table reached us by
-	 * propagation, see prepare_mounts). */
 	snprintf(p, sizeof(p), "%s/mnt/data", R);
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", host_dir);
-	ssize_t n = readlink(link, q, sizeof(q) - 1);
-	if (n < 0)
-		return sp_err_sys(err, -errno, "readlink of the session directory");
-	q[n] = '\0';
 	if (fstat(host_dir, &want) < 0)
 		return sp_err_sys(err, -errno, "stat of the session directory");
-	if (mount(q, p, NULL, MS_BIND, NULL) < 0)
-		return sp_err_sys(err, -errno, "bind the session directory %s on /mnt/data", q);
+	if (c->trees) {
+		/* A detached copy of the directory's mount, made for this process alone. */
+		if (move_mount(host_dir, "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return sp_err_sys(err, -errno, "attach the session directory on /mnt/data");
+	} else {
+		/* The descriptor names the directory, but it belongs to the zygote's mount
+		 * namespace, which MS_BIND refuses (EINVAL): bind its path, and check that the path
+		 * leads to the same directory here (a tmpfs mounted there after our copy of the
+		 * mount table reached us by propagation, see prepare_mounts). */
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", host_dir);
+		ssize_t n = readlink(link, q, sizeof(q) - 1);
+		if (n < 0)
+			return sp_err_sys(err, -errno, "readlink of the session directory");
+		q[n] = '\0';
+		if (mount(q, p, NULL, MS_BIND, NULL) < 0)
+			return sp_err_sys(err, -errno, "bind the session directory %s on /mnt/data",
+					  q);
+	}
 	if (stat(p, &got) < 0 || got.st_dev != want.st_dev || got.st_ino != want.st_ino)
 		return sp_err_set(err, -ESTALE, "the session directory moved while it was bound");
 	r = remount(p, MS_NOSUID | MS_NODEV, err);

@@ -59,6 +59,8 @@ struct jail_config {
 				    */
 	const struct sock_fprog *filter; /* not owned */
 	int pidns_fd;			 /* FULL: the zygote's own pid namespace */
+	bool trees; /* FULL: the session directory comes as a detached mount (open_tree), which
+		     * is moved into place; else as a directory, bound by its path */
 	/* Extra site directories, colon-separated absolute paths outside the session's own mount
 	 * points: FULL binds each read-only at the same path (those under /usr, /etc, /lib* are
 	 * there already); NULL = none; not owned. */

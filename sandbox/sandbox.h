@@ -59,6 +59,14 @@ struct sbx_options {
 				     * Debian's dist-packages; NULL = none; not owned */
 	const char *pip_find_links; /* a wheel directory, read-only in sessions, where pip
 				     * installs from (no index); NULL = none; not owned */
+	const char *mounts_dir;	    /* where the caller mounts the sessions' directories (one
+				     * mount each, e.g. a quota tmpfs), or NULL: full isolation
+				     * as root then hands each session its directory as a
+				     * detached copy of its mount (open_tree), and the zygote
+				     * (given a descriptor, as sessions can read its command
+				     * line) drops this directory from its own mount table, so the
+				     * table a new session copies does not grow with the live
+				     * sessions; not owned */
 	char *const *extra_env;	    /* tests only: "NAME=value" strings added to the zygote's fixed
 				     * environment (sessions see them); NULL-terminated, not owned,
 				     * valid until sbx_zygote_stop(); NULL = none */

@@ -33,12 +33,14 @@
 #include <limits.h>
 #include <malloc.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -99,9 +101,10 @@ struct zygote {
 	bool stopping;
 	struct cgroups cg;
 	uint64_t disk_bytes;
-	bool cg_join_failed; /* logged once */
-	bool quiet;	     /* --quiet: no start-up line (errors only) */
-	bool *oom_pending;   /* per slot: out of memory, its interpreter not reaped yet */
+	bool cg_join_failed;	   /* logged once */
+	bool quiet;		   /* --quiet: no start-up line (errors only) */
+	char mounts_dir[PATH_MAX]; /* --mounts-fd: the client's session mounts, not for our table */
+	bool *oom_pending;	   /* per slot: out of memory, its interpreter not reaped yet */
 	size_t noom;
 };
 
@@ -763,6 +766,7 @@ static const struct option zygote_opts[] = {
     {"cache-fd", required_argument, NULL, 'C'},
     {"find-links-fd", required_argument, NULL, 'w'},
     {"python-path", required_argument, NULL, 'P'},
+    {"mounts-fd", required_argument, NULL, 'M'},
     {"quiet", no_argument, NULL, 'q'},
     {NULL, 0, NULL, 0},
 };
@@ -806,6 +810,11 @@ static int take_option(struct zygote *z, int c, const char *arg, uint64_t v, str
 	case 'w':
 		if (fd_path((int)v, z->jail.find_links, sizeof(z->jail.find_links)) < 0)
 			return sp_err_set(err, -EINVAL, "--find-links-fd: no directory on %s", arg);
+		break;
+	case 'M':
+		if (fd_path((int)v, z->mounts_dir, sizeof(z->mounts_dir)) < 0)
+			return sp_err_set(err, -EINVAL, "--mounts-fd: no directory on %s", arg);
+		z->jail.trees = true;
 		break;
 	case 'C':
 		if (fd_path((int)v, z->font_cache, sizeof(z->font_cache)) < 0)
@@ -921,6 +930,7 @@ static int choose_mode(struct zygote *z, struct sp_err *err)
 	c->outer_uid = getuid();
 	c->outer_gid = getgid();
 	c->userns = !root;
+	c->trees = c->trees && root;
 	c->filter = &z->filter;
 	snprintf(c->root_dir, sizeof(c->root_dir), "%s/root", z->state_dir);
 	if (mkdir(c->root_dir, 0755) < 0 && errno != EEXIST)
@@ -939,7 +949,11 @@ static int choose_mode(struct zygote *z, struct sp_err *err)
 				 perr.msg);
 			goto degraded;
 		}
-		cleanup_close int probe_dir = open(z->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		/* As sessions will get theirs: a detached copy of a mount, or a directory. */
+		cleanup_close int probe_dir =
+		    c->trees
+			? open_tree(AT_FDCWD, z->state_dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)
+			: open(z->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (probe_dir < 0)
 			return sp_err_sys(err, -errno, "open %s", z->state_dir);
 		r = jail_probe(c, probe_dir, &perr);
@@ -1058,6 +1072,29 @@ static int say_hello(struct zygote *z, const char *hello_json, const char *error
 	return send_reply(z, msg, NULL, 0);
 }
 
+/*
+ * --mounts-fd: a mount table of our own without the client's per-session mounts. Every new
+ * session process copies our table when it unshares its mount namespace and detaches the copy
+ * when it pivots into its root, so with the client's table (a tmpfs per live session) each
+ * new session cost more than the one before. Sessions get their directory as a detached
+ * mount instead (jail_config.trees). Best effort: the sessions work either way.
+ */
+static void drop_client_mounts(struct zygote *z)
+{
+	if (!z->mounts_dir[0] || geteuid() != 0)
+		return;
+	const char *why = NULL;
+	if (unshare(CLONE_NEWNS) < 0)
+		why = "unshare";
+	else if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		why = "make / a slave";
+	else if (umount2(z->mounts_dir, MNT_DETACH) < 0 && errno != EINVAL)
+		why = "detach";
+	if (why && !z->quiet)
+		logf_("sessionpool-zygote: the session mounts stay in our mount table (%s: %s)",
+		      why, strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	static struct zygote z = {.requested = SBX_ISOLATION_AUTO, .mode = SBX_ISOLATION_FULL};
@@ -1079,6 +1116,7 @@ int main(int argc, char **argv)
 			say_hello(&z, NULL, err.msg);
 		return 2;
 	}
+	drop_client_mounts(&z);
 	if (setup_process(&z, &err) < 0 || choose_mode(&z, &err) < 0 ||
 	    export_find_links(&z, &err) < 0 || export_python_path(&z, &err) < 0 ||
 	    init_cgroups(&z) < 0 || policy_build(z.jail.egress, &z.filter, &err) < 0 ||

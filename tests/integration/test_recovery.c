@@ -391,3 +391,69 @@ Test(recovery, a_live_emulator_on_the_same_data_dir_is_left_alone, .timeout = 60
 	emu_stop(&live);
 	emu_rm_tree(a.dir);
 }
+
+/* Lines of /proc/PID/mountinfo containing |needle|. */
+static int mountinfo_count(pid_t pid, const char *needle)
+{
+	char path[64], line[4096];
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
+	FILE *f = fopen(path, "re");
+	cr_assert(f, "open %s: %s", path, strerror(errno));
+	int n = 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Issue 13: each session's /mnt/data is a tmpfs of its own (the quota), mounted by the
+ * emulator. Those mounts stay out of the zygote's mount table, which every new session copies,
+ * so that table does not grow with the live sessions, before and after a zygote restart; each
+ * session still has its own tmpfs on /mnt/data, shared with the emulator's file API.
+ */
+Test(recovery, session_mounts_stay_out_of_the_zygote_mount_table, .timeout = 600)
+{
+	if (geteuid() != 0)
+		cr_skip_test("sessions get their directory as a detached mount only as root");
+	struct emu e;
+	cr_assert_eq(emu_start(&e, NULL, 120), 0);
+	pid_t z = zygote_of(e.pid);
+	cr_assert_gt(z, 0);
+	int before = mountinfo_count(z, "");
+	enum { N = 12 };
+	for (int i = 0; i < N; i++) {
+		char id[32], code[160];
+		snprintf(id, sizeof(id), "mounts-%02d", i);
+		snprintf(code, sizeof(code), "open('/mnt/data/own.txt', 'w').write('%s')", id);
+		expect_result(&e, id, code, "9");
+	}
+	/* The premise: the emulator holds a quota tmpfs per session... */
+	cr_assert_geq(mountinfo_count(e.pid, "sessionpool-data"), N);
+	/* ...and the zygote none of them, nor more mounts than before. */
+	cr_expect_eq(mountinfo_count(z, "sessionpool-data"), 0);
+	cr_expect_eq(mountinfo_count(z, ""), before, "the zygote's mount table grew");
+	/* Each session sees its own tmpfs on /mnt/data, and only its own file. */
+	expect_result(&e, "mounts-03",
+		      "[l.split()[4] + ' ' + l.split(' - ')[1].split()[1] "
+		      "for l in open('/proc/self/mountinfo') if l.split()[4] == '/mnt/data']",
+		      "\"['/mnt/data sessionpool-data']\"");
+	expect_result(&e, "mounts-07",
+		      "import os\n(os.listdir('/mnt/data'), open('/mnt/data/own.txt').read())",
+		      "\"(['own.txt'], 'mounts-07')\"");
+	struct http_resp r;
+	cr_assert_eq(emu_do(&e, "GET", "/files?" NEW "&identifier=mounts-05", &r), 0);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	cr_expect(strstr(r.body, "own.txt"), "%s", r.body);
+	http_resp_fini(&r);
+
+	/* A restarted zygote drops them too; the sessions keep their files. */
+	kill_zygote_and_see_it_down(&e);
+	wait_recovered(&e, 1);
+	z = zygote_of(e.pid);
+	cr_assert_gt(z, 0);
+	cr_expect_eq(mountinfo_count(z, "sessionpool-data"), 0);
+	expect_crash(&e, "mounts-09", "1", "signal SIGKILL, the sandbox's zygote process died");
+	expect_result(&e, "mounts-09", "open('/mnt/data/own.txt').read()", "\"'mounts-09'\"");
+	emu_stop(&e);
+}
