@@ -386,7 +386,12 @@ static int prepare_mounts(const struct jail_config *c, struct sp_err *err)
 	 * /mnt/data quota, under a shared mount), and must propagate here to be bound. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		return sp_err_sys(err, -errno, "make / a slave");
-	if (mount("sbxroot", R, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755") < 0)
+	/* The root and /tmp share one tmpfs (of /tmp's size: the root's directories and links
+	 * take no blocks, and the root is made read-only): every superblock is a shrinker with
+	 * state in every memory cgroup on the machine, so each one a session has makes every
+	 * later session's cgroup bigger (about 1 KiB per 64 superblocks on the host). */
+	snprintf(opts, sizeof(opts), "size=%llu,mode=755", (unsigned long long)tmp);
+	if (mount("sbxroot", R, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
 		return sp_err_sys(err, -errno, "mount tmpfs root on %s", R);
 	if ((r = mount_root_entries(R, err)) < 0)
 		return r;
@@ -408,8 +413,13 @@ static int prepare_mounts(const struct jail_config *c, struct sp_err *err)
 	r = mount_tmpfs(p, opts, MS_NOSUID | MS_NODEV | MS_NOEXEC, err);
 	if (r < 0)
 		return r;
+	/* /tmp: the root's own tmpfs, in a writable mount of its own. */
 	snprintf(p, sizeof(p), "%s/tmp", R);
-	r = mount_tmpfs(p, opts, MS_NOSUID | MS_NODEV, err);
+	if (mkdir(p, 0755) < 0 || chmod(p, 01777) < 0)
+		return sp_err_sys(err, -errno, "mkdir %s", p);
+	if (mount(p, p, NULL, MS_BIND, NULL) < 0)
+		return sp_err_sys(err, -errno, "bind %s", p);
+	r = remount(p, MS_NOSUID | MS_NODEV, err);
 	if (r < 0)
 		return r;
 

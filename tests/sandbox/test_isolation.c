@@ -217,6 +217,23 @@ Test(isolation, seccomp_refuses_namespaces_mounts_and_ptrace)
 	sbx_session_free(s);
 }
 
+/* Issue 13: the root and /tmp are one tmpfs (a superblock less per session, and so less kernel
+ * memory in every memory cgroup), /tmp still writable, 1777 and of its own size, the root still
+ * read-only, /dev/shm still a tmpfs of its own. */
+Test(isolation, root_and_tmp_share_one_tmpfs)
+{
+	struct sbx_session *s = t_spawn(zyg, 1, NULL);
+	t_expect_value(s,
+		       "import os\nst = os.statvfs('/tmp')\n"
+		       "(os.stat('/').st_dev == os.stat('/tmp').st_dev,"
+		       " os.stat('/dev/shm').st_dev != os.stat('/tmp').st_dev,"
+		       " st.f_blocks * st.f_frsize >> 20, oct(os.stat('/tmp').st_mode),"
+		       " os.statvfs('/').f_flag & os.ST_RDONLY != 0,"
+		       " os.statvfs('/tmp').f_flag & os.ST_RDONLY != 0)",
+		       SBX_VALUE_TEXT, "(True, True, 64, '0o41777', True, False)");
+	sbx_session_free(s);
+}
+
 Test(isolation, sessions_get_different_random_numbers)
 {
 	struct sbx_session *a = t_spawn(zyg, 1, NULL);
