@@ -2,10 +2,18 @@
 /*
  * Execution responses in the three shapes (contract §5.1, §5.7, §6.1.2) and the cell value's
  * JSON form (§8.2, §8.3). Pure: a struct exec_view in, a cJSON tree out.
+ *
+ * Sessions and list pages (§6.8, §6.10, §7.1, §7.2) are text written into one buffer, not a
+ * tree: a page of 300 through cJSON was 4,800 allocations (item, key and value of each member),
+ * 900 gmtime_r and snprintf calls for its times and a printing pass (issue 13's profile of
+ * listSessions). The bytes stay cJSON_PrintUnformatted's: a string that needs an escape is
+ * printed by cJSON itself, and times are util_format_ticks' text.
  */
 #include "render.h"
 
+#include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,4 +186,240 @@ cJSON *render_mcp_shell(const struct exec_view *v, bool *is_error)
 	cJSON_AddItemToObject(root, "stderr", string_n(v->stderr_text, v->stderr_len));
 	cJSON_AddNumberToObject(root, "exitCode", (double)v->exit_code);
 	return root;
+}
+
+/* ---- Sessions and list pages as text ---- */
+
+struct jtext {
+	char *data;
+	size_t len;
+	size_t cap;
+	bool oom;
+};
+
+static bool jt_grow(struct jtext *t, size_t more)
+{
+	if (t->oom)
+		return false;
+	size_t cap = t->cap ? t->cap : 256;
+	while (cap - t->len <= more)
+		cap *= 2;
+	char *d = realloc(t->data, cap);
+	if (!d) {
+		t->oom = true;
+		return false;
+	}
+	t->data = d;
+	t->cap = cap;
+	return true;
+}
+
+/* Room for |more| bytes and a NUL after what |t| holds; false after out of memory. */
+static inline bool jt_room(struct jtext *t, size_t more)
+{
+	return (!t->oom && t->cap - t->len > more) || jt_grow(t, more);
+}
+
+static void jt_raw(struct jtext *t, const char *s, size_t n)
+{
+	if (!jt_room(t, n))
+		return;
+	memcpy(t->data + t->len, s, n);
+	t->len += n;
+	t->data[t->len] = '\0';
+}
+
+#define jt_lit(t, s) jt_raw((t), (s), sizeof(s) - 1)
+
+/* The bytes a JSON string cannot hold as they are ('"', '\\', controls), and for safety every
+ * byte outside printable ASCII: cJSON prints a string with any of them. */
+static const bool not_plain[256] = {
+    [0x00 ... 0x1f] = true,
+    ['"'] = true,
+    ['\\'] = true,
+    [0x7f ... 0xff] = true,
+};
+
+/* True when no byte of |s| is not_plain (every etag, the usual identifier): JSON, and cJSON,
+ * write such a string as it is. *len: its length. */
+static bool plain(const char *s, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (!not_plain[p[i]])
+		i++;
+	*len = i;
+	return !p[i];
+}
+
+/*
+ * |s| as a JSON string: copied between quotes when plain(), else printed by cJSON itself into
+ * |t| (an item that borrows |s|, no allocation). cJSON needs at most 6 bytes a byte (\u00XX),
+ * the quotes, its NUL and one byte of its own margin.
+ */
+static void jt_string(struct jtext *t, const char *s)
+{
+	size_t n;
+	if (plain(s, &n)) {
+		if (!jt_room(t, n + 2))
+			return;
+		char *at = t->data + t->len;
+		at[0] = '"';
+		memcpy(at + 1, s, n);
+		at[n + 1] = '"';
+		at[n + 2] = '\0';
+		t->len += n + 2;
+		return;
+	}
+	n = strlen(s);
+	if (n > (INT_MAX - 4) / 6) {
+		t->oom = true;
+		return;
+	}
+	if (!jt_room(t, 6 * n + 4))
+		return;
+	cJSON item = {.type = cJSON_String | cJSON_IsReference, .valuestring = (char *)s};
+	char *at = t->data + t->len;
+	size_t room = t->cap - t->len;
+	if (!cJSON_PrintPreallocated(&item, at, room > INT_MAX ? INT_MAX : (int)room, false)) {
+		t->oom = true;
+		return;
+	}
+	t->len += strlen(at);
+}
+
+/*
+ * One member's last formatted time, util_format_ticks' text. A page is sorted by createdAt, so
+ * its times mostly fall on one day: within it only the clock and the fraction are written again
+ * ("…THH:MM:SS.fffffffZ"; POSIX days have 86,400 s, as gmtime_r counts them).
+ */
+struct time_cache {
+	bool full;
+	int64_t day;
+	int64_t sec;
+	size_t len;
+	char text[40];
+};
+
+/* The |n| last decimal digits of |v| at |at|. */
+static void put_digits(char *at, uint32_t v, int n)
+{
+	while (n-- > 0) {
+		at[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* |ticks| as util_format_ticks' text in quotes (only digits and "-:.TZ": nothing to escape). */
+static void jt_time(struct jtext *t, struct time_cache *c, int64_t ticks)
+{
+	int64_t sec = ticks / UTIL_TICKS_PER_SEC;
+	char *end = c->text + c->len;
+	if (ticks < 0 || !c->full || sec / 86400 != c->day) {
+		util_format_ticks(ticks, c->text, sizeof(c->text));
+		c->len = strlen(c->text);
+		c->day = sec / 86400;
+		c->sec = sec;
+		c->full = ticks >= 0 && c->len >= 20;
+	} else {
+		if (sec != c->sec) {
+			put_digits(end - 17, (uint32_t)(sec % 86400 / 3600), 2);
+			put_digits(end - 14, (uint32_t)(sec % 3600 / 60), 2);
+			put_digits(end - 11, (uint32_t)(sec % 60), 2);
+			c->sec = sec;
+		}
+		put_digits(end - 8, (uint32_t)(ticks % UTIL_TICKS_PER_SEC), 7);
+	}
+	if (!jt_room(t, c->len + 2))
+		return;
+	t->data[t->len++] = '"';
+	memcpy(t->data + t->len, c->text, c->len);
+	t->len += c->len;
+	t->data[t->len++] = '"';
+	t->data[t->len] = '\0';
+}
+
+struct times {
+	struct time_cache expire, created, accessed;
+};
+
+static void jt_session(struct jtext *t, struct times *c, const struct session_info *s, bool view)
+{
+	jt_lit(t, "{\"identifier\":");
+	jt_string(t, s->identifier);
+	if (view) {
+		jt_lit(t, ",\"etag\":");
+		jt_string(t, s->etag);
+		jt_lit(t, ",\"expiresAt\":");
+	} else {
+		jt_lit(t, ",\"expireAt\":");
+	}
+	jt_time(t, &c->expire, s->expire);
+	jt_lit(t, ",\"createdAt\":");
+	jt_time(t, &c->created, s->created);
+	jt_lit(t, ",\"lastAccessedAt\":");
+	jt_time(t, &c->accessed, s->last_accessed);
+	if (!view) {
+		jt_lit(t, ",\"etag\":");
+		jt_string(t, s->etag);
+	}
+	jt_lit(t, "}");
+}
+
+/* The members' names, punctuation and three quoted times of one session, with room to spare. */
+#define SESSION_TEXT 192
+
+static char *jt_finish(struct jtext *t, size_t *len)
+{
+	if (t->oom || !t->data) {
+		free(t->data);
+		return NULL;
+	}
+	*len = t->len;
+	return t->data;
+}
+
+char *render_session(const struct session_info *s, bool view, size_t *len)
+{
+	struct jtext t = {0};
+	struct times c = {0};
+	jt_room(&t, SESSION_TEXT + 6 * sizeof(s->identifier) + 6 * sizeof(s->etag));
+	jt_session(&t, &c, s, view);
+	return jt_finish(&t, len);
+}
+
+char *render_session_list(const struct session_info *items, size_t n, bool view,
+			  const char *next_link, size_t *len)
+{
+	struct jtext t = {0};
+	struct times c = {0};
+	/* One allocation of about the page's size when there is nothing to escape (jt_string grows
+	 * it otherwise): a larger one would touch fresh pages on every request. */
+	size_t need = 64 + (next_link ? strlen(next_link) : 0) + 6 * sizeof(items->identifier);
+	for (size_t i = 0; i < n; i++)
+		need += SESSION_TEXT + strlen(items[i].identifier) + strlen(items[i].etag);
+	jt_room(&t, need);
+	if (view)
+		jt_lit(&t, "{\"value\":[");
+	else
+		jt_lit(&t, "{\"sessions\":[");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			jt_lit(&t, ",");
+		jt_session(&t, &c, &items[i], view);
+	}
+	jt_lit(&t, "]");
+	if (view) {
+		/* cJSON prints a whole number in int range with %d */
+		char count[32];
+		int k = snprintf(count, sizeof(count), ",\"count\":%zu", n);
+		jt_raw(&t, count, (size_t)k);
+	}
+	jt_lit(&t, ",\"nextLink\":");
+	if (next_link)
+		jt_string(&t, next_link);
+	else
+		jt_lit(&t, "null");
+	jt_lit(&t, "}");
+	return jt_finish(&t, len);
 }
