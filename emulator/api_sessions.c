@@ -14,35 +14,12 @@
 #include "conntrack.h"
 #include "pct.h"
 #include "pool.h"
+#include "render.h"
 
 static void add_time(cJSON *o, const char *name, int64_t ticks)
 {
 	char buf[40];
 	cJSON_AddStringToObject(o, name, util_format_ticks(ticks, buf, sizeof(buf)));
-}
-
-/* GET session's form (§6.8): identifier, expireAt, createdAt, lastAccessedAt, etag. */
-static cJSON *session_json(const struct session_info *i)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "identifier", i->identifier);
-	add_time(o, "expireAt", i->expire);
-	add_time(o, "createdAt", i->created);
-	add_time(o, "lastAccessedAt", i->last_accessed);
-	cJSON_AddStringToObject(o, "etag", i->etag);
-	return o;
-}
-
-/* .management's SessionView (§7.1): identifier, etag, expiresAt, createdAt, lastAccessedAt. */
-static cJSON *view_json(const struct session_info *i)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "identifier", i->identifier);
-	cJSON_AddStringToObject(o, "etag", i->etag);
-	add_time(o, "expiresAt", i->expire);
-	add_time(o, "createdAt", i->created);
-	add_time(o, "lastAccessedAt", i->last_accessed);
-	return o;
 }
 
 static void not_found(struct req *r)
@@ -81,8 +58,31 @@ void api_session(struct req *r)
 		not_found(r);
 		return;
 	}
-	cleanup_cjson cJSON *o = r->op == OP_SESSION_GET ? session_json(&info) : view_json(&info);
-	http_send_json(r, 200, o);
+	size_t len;
+	cleanup_free char *body = render_session(&info, r->op != OP_SESSION_GET, &len);
+	if (!body) {
+		http_send_error(r, API_ERR_INTERNAL, "Internal error: out of memory.");
+		return;
+	}
+	http_send_json_text(r, 200, body, len);
+}
+
+/* The absolute URL of the page after this one (§6.10, §7.2), or NULL when out of memory. */
+static char *next_link(const struct req *r, bool mgmt, unsigned long long next)
+{
+	cleanup_free char *base = http_public_base(r);
+	cleanup_free char *ver = r->api_version ? sp_pct_encode(r->api_version, NULL) : NULL;
+	struct strbuf b = {0};
+	if (mgmt) {
+		strbuf_printf(&b, "%s%s/.management/listSessions?skip=%llu", base ? base : "",
+			      r->route.prefix, next);
+		if (ver)
+			strbuf_printf(&b, "&api-version=%s", ver);
+	} else {
+		strbuf_printf(&b, "%s%s/listSessions?api-version=%s&skip=%llu", base ? base : "",
+			      r->route.prefix, ver ? ver : "", next);
+	}
+	return strbuf_steal(&b);
 }
 
 void api_list_sessions(struct req *r)
@@ -104,34 +104,17 @@ void api_list_sessions(struct req *r)
 		http_send_error(r, API_ERR_INTERNAL, "Internal error: out of memory.");
 		return;
 	}
-	cleanup_cjson cJSON *root = cJSON_CreateObject();
-	cJSON *arr = cJSON_AddArrayToObject(root, mgmt ? "value" : "sessions");
-	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToArray(arr, mgmt ? view_json(&items[i]) : session_json(&items[i]));
+	cleanup_free char *link = more ? next_link(r, mgmt, (unsigned long long)(skip + n)) : NULL;
+	size_t len;
+	/* A link that could not be made (out of memory) is sent as "", never as null. */
+	cleanup_free char *body =
+	    render_session_list(items, n, mgmt, more ? (link ? link : "") : NULL, &len);
 	free(items);
-	if (mgmt)
-		cJSON_AddNumberToObject(root, "count", (double)n);
-	if (!more) {
-		cJSON_AddNullToObject(root, "nextLink");
-	} else {
-		cleanup_free char *base = http_public_base(r);
-		cleanup_free char *ver =
-		    r->api_version ? sp_pct_encode(r->api_version, NULL) : NULL;
-		unsigned long long next = (unsigned long long)(skip + n);
-		struct strbuf b = {0};
-		if (mgmt) {
-			strbuf_printf(&b, "%s%s/.management/listSessions?skip=%llu",
-				      base ? base : "", r->route.prefix, next);
-			if (ver)
-				strbuf_printf(&b, "&api-version=%s", ver);
-		} else {
-			strbuf_printf(&b, "%s%s/listSessions?api-version=%s&skip=%llu",
-				      base ? base : "", r->route.prefix, ver ? ver : "", next);
-		}
-		cleanup_free char *link = strbuf_steal(&b);
-		cJSON_AddStringToObject(root, "nextLink", link ? link : "");
+	if (!body) {
+		http_send_error(r, API_ERR_INTERNAL, "Internal error: out of memory.");
+		return;
 	}
-	http_send_json(r, 200, root);
+	http_send_json_text(r, 200, body, len);
 }
 
 void api_metadata(struct req *r)

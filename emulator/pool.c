@@ -824,7 +824,9 @@ void pool_release(struct pool *p, struct pool_entry *e)
 
 static void info_locked(const struct pool *p, const struct pool_entry *e, struct session_info *o)
 {
-	snprintf(o->identifier, sizeof(o->identifier), "%s", e->identifier);
+	size_t n = strnlen(e->identifier, sizeof(o->identifier) - 1);
+	memcpy(o->identifier, e->identifier, n);
+	o->identifier[n] = '\0';
 	memcpy(o->etag, e->etag, sizeof(o->etag));
 	o->created = e->created;
 	o->last_accessed = e->last_accessed;
