@@ -164,6 +164,143 @@ Test(settings, paging_of_both_lists, .timeout = 120)
 	emu_stop(&e);
 }
 
+/* |got|'s members in the contract's order of GET session (§6.8) or, |view|, SessionView (§7.1). */
+static cJSON *session_form(const cJSON *got, bool view)
+{
+	static const char *const plain[] = {"identifier", "expireAt", "createdAt", "lastAccessedAt",
+					    "etag"};
+	static const char *const viewed[] = {"identifier", "etag", "expiresAt", "createdAt",
+					     "lastAccessedAt"};
+	cJSON *o = cJSON_CreateObject();
+	for (size_t i = 0; i < 5; i++) {
+		const char *key = view ? viewed[i] : plain[i];
+		const char *from = strcmp(key, "expiresAt") ? key : "expireAt";
+		const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(got, from));
+		cr_assert(v, "no %s", from);
+		cJSON_AddStringToObject(o, key, v);
+	}
+	return o;
+}
+
+/* The body cJSON_PrintUnformatted gives for a list page of |sessions|[from, to). */
+static char *list_form(cJSON *const *sessions, size_t from, size_t to, bool view, const char *next)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *arr = cJSON_AddArrayToObject(root, view ? "value" : "sessions");
+	for (size_t i = from; i < to; i++)
+		cJSON_AddItemToArray(arr, session_form(sessions[i], view));
+	if (view)
+		cJSON_AddNumberToObject(root, "count", (double)(to - from));
+	if (next)
+		cJSON_AddStringToObject(root, "nextLink", next);
+	else
+		cJSON_AddNullToObject(root, "nextLink");
+	char *s = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return s;
+}
+
+/* A Host that must be escaped in nextLink (http_public_base takes a Host with '"'). */
+#define ODD_HOST "ex\"ample:80"
+
+static char *body_of(const struct emu *e, const char *method, const char *path)
+{
+	static const char *const h[] = {"Host: " ODD_HOST, NULL};
+	struct http_req q = {.method = method, .path = path, .headers = h};
+	struct http_resp r;
+	cr_assert_eq(emu_request(e, &q, &r), 0, "%s: %s", path, r.error);
+	cr_assert_eq(r.status, 200, "%s: %s", path, r.body);
+	char *ct = http_resp_header(&r, "Content-Type");
+	cr_expect_str_eq(ct, "application/json");
+	free(ct);
+	char *b = strdup(r.body);
+	http_resp_fini(&r);
+	return b;
+}
+
+/*
+ * The session forms and both list pages MUST be exactly the bytes cJSON_PrintUnformatted gives
+ * for their members in the contract's order: identifiers with specials of §3 (a '"' escaped),
+ * nextLink with an escaped Host, count, null, no space anywhere.
+ */
+static struct emu pages_emu;
+
+static void pages_start(void)
+{
+	static const char *const args[] = {"--list-page-size", "2", NULL};
+	start(&pages_emu, args);
+}
+
+/* Also after a failed assertion: no emulator left behind. */
+static void pages_stop(void)
+{
+	emu_stop(&pages_emu);
+}
+
+Test(settings, session_and_list_bodies_are_exact, .init = pages_start, .fini = pages_stop,
+     .timeout = 120)
+{
+	struct emu e = pages_emu;
+	const char *enc[] = {"list%22q%3A01", "list%2Fa%2Bb", "list%3C%26%3E'x%7B%7D"};
+	cJSON *got[3];
+	for (size_t i = 0; i < 3; i++) {
+		cr_assert_eq(exec_status(&e, enc[i], NULL), 200);
+		char path[256];
+		snprintf(path, sizeof(path), "/session?" NEW "&identifier=%s", enc[i]);
+		char *b = body_of(&e, "GET", path);
+		got[i] = cJSON_Parse(b);
+		cr_assert(got[i], "%s", b);
+		cJSON *want = session_form(got[i], false);
+		char *w = cJSON_PrintUnformatted(want);
+		cr_expect_str_eq(b, w, "GET session\n got  %s\n want %s", b, w);
+		free(w);
+		free(b);
+		cJSON_Delete(want);
+		snprintf(path, sizeof(path), "/.management/getSession?" NEW "&identifier=%s",
+			 enc[i]);
+		b = body_of(&e, "POST", path);
+		want = session_form(got[i], true);
+		w = cJSON_PrintUnformatted(want);
+		cr_expect_str_eq(b, w, "getSession\n got  %s\n want %s", b, w);
+		free(w);
+		free(b);
+		cJSON_Delete(want);
+	}
+	cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(got[0], "identifier")),
+			 "list\"q:01");
+	struct {
+		const char *method, *path;
+		size_t from, to;
+		bool view;
+		const char *next;
+	} pages[] = {
+	    {"GET", "/listSessions?" NEW, 0, 2, false,
+	     "http://" ODD_HOST "/listSessions?" NEW "&skip=2"},
+	    {"GET", "/listSessions?" NEW "&skip=2", 2, 3, false, NULL},
+	    {"POST", "/subscriptions/s/resourceGroups/r/sessionPools/p/.management/listSessions", 0,
+	     2, true,
+	     "http://" ODD_HOST "/subscriptions/s/resourceGroups/r/sessionPools/p/.management/"
+	     "listSessions?skip=2"},
+	    {"GET", "/.management/listSessions?skip=1&api-version=2025-02-02-preview", 1, 3, true,
+	     NULL},
+	    {"POST", "/.management/listSessions?api-version=2025-02-02-preview", 0, 2, true,
+	     "http://" ODD_HOST "/.management/listSessions?skip=2&api-version=2025-02-02-preview"},
+	};
+	for (size_t i = 0; i < sizeof(pages) / sizeof(*pages); i++) {
+		char *b = body_of(&e, pages[i].method, pages[i].path);
+		char *w = list_form(got, pages[i].from, pages[i].to, pages[i].view, pages[i].next);
+		cr_expect_str_eq(b, w, "%s\n got  %s\n want %s", pages[i].path, b, w);
+		free(w);
+		free(b);
+	}
+	char *b = body_of(&e, "GET", "/listSessions?" NEW);
+	cr_expect(strstr(b, "{\"identifier\":\"list\\\"q:01\",\"expireAt\":\""), "%s", b);
+	cr_expect(strstr(b, ",\"nextLink\":\"http://ex\\\"ample:80/listSessions?"), "%s", b);
+	free(b);
+	for (size_t i = 0; i < 3; i++)
+		cJSON_Delete(got[i]);
+}
+
 Test(settings, strict_auth_and_deny_role, .timeout = 120)
 {
 	struct emu e;
