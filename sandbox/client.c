@@ -442,6 +442,17 @@ static int open_font_cache(void)
  * session can read both (/proc/self/cmdline, /proc/self/environ) and must learn nothing of the
  * host from them.
  */
+/* |path| as an O_PATH descriptor numbered 10 or more, clear of the numbers the zygote gets them
+ * on; or a negative code. */
+static int open_dir_high(const char *path, struct sp_err *err)
+{
+	cleanup_close int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return sp_err_sys(err, -errno, "open %s", path);
+	int hi = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	return hi < 0 ? sp_err_sys(err, -errno, "fcntl") : hi;
+}
+
 static int spawn_zygote(struct zproc *zp, const struct sbx_options *opt, int child_end,
 			struct sp_err *err)
 {
@@ -485,22 +496,18 @@ static int spawn_zygote(struct zproc *zp, const struct sbx_options *opt, int chi
 	sigset_t none, all;
 	int r;
 
-	cleanup_close int state = open(zp->run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (state < 0)
-		return sp_err_sys(err, -errno, "open %s", zp->run_dir);
-	cleanup_close int state_hi = fcntl(state, F_DUPFD_CLOEXEC, 10);
-	cleanup_close int cache = open_font_cache();
+	cleanup_close int state_hi = open_dir_high(zp->run_dir, err);
 	if (state_hi < 0)
-		return sp_err_sys(err, -errno, "fcntl");
-	cleanup_close int wheels = -1;
-	if (opt->pip_find_links) {
-		cleanup_close int w = open(opt->pip_find_links, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (w < 0)
-			return sp_err_sys(err, -errno, "open %s", opt->pip_find_links);
-		wheels = fcntl(w, F_DUPFD_CLOEXEC, 10);
-		if (wheels < 0)
-			return sp_err_sys(err, -errno, "fcntl");
-	}
+		return state_hi;
+	cleanup_close int cache = open_font_cache();
+	cleanup_close int wheels =
+	    opt->pip_find_links ? open_dir_high(opt->pip_find_links, err) : -1;
+	if (opt->pip_find_links && wheels < 0)
+		return wheels;
+	/* A descriptor, not the path: a session can read the zygote's command line. */
+	cleanup_close int mounts = opt->mounts_dir ? open_dir_high(opt->mounts_dir, err) : -1;
+	if (opt->mounts_dir && mounts < 0)
+		return mounts;
 	snprintf(iso, sizeof(iso), "%s", sbx_isolation_name(opt->isolation));
 	snprintf(egress, sizeof(egress), "%d", opt->egress ? 1 : 0);
 	snprintf(mem, sizeof(mem), "%llu", (unsigned long long)opt->memory_bytes);
@@ -530,15 +537,7 @@ static int spawn_zygote(struct zproc *zp, const struct sbx_options *opt, int chi
 	}
 	if (opt->quiet)
 		argv[na++] = "--quiet";
-	/* A descriptor, not the path: a session can read the zygote's command line. */
-	cleanup_close int mounts = -1;
-	if (opt->mounts_dir) {
-		cleanup_close int m = open(opt->mounts_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (m < 0)
-			return sp_err_sys(err, -errno, "open %s", opt->mounts_dir);
-		mounts = fcntl(m, F_DUPFD_CLOEXEC, 10);
-		if (mounts < 0)
-			return sp_err_sys(err, -errno, "fcntl");
+	if (mounts >= 0) {
 		argv[na++] = "--mounts-fd";
 		argv[na++] = mfd;
 	}
