@@ -922,6 +922,16 @@ static int export_python_path(const struct zygote *z, struct sp_err *err)
 	return 0;
 }
 
+/* The directory for the probe of the FULL sequence, given as sessions will get theirs: a
+ * detached copy of a mount (jail_config.trees), or a directory. A descriptor or a negative code. */
+static int probe_dir(const struct zygote *z, struct sp_err *err)
+{
+	int dir = z->jail.trees
+		      ? open_tree(AT_FDCWD, z->state_dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)
+		      : open(z->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return dir < 0 ? sp_err_sys(err, -errno, "open %s", z->state_dir) : dir;
+}
+
 static int choose_mode(struct zygote *z, struct sp_err *err)
 {
 	struct jail_config *c = &z->jail;
@@ -949,14 +959,10 @@ static int choose_mode(struct zygote *z, struct sp_err *err)
 				 perr.msg);
 			goto degraded;
 		}
-		/* As sessions will get theirs: a detached copy of a mount, or a directory. */
-		cleanup_close int probe_dir =
-		    c->trees
-			? open_tree(AT_FDCWD, z->state_dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)
-			: open(z->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (probe_dir < 0)
-			return sp_err_sys(err, -errno, "open %s", z->state_dir);
-		r = jail_probe(c, probe_dir, &perr);
+		cleanup_close int dir = probe_dir(z, err);
+		if (dir < 0)
+			return dir;
+		r = jail_probe(c, dir, &perr);
 		if (r == 0) {
 			z->mode = SBX_ISOLATION_FULL;
 			return 0;
