@@ -975,8 +975,9 @@ def init():
     _stash_new_modules(before)
     _session_environ()
     _session_streams()
-    # The sessions' warm-up cell once here too: what it caches (method cache entries, type
-    # version tags, interned names, lazily built tables) is then shared, not copied per session.
+    # A warm-up cell here, its value through IPython's pretty printer and a ';': what it caches
+    # (method cache entries, type version tags, interned names, lazily built tables) is then
+    # shared by every session, not copied into each.
     _ns = {"__builtins__": builtins}
     finish(_run_cell("[1, 'a'];(1, 2)"))
     _ns = None
