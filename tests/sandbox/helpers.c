@@ -3,6 +3,7 @@
 #include "helpers.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -202,4 +203,27 @@ int t_as_nobody(const char *tag, int (*child)(const char *state, const char *hos
 	remove_tree(state);
 	remove_tree(host);
 	return st;
+}
+
+int t_count_sleepers(const char *arg)
+{
+	char want[64], path[300], buf[64];
+	int n = snprintf(want, sizeof(want), "sleep%c%s", 0, arg) + 1;
+	int count = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		size_t got = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		count += got == (size_t)n && memcmp(buf, want, (size_t)n) == 0;
+	}
+	if (d)
+		closedir(d);
+	return count;
 }

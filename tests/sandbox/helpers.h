@@ -63,5 +63,8 @@ void t_cleanup(void);
 int t_as_nobody(const char *tag, int (*child)(const char *state, const char *host, void *arg),
 		void *arg, void (*inspect)(const char *host, void *arg));
 
+/* How many processes (seen from here) have exactly the command line "sleep <arg>". */
+int t_count_sleepers(const char *arg);
+
 /* Reads a whole file (malloc'd, NUL-terminated) or NULL. */
 char *t_read_file(const char *path);

@@ -5,7 +5,6 @@
  * and the zygote's hello.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -149,31 +148,6 @@ Test(lifecycle, timeout_restarts_when_the_cell_ignores_sigint)
 	sbx_session_free(s);
 }
 
-/* Host pids whose command line is exactly "sleep <arg>". */
-static int count_sleepers(const char *arg)
-{
-	char want[64], path[300], buf[64];
-	int n = snprintf(want, sizeof(want), "sleep%c%s", 0, arg) + 1;
-	int count = 0;
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		size_t got = fread(buf, 1, sizeof(buf), f);
-		fclose(f);
-		if (got == (size_t)n && memcmp(buf, want, (size_t)n) == 0)
-			count++;
-	}
-	if (d)
-		closedir(d);
-	return count;
-}
-
 Test(lifecycle, timeout_kills_every_process_of_the_session)
 {
 	struct sbx_session *s = t_spawn(zyg, 3, NULL);
@@ -187,18 +161,18 @@ Test(lifecycle, timeout_kills_every_process_of_the_session)
 	       &r);
 	cr_assert_eq(r.outcome, SBX_OUTCOME_OK, "%s", r.stderr_text);
 	sbx_exec_result_fini(&r);
-	for (int i = 0; i < 100 && count_sleepers("1000.25") == 0; i++)
+	for (int i = 0; i < 100 && t_count_sleepers("1000.25") == 0; i++)
 		usleep(10000);
-	cr_assert_eq(count_sleepers("1000.25"), 1);
+	cr_assert_eq(t_count_sleepers("1000.25"), 1);
 	t_exec_with(s,
 		    "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n"
 		    "    pass",
 		    200, 200, T_MAX_CHARS, &r);
 	cr_expect_eq(r.outcome, SBX_OUTCOME_TIMEOUT_RESTARTED, "%s", t_outcome_name(r.outcome));
 	sbx_exec_result_fini(&r);
-	for (int i = 0; i < 100 && count_sleepers("1000.25") != 0; i++)
+	for (int i = 0; i < 100 && t_count_sleepers("1000.25") != 0; i++)
 		usleep(10000);
-	cr_expect_eq(count_sleepers("1000.25"), 0, "the orphan survived the restart");
+	cr_expect_eq(t_count_sleepers("1000.25"), 0, "the orphan survived the restart");
 	t_expect_value(s, "1 + 1", SBX_VALUE_JSON, "2");
 	sbx_session_free(s);
 }
@@ -285,14 +259,14 @@ Test(lifecycle, free_kills_and_waits)
 	pid_t pid = sbx_session_pid(s);
 	cr_assert_gt(pid, 0);
 	cr_assert(pid_alive(pid));
-	for (int i = 0; i < 100 && count_sleepers("1000.5") == 0; i++)
+	for (int i = 0; i < 100 && t_count_sleepers("1000.5") == 0; i++)
 		usleep(10000);
-	cr_assert_eq(count_sleepers("1000.5"), 1);
+	cr_assert_eq(t_count_sleepers("1000.5"), 1);
 	sbx_session_free(s);
 	cr_expect_not(pid_alive(pid), "pid %d survived sbx_session_free", pid);
-	for (int i = 0; i < 100 && count_sleepers("1000.5") != 0; i++)
+	for (int i = 0; i < 100 && t_count_sleepers("1000.5") != 0; i++)
 		usleep(10000);
-	cr_expect_eq(count_sleepers("1000.5"), 0, "its child survived sbx_session_free");
+	cr_expect_eq(t_count_sleepers("1000.5"), 0, "its child survived sbx_session_free");
 	sbx_session_free(NULL);
 	sbx_session_cancel(NULL);
 }

@@ -6,7 +6,6 @@
  * degraded tests take a lock and remove that link again if they created it.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -48,27 +47,6 @@ static void restore_mnt_data(void)
 	}
 	close(mnt_data_lock);
 	mnt_data_lock = -1;
-}
-
-static int count_sleepers(const char *arg)
-{
-	char want[64], path[300], buf[64];
-	int n = snprintf(want, sizeof(want), "sleep%c%s", 0, arg) + 1;
-	int count = 0;
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
-		FILE *f = e->d_name[0] >= '0' && e->d_name[0] <= '9' ? fopen(path, "re") : NULL;
-		if (!f)
-			continue;
-		size_t got = fread(buf, 1, sizeof(buf), f);
-		fclose(f);
-		count += got == (size_t)n && memcmp(buf, want, (size_t)n) == 0;
-	}
-	if (d)
-		closedir(d);
-	return count;
 }
 
 /* Runs one cell in |s| and compares its TEXT/JSON value; 0 when equal, else prints and 1. */
@@ -207,13 +185,13 @@ Test(modes, degraded)
 	/* Freeing kills the session's stray processes too (by uid, there is no pid namespace). */
 	t_exec(a, "import subprocess\nsubprocess.Popen(['setsid', 'sleep', '1000.75'])\nNone", &r);
 	sbx_exec_result_fini(&r);
-	for (int i = 0; i < 100 && count_sleepers("1000.75") == 0; i++)
+	for (int i = 0; i < 100 && t_count_sleepers("1000.75") == 0; i++)
 		usleep(10000);
-	cr_expect_eq(count_sleepers("1000.75"), 1);
+	cr_expect_eq(t_count_sleepers("1000.75"), 1);
 	sbx_session_free(a);
-	for (int i = 0; i < 200 && count_sleepers("1000.75") != 0; i++)
+	for (int i = 0; i < 200 && t_count_sleepers("1000.75") != 0; i++)
 		usleep(10000);
-	cr_expect_eq(count_sleepers("1000.75"), 0, "a stray process survived");
+	cr_expect_eq(t_count_sleepers("1000.75"), 0, "a stray process survived");
 
 	char path[400];
 	snprintf(path, sizeof(path), "%s/a.txt", host_a);
@@ -291,16 +269,17 @@ Test(modes, degraded_cleanup_spares_other_zygotes_sessions)
 		/* The fresh interpreter must not die of the old one's clean-up either. */
 		t_expect_value(b, "6 * 7", SBX_VALUE_JSON, "42");
 	}
-	for (int i = 0; i < 200 && count_sleepers("1000.5") != 0; i++)
+	for (int i = 0; i < 200 && t_count_sleepers("1000.5") != 0; i++)
 		usleep(10000);
-	cr_expect_eq(count_sleepers("1000.5"), 0, "the degraded session's stray process survived");
+	cr_expect_eq(t_count_sleepers("1000.5"), 0,
+		     "the degraded session's stray process survived");
 	sbx_session_free(b);
 	sbx_zygote_stop(deg);
 	restore_mnt_data();
 
 	cr_expect_eq(sbx_session_pid(a), pid);
 	t_expect_value(a, "p.poll() is None", SBX_VALUE_TEXT, "True");
-	cr_expect_eq(count_sleepers("1000.25"), 1);
+	cr_expect_eq(t_count_sleepers("1000.25"), 1);
 	sbx_session_free(a);
 	sbx_zygote_stop(full);
 }

@@ -9,7 +9,6 @@
  * (a cell's reply never carries an exit code; the reply parser's exit_code member).
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -171,31 +170,9 @@ static int check_tools(struct sbx_session *s)
 	return bad;
 }
 
-/* Counts processes (seen from here) whose command line is exactly "sleep\0<arg>\0". */
-static int count_sleepers(const char *arg)
-{
-	char want[64], path[300], buf[64];
-	int n = snprintf(want, sizeof(want), "sleep%c%s", 0, arg) + 1;
-	int count = 0;
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
-		FILE *f = e->d_name[0] >= '0' && e->d_name[0] <= '9' ? fopen(path, "re") : NULL;
-		if (!f)
-			continue;
-		size_t got = fread(buf, 1, sizeof(buf), f);
-		fclose(f);
-		count += got == (size_t)n && memcmp(buf, want, (size_t)n) == 0;
-	}
-	if (d)
-		closedir(d);
-	return count;
-}
-
 static void wait_sleepers(const char *arg, int want)
 {
-	for (int i = 0; i < 300 && count_sleepers(arg) != want; i++)
+	for (int i = 0; i < 300 && t_count_sleepers(arg) != want; i++)
 		usleep(10000);
 }
 
@@ -334,11 +311,12 @@ Test(shell, timeout_kills_the_command_and_its_children)
 	cr_expect_eq(check_sh(ses, "sleep 0.2; echo after", "after\n", "", 0), 0);
 	/* The left-over process dies with the session. */
 	wait_sleepers("1000.13", 1);
-	cr_expect_eq(count_sleepers("1000.13"), 1);
+	cr_expect_eq(t_count_sleepers("1000.13"), 1);
 	sbx_session_free(ses);
 	ses = NULL;
 	wait_sleepers("1000.13", 0);
-	cr_expect_eq(count_sleepers("1000.13"), 0, "a process of the command survived its session");
+	cr_expect_eq(t_count_sleepers("1000.13"), 0,
+		     "a process of the command survived its session");
 }
 
 Test(shell, timeout_with_python_threads_that_take_sigint)
@@ -476,11 +454,11 @@ Test(shell, background_children_do_not_hold_the_call)
 	cr_assert_eq(access(done, F_OK), 0, "the background job did not finish");
 	cr_expect_eq(check_sh(ses, "echo next", "next\n", "", 0), 0);
 	wait_sleepers("1000.31", 1);
-	cr_expect_eq(count_sleepers("1000.31"), 1);
+	cr_expect_eq(t_count_sleepers("1000.31"), 1);
 	sbx_session_free(ses);
 	ses = NULL;
 	wait_sleepers("1000.31", 0);
-	cr_expect_eq(count_sleepers("1000.31"), 0);
+	cr_expect_eq(t_count_sleepers("1000.31"), 0);
 }
 
 Test(shell, orphans_are_reaped_while_the_command_runs)
@@ -715,8 +693,8 @@ Test(shell, degraded_mode)
 	cr_expect_eq(r.outcome, SBX_OUTCOME_TIMEOUT, "%s", t_outcome_name(r.outcome));
 	sbx_exec_result_fini(&r);
 	wait_sleepers("1000.41", 0);
-	cr_expect_eq(count_sleepers("1000.41"), 0);
-	cr_expect_eq(count_sleepers("1000.42"), 0);
+	cr_expect_eq(t_count_sleepers("1000.41"), 0);
+	cr_expect_eq(t_count_sleepers("1000.42"), 0);
 	sbx_session_free(s);
 	sbx_zygote_stop(z);
 

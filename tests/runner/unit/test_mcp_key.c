@@ -12,36 +12,12 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "helpers.h"
 #include "redact.h"
 #include "runner.h"
 #include "scenario.h"
 #include "target.h"
 #include "vars.h"
-
-static int parse(struct cli *c, const char *const *args, size_t n, struct sp_err *err)
-{
-	char *argv[32];
-	argv[0] = (char *)"sessionpool-conformance";
-	for (size_t i = 0; i < n; i++)
-		argv[i + 1] = (char *)args[i];
-	FILE *devnull = fopen("/dev/null", "w");
-	int r = cli_parse((int)n + 1, argv, c, devnull, err);
-	fclose(devnull);
-	return r;
-}
-
-static int load_text(const char *text, struct target_spec *s, struct sp_err *err)
-{
-	char path[] = "/tmp/sp-mcp-key-XXXXXX";
-	int fd = mkstemp(path);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	target_spec_init(s);
-	int rc = target_spec_load_file(path, s, err);
-	unlink(path);
-	return rc;
-}
 
 Test(mcp_key, options_scope_like_tokens)
 {
@@ -56,7 +32,7 @@ Test(mcp_key, options_scope_like_tokens)
 	    "--mcp-key",     "last-one-wins"};
 	struct cli c;
 	struct sp_err err = {0};
-	cr_assert_eq(parse(&c, args, sizeof(args) / sizeof(args[0]), &err), 0, "%s", err.msg);
+	cr_assert_eq(u_parse_cli(&c, args, sizeof(args) / sizeof(args[0]), &err), 0, "%s", err.msg);
 	cr_assert_eq(c.n_specs, 3);
 	cr_expect_str_eq(c.specs[0].mcp_key, "default-key", "a default for later targets");
 	cr_expect_null(c.specs[0].mcp_key_env);
@@ -88,7 +64,7 @@ Test(mcp_key, unusable_keys_are_usage_errors)
 			n++;
 		struct cli c;
 		struct sp_err err = {0};
-		cr_expect_eq(parse(&c, cases[i].args, n, &err), -EINVAL, "case %zu", i);
+		cr_expect_eq(u_parse_cli(&c, cases[i].args, n, &err), -EINVAL, "case %zu", i);
 		cr_expect(strstr(err.msg, cases[i].msg), "case %zu: %s", i, err.msg);
 	}
 	/* The emulator's own --mcp-api-key is the key, and a different --mcp-key is refused. */
@@ -97,10 +73,10 @@ Test(mcp_key, unusable_keys_are_usage_errors)
 	    "--emulator-arg", "flag-key", "--mcp-key",	    "other-key"};
 	struct cli c;
 	struct sp_err err = {0};
-	cr_expect_eq(parse(&c, differ, 8, &err), -EINVAL);
+	cr_expect_eq(u_parse_cli(&c, differ, 8, &err), -EINVAL);
 	cr_expect(strstr(err.msg, "differs from the emulator's --mcp-api-key"), "%s", err.msg);
 	cr_expect(!strstr(err.msg, "other-key") && !strstr(err.msg, "flag-key"), "%s", err.msg);
-	cr_expect_eq(parse(&c, differ, 6, &err), 0, "%s", err.msg);
+	cr_expect_eq(u_parse_cli(&c, differ, 6, &err), 0, "%s", err.msg);
 	cli_fini(&c);
 	redact_clear();
 }
@@ -109,20 +85,22 @@ Test(mcp_key, target_file_keys)
 {
 	struct target_spec s;
 	struct sp_err err = {0};
-	cr_assert_eq(load_text("{\"base_url\":\"http://h\",\"mcp_key\":\"file-key\"}", &s, &err), 0,
-		     "%s", err.msg);
+	cr_assert_eq(
+	    u_load_target_text("{\"base_url\":\"http://h\",\"mcp_key\":\"file-key\"}", &s, &err), 0,
+	    "%s", err.msg);
 	cr_expect_str_eq(s.mcp_key, "file-key");
 	target_spec_fini(&s);
-	cr_assert_eq(load_text("{\"base_url\":\"http://h\",\"mcp_key_env\":\"V\"}", &s, &err), 0);
+	cr_assert_eq(
+	    u_load_target_text("{\"base_url\":\"http://h\",\"mcp_key_env\":\"V\"}", &s, &err), 0);
 	cr_expect_str_eq(s.mcp_key_env, "V");
 	target_spec_fini(&s);
 	cr_expect_lt(
-	    load_text("{\"base_url\":\"http://h\",\"mcp_key\":\"abcd\",\"mcp_key_env\":\"V\"}", &s,
-		      &err),
+	    u_load_target_text(
+		"{\"base_url\":\"http://h\",\"mcp_key\":\"abcd\",\"mcp_key_env\":\"V\"}", &s, &err),
 	    0);
 	cr_expect(strstr(err.msg, "give one of mcp_key, mcp_key_env"), "%s", err.msg);
 	target_spec_fini(&s);
-	cr_expect_lt(load_text("{\"base_url\":\"http://h\",\"mcp_key\":42}", &s, &err), 0);
+	cr_expect_lt(u_load_target_text("{\"base_url\":\"http://h\",\"mcp_key\":42}", &s, &err), 0);
 	cr_expect(strstr(err.msg, "mcp_key: expected a string"), "%s", err.msg);
 	target_spec_fini(&s);
 }

@@ -7,6 +7,7 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "helpers.h"
 #include "redact.h"
 #include "sha256.h"
 #include "target.h"
@@ -204,18 +205,6 @@ Test(target, capabilities)
 	target_spec_fini(&s);
 }
 
-static int parse(struct cli *c, const char **args, size_t n, struct sp_err *err)
-{
-	char *argv[32];
-	argv[0] = (char *)"sessionpool-conformance";
-	for (size_t i = 0; i < n; i++)
-		argv[i + 1] = (char *)args[i];
-	FILE *devnull = fopen("/dev/null", "w");
-	int r = cli_parse((int)n + 1, argv, c, devnull, err);
-	fclose(devnull);
-	return r;
-}
-
 Test(cli, target_options_scope)
 {
 	const char *args[] = {"--cacert",
@@ -241,7 +230,7 @@ Test(cli, target_options_scope)
 			      "dir1"};
 	struct cli c;
 	struct sp_err err = {0};
-	cr_assert_eq(parse(&c, args, sizeof(args) / sizeof(args[0]), &err), 0, "%s", err.msg);
+	cr_assert_eq(u_parse_cli(&c, args, sizeof(args) / sizeof(args[0]), &err), 0, "%s", err.msg);
 	cr_assert_eq(c.n_specs, 2);
 	cr_expect_str_eq(c.specs[0].emulator, "bin/emu");
 	cr_expect_str_eq(c.specs[0].cacert, "ca.pem");
@@ -276,7 +265,8 @@ Test(cli, usage_errors)
 			n++;
 		struct cli c;
 		struct sp_err err = {0};
-		cr_expect_eq(parse(&c, (const char **)cases[i], n, &err), -EINVAL, "case %zu", i);
+		cr_expect_eq(u_parse_cli(&c, (const char *const *)cases[i], n, &err), -EINVAL,
+			     "case %zu", i);
 		cr_expect(err.msg[0], "case %zu has no message", i);
 	}
 }

@@ -6,22 +6,9 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "helpers.h"
 #include "target.h"
 #include "vars.h"
-
-/* Writes |text| to a temporary file and loads it as a target file into |s|. */
-static int load_text(const char *text, struct target_spec *s, struct sp_err *err)
-{
-	char path[] = "/tmp/sp-target-api-XXXXXX";
-	int fd = mkstemp(path);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	target_spec_init(s);
-	int rc = target_spec_load_file(path, s, err);
-	unlink(path);
-	return rc;
-}
 
 static const char *var(const struct target *t, const char *name)
 {
@@ -33,7 +20,7 @@ static struct target *open_url_target(const char *file_text)
 {
 	struct target_spec s;
 	struct sp_err err = {0};
-	cr_assert_eq(load_text(file_text, &s, &err), 0, "%s", err.msg);
+	cr_assert_eq(u_load_target_text(file_text, &s, &err), 0, "%s", err.msg);
 	struct target *t = NULL;
 	cr_assert_eq(target_open(&s, NULL, 0, NULL, NULL, &t, &err), 0, "%s", err.msg);
 	target_spec_fini(&s);
@@ -106,7 +93,7 @@ static void load_fails(const char *members, const char *msg)
 	snprintf(text, sizeof(text), "{\"base_url\":\"http://127.0.0.1:9\",%s}", members);
 	struct target_spec s;
 	struct sp_err err = {0};
-	cr_expect_lt(load_text(text, &s, &err), 0, "accepted: %s", members);
+	cr_expect_lt(u_load_target_text(text, &s, &err), 0, "accepted: %s", members);
 	cr_expect(strstr(err.msg, msg), "message \"%s\" lacks \"%s\"", err.msg, msg);
 	target_spec_fini(&s);
 }
