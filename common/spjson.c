@@ -89,3 +89,15 @@ const char *sp_json_why_text(enum sp_json_why why)
 	}
 	return "not valid JSON";
 }
+
+bool sp_json_has_nul_escape(const char *s, size_t len)
+{
+	for (size_t i = 0; i + 5 < len; i++) {
+		if (s[i] != '\\')
+			continue;
+		if (!memcmp(s + i + 1, "u0000", 5))
+			return true;
+		i++; /* skip the escaped character */
+	}
+	return false;
+}

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Depth allowed for request bodies, JWT segments, session frames and JSON-RPC messages. */
@@ -43,3 +44,6 @@ cJSON *sp_json_parse(const char *buf, size_t len, size_t max_len, size_t max_dep
 
 /* A short English description of |why| ("nested too deeply", …). */
 const char *sp_json_why_text(enum sp_json_why why);
+
+/* True if the raw JSON text s[0, len) holds a \u0000 escape: cJSON ends a string there. */
+bool sp_json_has_nul_escape(const char *s, size_t len);

@@ -28,20 +28,6 @@ static cJSON *member(const cJSON *root, const cJSON *props, const char *name)
 	return cJSON_GetObjectItemCaseSensitive(root, name);
 }
 
-/* True if the raw JSON text holds a \u0000 escape (cJSON would cut the string there). */
-static bool has_nul_escape(const char *s, size_t len)
-{
-	for (size_t i = 0; i + 5 < len; i++) {
-		if (s[i] != '\\')
-			continue;
-		if (s[i + 1] == 'u' && s[i + 2] == '0' && s[i + 3] == '0' && s[i + 4] == '0' &&
-		    s[i + 5] == '0')
-			return true;
-		i++; /* skip the escaped character */
-	}
-	return false;
-}
-
 static bool integral(const cJSON *v, double min)
 {
 	return cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
@@ -156,7 +142,7 @@ int exec_body_parse(const char *raw, size_t len, const struct config *c, struct 
 		return 0;
 	}
 	/* cJSON ends strings at an escaped NUL; keep one so the cell fails as Python would. */
-	bool nul = has_nul_escape(raw, len);
+	bool nul = sp_json_has_nul_escape(raw, len);
 	b.code = malloc(srclen + 2);
 	if (!b.code)
 		return fail(msg, msglen, -ENOMEM, "Internal error: out of memory.");
@@ -193,7 +179,7 @@ enum exec_body_id exec_body_identifier(const char *raw, size_t len, char *buf, s
 	/* cJSON ends a string at an escaped NUL: "abcd\u0000x" must not become "abcd". The
 	 * escape is searched in the whole body: a \u0000 elsewhere can only be in the code, a
 	 * cell that fails anyway (a NUL in Python source is a SyntaxError). */
-	if (n >= buflen || has_nul_escape(raw, len))
+	if (n >= buflen || sp_json_has_nul_escape(raw, len))
 		return EXEC_BODY_ID_INVALID;
 	memcpy(buf, id->valuestring, n + 1);
 	*idlen = n;

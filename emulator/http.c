@@ -153,10 +153,9 @@ bool http_send_headers(struct req *r, int status, const char *ctype, int64_t con
 
 void http_send_body(struct req *r, int status, const char *ctype, const char *body, size_t len)
 {
-	if (len > INLINE_BODY_MAX && start(r, status, ctype, (int64_t)len, NULL, 0))
+	/* start() writes a body of up to INLINE_BODY_MAX with the head, else only the head. */
+	if (start(r, status, ctype, (int64_t)len, body ? body : "", len) && len > INLINE_BODY_MAX)
 		http_write(r, body, len);
-	else if (len <= INLINE_BODY_MAX)
-		start(r, status, ctype, (int64_t)len, body ? body : "", len);
 }
 
 void http_send_json_text(struct req *r, int status, const char *json, size_t len)

@@ -155,14 +155,7 @@ static bool absent(struct node n)
 /* Whether the string token |t| holds an escaped NUL, where cJSON cuts the string. */
 static bool has_nul(struct span t)
 {
-	for (size_t i = 0; i + 5 < t.n; i++) {
-		if (t.p[i] != '\\')
-			continue;
-		if (!memcmp(t.p + i + 1, "u0000", 5))
-			return true;
-		i++;
-	}
-	return false;
+	return sp_json_has_nul_escape(t.p, t.n);
 }
 
 /* RFC 8259 number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */

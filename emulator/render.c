@@ -190,46 +190,7 @@ cJSON *render_mcp_shell(const struct exec_view *v, bool *is_error)
 
 /* ---- Sessions and list pages as text ---- */
 
-struct jtext {
-	char *data;
-	size_t len;
-	size_t cap;
-	bool oom;
-};
-
-static bool jt_grow(struct jtext *t, size_t more)
-{
-	if (t->oom)
-		return false;
-	size_t cap = t->cap ? t->cap : 256;
-	while (cap - t->len <= more)
-		cap *= 2;
-	char *d = realloc(t->data, cap);
-	if (!d) {
-		t->oom = true;
-		return false;
-	}
-	t->data = d;
-	t->cap = cap;
-	return true;
-}
-
-/* Room for |more| bytes and a NUL after what |t| holds; false after out of memory. */
-static inline bool jt_room(struct jtext *t, size_t more)
-{
-	return (!t->oom && t->cap - t->len > more) || jt_grow(t, more);
-}
-
-static void jt_raw(struct jtext *t, const char *s, size_t n)
-{
-	if (!jt_room(t, n))
-		return;
-	memcpy(t->data + t->len, s, n);
-	t->len += n;
-	t->data[t->len] = '\0';
-}
-
-#define jt_lit(t, s) jt_raw((t), (s), sizeof(s) - 1)
+#define jt_lit(t, s) strbuf_append((t), (s), sizeof(s) - 1)
 
 /* The bytes a JSON string cannot hold as they are ('"', '\\', controls), and for safety every
  * byte outside printable ASCII: cJSON prints a string with any of them. */
@@ -257,11 +218,11 @@ static bool plain(const char *s, size_t *len)
  * |t| (an item that borrows |s|, no allocation). cJSON needs at most 6 bytes a byte (\u00XX),
  * the quotes, its NUL and one byte of its own margin.
  */
-static void jt_string(struct jtext *t, const char *s)
+static void jt_string(struct strbuf *t, const char *s)
 {
 	size_t n;
 	if (plain(s, &n)) {
-		if (!jt_room(t, n + 2))
+		if (!strbuf_reserve(t, n + 2))
 			return;
 		char *at = t->data + t->len;
 		at[0] = '"';
@@ -276,7 +237,7 @@ static void jt_string(struct jtext *t, const char *s)
 		t->oom = true;
 		return;
 	}
-	if (!jt_room(t, 6 * n + 4))
+	if (!strbuf_reserve(t, 6 * n + 4))
 		return;
 	cJSON item = {.type = cJSON_String | cJSON_IsReference, .valuestring = (char *)s};
 	char *at = t->data + t->len;
@@ -311,7 +272,7 @@ static void put_digits(char *at, uint32_t v, int n)
 }
 
 /* |ticks| as util_format_ticks' text in quotes (only digits and "-:.TZ": nothing to escape). */
-static void jt_time(struct jtext *t, struct time_cache *c, int64_t ticks)
+static void jt_time(struct strbuf *t, struct time_cache *c, int64_t ticks)
 {
 	int64_t sec = ticks / UTIL_TICKS_PER_SEC;
 	char *end = c->text + c->len;
@@ -330,7 +291,7 @@ static void jt_time(struct jtext *t, struct time_cache *c, int64_t ticks)
 		}
 		put_digits(end - 8, (uint32_t)(ticks % UTIL_TICKS_PER_SEC), 7);
 	}
-	if (!jt_room(t, c->len + 2))
+	if (!strbuf_reserve(t, c->len + 2))
 		return;
 	t->data[t->len++] = '"';
 	memcpy(t->data + t->len, c->text, c->len);
@@ -343,7 +304,7 @@ struct times {
 	struct time_cache expire, created, accessed;
 };
 
-static void jt_session(struct jtext *t, struct times *c, const struct session_info *s, bool view)
+static void jt_session(struct strbuf *t, struct times *c, const struct session_info *s, bool view)
 {
 	jt_lit(t, "{\"identifier\":");
 	jt_string(t, s->identifier);
@@ -369,21 +330,20 @@ static void jt_session(struct jtext *t, struct times *c, const struct session_in
 /* The members' names, punctuation and three quoted times of one session, with room to spare. */
 #define SESSION_TEXT 192
 
-static char *jt_finish(struct jtext *t, size_t *len)
+static char *jt_finish(struct strbuf *t, size_t *len)
 {
-	if (t->oom || !t->data) {
-		free(t->data);
-		return NULL;
-	}
-	*len = t->len;
-	return t->data;
+	size_t n = t->len;
+	char *text = strbuf_steal(t);
+	if (text)
+		*len = n;
+	return text;
 }
 
 char *render_session(const struct session_info *s, bool view, size_t *len)
 {
-	struct jtext t = {0};
+	struct strbuf t = {0};
 	struct times c = {0};
-	jt_room(&t, SESSION_TEXT + 6 * sizeof(s->identifier) + 6 * sizeof(s->etag));
+	strbuf_reserve(&t, SESSION_TEXT + 6 * sizeof(s->identifier) + 6 * sizeof(s->etag));
 	jt_session(&t, &c, s, view);
 	return jt_finish(&t, len);
 }
@@ -391,14 +351,14 @@ char *render_session(const struct session_info *s, bool view, size_t *len)
 char *render_session_list(const struct session_info *items, size_t n, bool view,
 			  const char *next_link, size_t *len)
 {
-	struct jtext t = {0};
+	struct strbuf t = {0};
 	struct times c = {0};
 	/* One allocation of about the page's size when there is nothing to escape (jt_string grows
 	 * it otherwise): a larger one would touch fresh pages on every request. */
 	size_t need = 64 + (next_link ? strlen(next_link) : 0) + 6 * sizeof(items->identifier);
 	for (size_t i = 0; i < n; i++)
 		need += SESSION_TEXT + strlen(items[i].identifier) + strlen(items[i].etag);
-	jt_room(&t, need);
+	strbuf_reserve(&t, need);
 	if (view)
 		jt_lit(&t, "{\"value\":[");
 	else
@@ -413,7 +373,7 @@ char *render_session_list(const struct session_info *items, size_t n, bool view,
 		/* cJSON prints a whole number in int range with %d */
 		char count[32];
 		int k = snprintf(count, sizeof(count), ",\"count\":%zu", n);
-		jt_raw(&t, count, (size_t)k);
+		strbuf_append(&t, count, (size_t)k);
 	}
 	jt_lit(&t, ",\"nextLink\":");
 	if (next_link)

@@ -253,11 +253,3 @@ cJSON *reqring_json(uint64_t since, size_t limit, const char *identifier, int st
 	cJSON_AddNumberToObject(root, "dropped", (double)dropped);
 	return root;
 }
-
-void reqring_clear(void)
-{
-	pthread_mutex_lock(&lock);
-	for (size_t i = 0; i < cap; i++)
-		item_fini(&ring[i]);
-	pthread_mutex_unlock(&lock);
-}

@@ -51,6 +51,3 @@ void reqring_add(const struct reqlog_entry *e, const struct reqring_capture *c);
  * |since| left the ring before they could be read. NULL when memory runs out.
  */
 cJSON *reqring_json(uint64_t since, size_t limit, const char *identifier, int status_class);
-
-/* Drops every entry (tests). */
-void reqring_clear(void);

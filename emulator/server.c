@@ -275,9 +275,7 @@ static void log_entry(const struct req *r, struct reqlog_entry *e)
  * logged at debug level only and never enter the ring. */
 static void log_request(struct req *r)
 {
-	/* r->op is unset when a check answered first: the route's own operation then. */
-	enum route_op op = r->op ? r->op : route_op_for(&r->route, r->method, true);
-	bool quiet = (route_op_flags(op) | route_res_flags(r->route.res)) & OPF_QUIET;
+	bool quiet = route_res_flags(r->route.res) & OPF_QUIET;
 	if (!reqlog_enabled(quiet ? REQLOG_DEBUG : REQLOG_INFO) && !r->capture)
 		return;
 	struct reqlog_entry e;
@@ -334,6 +332,9 @@ static int handle(struct mg_connection *conn, void *cbdata)
 		   query_parse(r.ri->query_string, &r.query) < 0) {
 		http_send_error(&r, API_ERR_INTERNAL, "Internal error: out of memory.");
 	} else {
+		/* The emulator's own pages and polls never enter the ring: nothing to copy. */
+		if (route_res_flags(r.route.res) & OPF_QUIET)
+			r.capture = false;
 		dispatch(&r);
 		if (!r.responded)
 			http_send_error(&r, API_ERR_INTERNAL, "Internal error.");

@@ -37,8 +37,7 @@ struct job {
 	struct job *next;
 	struct exec_record *rec;
 	uint64_t ticket;
-	struct exec_params prm;
-	char *code;
+	struct exec_params prm; /* prm.code: our own copy */
 };
 
 struct session {
@@ -419,7 +418,7 @@ static void worker_run(struct session *s)
 		record_unref(j->rec);
 		pthread_mutex_unlock(&s->mu);
 		s->lease.release(s->lease.ctx); /* the job's; the worker's keeps |s| */
-		free(j->code);
+		free((char *)j->prm.code);
 		free(j);
 		pthread_mutex_lock(&s->mu);
 	}
@@ -447,7 +446,7 @@ static int queue_async(struct session *s, struct exec_record *rec, uint64_t tick
 	}
 	memcpy(code, prm->code, prm->code_len);
 	code[prm->code_len] = '\0';
-	*j = (struct job){.rec = rec, .ticket = ticket, .prm = *prm, .code = code};
+	*j = (struct job){.rec = rec, .ticket = ticket, .prm = *prm};
 	j->prm.code = code;
 	j->prm.operation_id = NULL;
 	s->lease.hold(s->lease.ctx); /* the job's */
@@ -507,7 +506,6 @@ int session_exec(struct session *s, const struct exec_params *prm, struct exec_v
 	int r = run_one(s, rec, ticket, prm, err);
 	pthread_mutex_lock(&s->mu);
 	view_copy(out, &rec->v);
-	out->async = prm->async;
 	record_unref(rec);
 	pthread_mutex_unlock(&s->mu);
 	return r;

@@ -111,22 +111,27 @@ bool util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return true;
 }
 
-void strbuf_append(struct strbuf *b, const char *s, size_t len)
+bool strbuf_grow(struct strbuf *b, size_t more)
 {
 	if (b->oom)
-		return;
-	if (b->len + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-		while (cap < b->len + len + 1)
-			cap *= 2;
-		char *d = realloc(b->data, cap);
-		if (!d) {
-			b->oom = true;
-			return;
-		}
-		b->data = d;
-		b->cap = cap;
+		return false;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap - b->len <= more)
+		cap *= 2;
+	char *d = realloc(b->data, cap);
+	if (!d) {
+		b->oom = true;
+		return false;
 	}
+	b->data = d;
+	b->cap = cap;
+	return true;
+}
+
+void strbuf_append(struct strbuf *b, const char *s, size_t len)
+{
+	if (!strbuf_reserve(b, len))
+		return;
 	memcpy(b->data + b->len, s, len);
 	b->len += len;
 	b->data[b->len] = '\0';

@@ -42,6 +42,13 @@ struct strbuf {
 	size_t cap;
 	bool oom;
 };
+bool strbuf_grow(struct strbuf *b, size_t more);
+/* Room for |more| bytes and a NUL after what |b| holds (b->data + b->len is then writable);
+ * false after out of memory. */
+static inline bool strbuf_reserve(struct strbuf *b, size_t more)
+{
+	return (!b->oom && b->cap - b->len > more) || strbuf_grow(b, more);
+}
 void strbuf_append(struct strbuf *b, const char *s, size_t len);
 void strbuf_puts(struct strbuf *b, const char *s);
 void strbuf_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
