@@ -35,11 +35,6 @@ static const struct {
 static const char default_list_method[] = "GET";
 static const char default_list_path[] = "/listSessions?api-version={{api_new}}";
 
-const char *target_api_var(enum target_api_version v)
-{
-	return versions[v].var;
-}
-
 const char *target_api_default(enum target_api_version v)
 {
 	return versions[v].value;

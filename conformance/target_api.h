@@ -63,8 +63,7 @@ void target_api_fini(struct target_api *a);
 int target_api_load(const cJSON *file_obj, const char *file, struct target_api *a,
 		    struct sp_err *err);
 
-/* The variable an api-version is bound to ("api_old", …) and its built-in default. */
-const char *target_api_var(enum target_api_version v);
+/* The built-in default of an api-version. */
 const char *target_api_default(enum target_api_version v);
 
 /*

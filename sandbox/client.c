@@ -412,6 +412,17 @@ static int mkdir_p(char *path)
 	return mkdir(path, 0700) < 0 && errno != EEXIST ? -errno : 0;
 }
 
+/* |path| as an O_PATH descriptor numbered 10 or more, clear of the numbers the zygote gets them
+ * on; or a negative code. */
+static int open_dir_high(const char *path, struct sp_err *err)
+{
+	cleanup_close int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return sp_err_sys(err, -errno, "open %s", path);
+	int hi = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	return hi < 0 ? sp_err_sys(err, -errno, "fcntl") : hi;
+}
+
 /*
  * matplotlib's font cache (0.4 s to build) persists across runs in the user's cache directory,
  * $XDG_CACHE_HOME (or ~/.cache)/sessionpool/matplotlib, as for any Python program. The emulator's
@@ -432,8 +443,8 @@ static int open_font_cache(void)
 	if (len < 0 || (size_t)len >= sizeof(buf) || mkdir_p(buf) < 0 ||
 	    access(buf, W_OK | X_OK) < 0)
 		return -1;
-	cleanup_close int fd = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	int fd = open_dir_high(buf, NULL);
+	return fd < 0 ? -1 : fd;
 }
 
 /*
@@ -442,17 +453,6 @@ static int open_font_cache(void)
  * session can read both (/proc/self/cmdline, /proc/self/environ) and must learn nothing of the
  * host from them.
  */
-/* |path| as an O_PATH descriptor numbered 10 or more, clear of the numbers the zygote gets them
- * on; or a negative code. */
-static int open_dir_high(const char *path, struct sp_err *err)
-{
-	cleanup_close int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return sp_err_sys(err, -errno, "open %s", path);
-	int hi = fcntl(fd, F_DUPFD_CLOEXEC, 10);
-	return hi < 0 ? sp_err_sys(err, -errno, "fcntl") : hi;
-}
-
 static int spawn_zygote(struct zproc *zp, const struct sbx_options *opt, int child_end,
 			struct sp_err *err)
 {
@@ -1256,20 +1256,13 @@ static int interp_spawn(struct sbx_zygote *z, int host_dir, unsigned slot, bool 
 		return r;
 	}
 
-	/* {"op":"standby"} (the process got ready for a session), then {"op":"ready"} or
-	 * {"op":"error"}. */
-	int64_t deadline = now_ms() + READY_TIMEOUT_MS;
-	cleanup_cjson cJSON *msg = NULL;
-	const cJSON *op = NULL;
-	do {
-		struct frame_reader fr = {0};
-		cJSON_Delete(msg);
-		msg = NULL;
-		r = frame_read_wait(it.sock, &fr, deadline - now_ms());
-		msg = r > 0 ? sp_json_parse(fr.buf, fr.len, fr.len, SP_JSON_DEPTH_MAX, NULL) : NULL;
-		frame_reader_fini(&fr);
-		op = msg ? cJSON_GetObjectItemCaseSensitive(msg, "op") : NULL;
-	} while (cJSON_IsString(op) && strcmp(op->valuestring, "standby") == 0);
+	/* {"op":"ready"} once the process has its session, or {"op":"error"}. */
+	struct frame_reader fr = {0};
+	r = frame_read_wait(it.sock, &fr, READY_TIMEOUT_MS);
+	cleanup_cjson cJSON *msg =
+	    r > 0 ? sp_json_parse(fr.buf, fr.len, fr.len, SP_JSON_DEPTH_MAX, NULL) : NULL;
+	frame_reader_fini(&fr);
+	const cJSON *op = msg ? cJSON_GetObjectItemCaseSensitive(msg, "op") : NULL;
 	if (cJSON_IsString(op) && strcmp(op->valuestring, "ready") == 0) {
 		*out = it;
 		return 0;
@@ -1949,7 +1942,7 @@ static void fill_from_reply(struct sbx_reply *rep, enum phase phase, struct sbx_
 	if (phase != PHASE_RUN) {
 		/* Interrupted at the deadline and it stopped in time: state kept, no value. */
 		res->outcome = SBX_OUTCOME_TIMEOUT;
-		res->exit_code = rep->exception ? -1 : rep->exit_code;
+		res->exit_code = rep->exit_code; /* sbx_reply_parse: -1 with an exception */
 		return;
 	}
 	if (rep->exception) {

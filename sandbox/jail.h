@@ -6,8 +6,8 @@
  * which only affects its future children), forks the session process B, which is pid 1 of the
  * new pid namespace, and calls jail_postfork() (setns back to its own pid namespace, so the next
  * unshare creates a sibling, not a nested namespace). B calls jail_standby() at once (the other
- * namespaces, the minimal root without /mnt/data, descriptors) and may then wait, pre-forked, in
- * the zygote's standby pool; once given a session it calls jail_assign() (/mnt/data,
+ * namespaces, the minimal root without /mnt/data, descriptors) while it waits for its session
+ * (its Python state is prepared meanwhile); then it calls jail_assign() (/mnt/data,
  * pivot_root, ids, rlimits, capabilities, seccomp) and the REPL runs. As an ordinary user the
  * zygote first enters a user namespace of its own (jail_zygote_init) to hold the capabilities for
  * this, and every B then moves into a nested user namespace of its own once its mounts are done, so

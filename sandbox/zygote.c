@@ -370,10 +370,6 @@ __attribute__((noreturn)) static void run_session(struct zygote *z, const struct
 	pyr_after_fork_child();
 	if (jail_standby(&z->jail, fds, &sock, &e) < 0 || pyr_session_prepare(warm_up, &e) < 0)
 		session_fail(sock, e.msg);
-	static const char prepared[] = "{\"op\":\"standby\"}";
-	if (sbx_frame_send(JAIL_SOCK_FD, prepared, sizeof(prepared) - 1) < 0)
-		_exit(0);
-
 	cleanup_free char *text = NULL;
 	size_t len = 0;
 	int host = -1;
@@ -499,8 +495,6 @@ static int handle_spawn(struct zygote *z, const cJSON *req, int *fds, size_t nfd
 	if (r < 0) {
 		kill(sb.pid, SIGKILL);
 		child_close(&sb);
-	}
-	if (r < 0) {
 		snprintf(msg, sizeof(msg), "spawn: the session process died: %s", strerror(-r));
 		return send_error(z, msg);
 	}
@@ -940,7 +934,6 @@ static int choose_mode(struct zygote *z, struct sp_err *err)
 	c->outer_uid = getuid();
 	c->outer_gid = getgid();
 	c->userns = !root;
-	c->trees = c->trees && root;
 	c->filter = &z->filter;
 	snprintf(c->root_dir, sizeof(c->root_dir), "%s/root", z->state_dir);
 	if (mkdir(c->root_dir, 0755) < 0 && errno != EEXIST)
@@ -1087,7 +1080,7 @@ static int say_hello(struct zygote *z, const char *hello_json, const char *error
  */
 static void drop_client_mounts(struct zygote *z)
 {
-	if (!z->mounts_dir[0] || geteuid() != 0)
+	if (!z->mounts_dir[0])
 		return;
 	const char *why = NULL;
 	if (unshare(CLONE_NEWNS) < 0)
