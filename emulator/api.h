@@ -48,6 +48,9 @@ void api_playground(struct req *r);
 /* GET /.emulator/requests?since=&limit=&identifier=&status=: the request ring (reqring.h). */
 void api_requests(struct req *r);
 
+/* "The session pool has reached its maximum of N concurrent sessions." into buf[0, n). */
+void api_capacity_message(const struct req *r, char *buf, size_t n);
+
 /*
  * Maps a pool_acquire() failure to its error response (capacity → 404
  * SessionPoolCapacityExceeded, absent → |absent_error|, else 500 InternalError).

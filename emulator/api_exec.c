@@ -90,14 +90,19 @@ static const char *valid_operation_id(const struct req *r)
 	return h;
 }
 
+void api_capacity_message(const struct req *r, char *buf, size_t n)
+{
+	snprintf(buf, n, "The session pool has reached its maximum of %llu concurrent sessions.",
+		 (unsigned long long)r->srv->cfg->max_sessions);
+}
+
 void api_send_acquire_error(struct req *r, int rc, enum api_error absent_error,
 			    const struct sp_err *err)
 {
 	if (rc == -ENOSPC) {
-		http_send_error(r, API_ERR_CAPACITY_EXCEEDED,
-				"The session pool has reached its maximum of %llu concurrent "
-				"sessions.",
-				(unsigned long long)r->srv->cfg->max_sessions);
+		char msg[128];
+		api_capacity_message(r, msg, sizeof(msg));
+		http_send_error(r, API_ERR_CAPACITY_EXCEEDED, "%s", msg);
 	} else if (rc == -ENOENT) {
 		http_send_error(r, absent_error,
 				"No session with identifier '%s' exists in this session pool.",

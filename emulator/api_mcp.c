@@ -108,9 +108,7 @@ static int env_acquire(struct req *r, const char *env_id, struct pool_entry **ou
 		err->kind = MCP_TOOL_NOT_FOUND;
 	} else if (rc == -ENOSPC) {
 		err->kind = MCP_TOOL_CAPACITY;
-		snprintf(err->msg, sizeof(err->msg),
-			 "The session pool has reached its maximum of %llu concurrent sessions.",
-			 (unsigned long long)r->srv->cfg->max_sessions);
+		api_capacity_message(r, err->msg, sizeof(err->msg));
 	} else {
 		err->kind = MCP_TOOL_INTERNAL;
 		snprintf(err->msg, sizeof(err->msg), "%s",
@@ -219,10 +217,7 @@ void api_mcp(struct req *r)
 {
 	const struct config *c = r->srv->cfg;
 	if (!c->mcp_enabled) {
-		http_send_error(r, API_ERR_ROUTE_NOT_FOUND,
-				"No route matches '%s %s': the MCP server is disabled (--mcp).",
-				r->ri->request_method,
-				r->ri->local_uri_raw ? r->ri->local_uri_raw : "");
+		http_send_no_route(r, "the MCP server is disabled (--mcp)");
 		return;
 	}
 	r->cors_methods = "POST, OPTIONS";

@@ -20,9 +20,7 @@ static bool enabled(struct req *r)
 {
 	if (r->srv->cfg->playground_enabled)
 		return true;
-	http_send_error(r, API_ERR_ROUTE_NOT_FOUND,
-			"No route matches '%s %s': the playground is disabled (--playground).",
-			r->ri->request_method, r->ri->local_uri_raw ? r->ri->local_uri_raw : "");
+	http_send_no_route(r, "the playground is disabled (--playground)");
 	return false;
 }
 

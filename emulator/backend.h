@@ -49,7 +49,7 @@ struct bk_exec_request {
 	enum bk_exec_kind kind;
 	const char *code; /* PYTHON: the cell; SHELL: the command line; not owned */
 	size_t code_len;
-	const char *const *argv; /* ARGV: argc strings, argv[0] the program */
+	const char *const *argv; /* ARGV: argc strings, argv[0] the program, argv[argc] NULL */
 	size_t argc;
 	unsigned timeout_ms;
 	unsigned grace_ms;

@@ -107,21 +107,13 @@ static enum bk_value_kind kind_of(enum sbx_value_kind k)
 static int exec(struct bk_session *s, const struct bk_exec_request *req, struct bk_exec_result *out,
 		struct sp_err *err)
 {
-	/* sandbox.h wants argv NULL-terminated. */
-	cleanup_free const char **argv = NULL;
-	if (req->kind == BK_EXEC_ARGV) {
-		argv = calloc(req->argc + 1, sizeof(*argv));
-		if (!argv)
-			return sp_err_set(err, -ENOMEM, "out of memory");
-		memcpy(argv, req->argv, req->argc * sizeof(*argv));
-	}
 	struct sbx_exec_request sr = {
 	    .kind = req->kind == BK_EXEC_SHELL	? SBX_EXEC_SHELL
 		    : req->kind == BK_EXEC_ARGV ? SBX_EXEC_ARGV
 						: SBX_EXEC_PYTHON,
 	    .code = req->code,
 	    .code_len = req->code_len,
-	    .argv = argv,
+	    .argv = req->argv, /* NULL-terminated, as sandbox.h wants */
 	    .timeout_ms = req->timeout_ms,
 	    .grace_ms = req->grace_ms,
 	    .stream_max_chars = req->stream_max_chars,

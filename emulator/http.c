@@ -179,6 +179,23 @@ void http_send_empty(struct req *r, int status)
 	start(r, status, NULL, 0, NULL, 0);
 }
 
+void http_send_no_route(struct req *r, const char *why)
+{
+	http_send_error(r, API_ERR_ROUTE_NOT_FOUND, "No route matches '%s %s'%s%s.",
+			r->ri->request_method, r->ri->local_uri_raw ? r->ri->local_uri_raw : "",
+			why ? ": " : "", why ? why : "");
+}
+
+/* {"error":{"code","message"}}, |clean| already valid UTF-8 (NULL: ""); NULL when out of memory. */
+static cJSON *error_envelope(enum api_error e, const char *clean)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *inner = cJSON_AddObjectToObject(root, "error");
+	cJSON_AddStringToObject(inner, "code", api_error_code(e));
+	cJSON_AddStringToObject(inner, "message", clean ? clean : "");
+	return root;
+}
+
 void http_send_error(struct req *r, enum api_error e, const char *fmt, ...)
 {
 	char msg[1024];
@@ -186,12 +203,9 @@ void http_send_error(struct req *r, enum api_error e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	cleanup_cjson cJSON *root = cJSON_CreateObject();
-	cJSON *inner = cJSON_AddObjectToObject(root, "error");
-	cJSON_AddStringToObject(inner, "code", api_error_code(e));
 	/* The message may quote client input: make sure it is valid UTF-8 for the JSON. */
 	cleanup_free char *clean = util_utf8_sanitize(msg, strlen(msg));
-	cJSON_AddStringToObject(inner, "message", clean ? clean : "");
+	cleanup_cjson cJSON *root = error_envelope(e, clean);
 	/* Kept for the request log's debug line: cut to its buffer on purpose. */
 	const char *kept = clean ? clean : msg;
 	size_t kept_len = strnlen(kept, sizeof(r->error_message) - 1);
@@ -409,12 +423,9 @@ bool http_cors_preflight(struct req *r)
 void http_send_raw_error(struct mg_connection *conn, int status, enum api_error e,
 			 const char *message)
 {
-	cleanup_cjson cJSON *root = cJSON_CreateObject();
-	cJSON *inner = cJSON_AddObjectToObject(root, "error");
-	cJSON_AddStringToObject(inner, "code", api_error_code(e));
 	cleanup_free char *clean = util_utf8_sanitize(message, strlen(message));
-	cJSON_AddStringToObject(inner, "message", clean ? clean : "");
-	cleanup_free char *body = cJSON_PrintUnformatted(root);
+	cleanup_cjson cJSON *root = error_envelope(e, clean);
+	cleanup_free char *body = root ? cJSON_PrintUnformatted(root) : NULL;
 	if (!body)
 		return;
 	char date[40];

@@ -78,6 +78,10 @@ void http_send_json_text(struct req *r, int status, const char *json, size_t len
 /* Sends the error envelope {"error":{"code","message"}} with x-ms-error-code. */
 void http_send_error(struct req *r, enum api_error e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* 404 RouteNotFound "No route matches '<method> <path>'.", or with ": <why>" before the dot
+ * (a feature turned off). */
+void http_send_no_route(struct req *r, const char *why);
 /* Sends |status| with no body (Content-Length: 0). */
 void http_send_empty(struct req *r, int status);
 /* Sends |status| with |ctype| and |len| bytes of |body|. */

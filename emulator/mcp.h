@@ -122,7 +122,8 @@ struct mcp_env_ops {
 			  struct mcp_tool_error *err);
 	/*
 	 * Runs a command in |env_id|: exactly one of |shell_command| (for /bin/sh -c) and |argv|
-	 * (|argc| from 1 to MCP_ARGV_MAX NUL-free strings, run directly) is set; the other is NULL
+	 * (|argc| from 1 to MCP_ARGV_MAX NUL-free strings, run directly; argv[argc] is NULL) is
+	 * set; the other is NULL
 	 * (and |argc| 0 with a shell command). Fills *structured with {"stdout","stderr",
 	 * "exitCode"} and *is_error (exit code not 0).
 	 */

@@ -91,9 +91,7 @@ static bool check_auth(struct req *r)
 static bool check_route(struct req *r, char *allow, size_t n)
 {
 	if (r->route.res == RES_NONE) {
-		http_send_error(r, API_ERR_ROUTE_NOT_FOUND, "No route matches '%s %s'.",
-				r->ri->request_method,
-				r->ri->local_uri_raw ? r->ri->local_uri_raw : "");
+		http_send_no_route(r, NULL);
 		return false;
 	}
 	route_allow(&r->route, allow, n);

@@ -46,7 +46,7 @@ struct exec_params {
 	enum bk_exec_kind kind; /* zero: a Python cell */
 	const char *code;	/* not owned (copied for asynchronous executions) */
 	size_t code_len;
-	const char *const *argv; /* BK_EXEC_ARGV; not owned (synchronous only) */
+	const char *const *argv; /* BK_EXEC_ARGV, argv[argc] NULL; not owned (synchronous only) */
 	size_t argc;
 	bool async;
 	unsigned timeout_s;
