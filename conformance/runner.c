@@ -148,10 +148,14 @@ static int run_join(struct run *r, const struct scn_step *st, const char *phase,
 struct attempt {
 	struct request b;
 	struct http_response resp;
-	struct findings last; /* what did not hold at the last poll */
-	int attempts;
-	bool until_met;
+	struct findings last; /* what did not hold at the last poll: none once it held */
 };
+
+/* How many times |st| is sent at most. */
+static int attempts_of(const struct scn_step *st)
+{
+	return st->has_retry ? st->retry.max : 1;
+}
 
 static void attempt_fini(struct attempt *a)
 {
@@ -165,9 +169,8 @@ static int send_step(struct run *r, const struct scn_step *st, size_t idx, const
 		     char *label, size_t label_len, struct attempt *a)
 {
 	bool cleanup_phase = strcmp(phase, "step") != 0;
-	a->attempts = st->has_retry ? st->retry.max : 1;
-	a->until_met = !st->has_retry;
-	for (int attempt = 1; attempt <= a->attempts; attempt++) {
+	int attempts = attempts_of(st);
+	for (int attempt = 1; attempt <= attempts; attempt++) {
 		request_fini(&a->b);
 		http_response_fini(&a->resp);
 		int rc = request_build(r, &st->req, &a->b);
@@ -186,11 +189,9 @@ static int send_step(struct run *r, const struct scn_step *st, size_t idx, const
 		    st->retry.until.present ? &st->retry.until : &st->expect;
 		if ((rc = expect_eval(r, until, &a->resp, &a->last)) < 0)
 			return rc;
-		if (a->last.n == 0) {
-			a->until_met = true;
+		if (a->last.n == 0)
 			return 0;
-		}
-		if (attempt < a->attempts && !run_pause_ms(r, st->retry.interval_ms)) {
+		if (attempt < attempts && !run_pause_ms(r, st->retry.interval_ms)) {
 			run_note(r, "interrupted while polling: %s", label);
 			return 1;
 		}
@@ -202,15 +203,15 @@ static int send_step(struct run *r, const struct scn_step *st, size_t idx, const
 static void retry_outcome(struct run *r, const struct scn_step *st, const struct attempt *a,
 			  const char *label, struct findings *f)
 {
-	if (a->until_met)
+	if (!st->has_retry || a->last.n == 0)
 		return;
 	if (!st->retry.until.present) {
-		run_note(r, "note: %s: still failing after %d attempts", label, a->attempts);
+		run_note(r, "note: %s: still failing after %d attempts", label, attempts_of(st));
 		return;
 	}
 	for (size_t i = 0; i < a->last.n; i++)
 		expect_find(f, a->last.v[i].choice, "retry", "not met after %d attempts: %s: %s",
-			    a->attempts, a->last.v[i].where, a->last.v[i].text);
+			    attempts_of(st), a->last.v[i].where, a->last.v[i].text);
 }
 
 /* Runs one step. Returns 0 to go on, 1 to stop (a hard failure or Ctrl-C), <0 on error. */

@@ -655,11 +655,8 @@ static int prepare_target(struct shared *sh, size_t t)
 	const struct suite_opts *o = sh->o;
 	struct suite_results *res = sh->res;
 	const struct target_spec *spec = &o->specs[t];
-	res->target_kinds[t] =
-	    spec->kind_set ? spec->kind : (spec->emulator ? TARGET_EMULATOR : TARGET_REAL);
-	const char *name = spec->name
-			       ? spec->name
-			       : (res->target_kinds[t] == TARGET_EMULATOR ? "emulator" : "real");
+	res->target_kinds[t] = target_spec_kind(spec);
+	const char *name = target_spec_name(spec);
 	res->target_names[t] = strdup(name);
 	if (!res->target_names[t])
 		return -ENOMEM;

@@ -207,6 +207,16 @@ static int read_file_json(const char *file, cJSON **out, struct sp_err *err)
 	return 0;
 }
 
+enum target_kind target_spec_kind(const struct target_spec *s)
+{
+	return s->kind_set ? s->kind : (s->emulator ? TARGET_EMULATOR : TARGET_REAL);
+}
+
+const char *target_spec_name(const struct target_spec *s)
+{
+	return s->name ? s->name : (target_spec_kind(s) == TARGET_EMULATOR ? "emulator" : "real");
+}
+
 static int check_file_keys(const cJSON *j, const char *file, struct sp_err *err)
 {
 	static const char *const keys[] = {
@@ -215,16 +225,7 @@ static int check_file_keys(const cJSON *j, const char *file, struct sp_err *err)
 	    "token_command", "capabilities", "vars",	 "comment",	"ready_timeout_ms",
 	    "api_versions",  "teardown",     "mcp_key",	 "mcp_key_env",
 	};
-	const cJSON *m;
-	cJSON_ArrayForEach(m, j)
-	{
-		bool ok = false;
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && !ok; i++)
-			ok = strcmp(keys[i], m->string) == 0;
-		if (!ok)
-			return sp_err_set(err, -EINVAL, "%s: unknown key \"%s\"", file, m->string);
-	}
-	return 0;
+	return target_closed_keys(j, keys, sizeof(keys) / sizeof(keys[0]), file, NULL, err);
 }
 
 /* The scalar members: strings, kind, insecure, ready_timeout_ms. */
@@ -702,8 +703,8 @@ static int instance_vars(const struct target_spec *s, struct target *t)
 static int describe(const struct target_spec *s, const char *const *needs, size_t n_needs,
 		    const struct vars *globals, struct target *t, struct sp_err *err)
 {
-	t->kind = s->kind_set ? s->kind : (s->emulator ? TARGET_EMULATOR : TARGET_REAL);
-	t->name = strdup(s->name ? s->name : (t->kind == TARGET_EMULATOR ? "emulator" : "real"));
+	t->kind = target_spec_kind(s);
+	t->name = strdup(target_spec_name(s));
 	t->vars = vars_new(globals);
 	if (!t->name || !t->vars)
 		return -ENOMEM;

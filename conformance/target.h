@@ -79,6 +79,11 @@ struct target {
 void target_spec_init(struct target_spec *s);
 void target_spec_fini(struct target_spec *s);
 
+/* The spec's kind (given, else an emulator when it starts one, else real) and its name (given,
+ * else "emulator" or "real"). */
+enum target_kind target_spec_kind(const struct target_spec *s);
+const char *target_spec_name(const struct target_spec *s);
+
 /*
  * Reads a target file (JSON; keys: name, kind, base_url, emulator, emulator_args, prefix,
  * cacert, insecure, token, token_env, token_command, mcp_key, mcp_key_env, capabilities, vars,

@@ -75,8 +75,7 @@ void target_routes_fini(struct target_routes *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Fails on a member of |obj| that is not in |keys|. */
-static int closed_keys(const cJSON *obj, const char *const *keys, size_t n, const char *file,
+int target_closed_keys(const cJSON *obj, const char *const *keys, size_t n, const char *file,
 		       const char *where, struct sp_err *err)
 {
 	const cJSON *m;
@@ -86,8 +85,8 @@ static int closed_keys(const cJSON *obj, const char *const *keys, size_t n, cons
 		for (size_t i = 0; i < n && !ok; i++)
 			ok = strcmp(keys[i], m->string) == 0;
 		if (!ok)
-			return sp_err_set(err, -EINVAL, "%s: %s: unknown key \"%s\"", file, where,
-					  m->string);
+			return sp_err_set(err, -EINVAL, "%s: %s%sunknown key \"%s\"", file,
+					  where ? where : "", where ? ": " : "", m->string);
 	}
 	return 0;
 }
@@ -100,7 +99,7 @@ static int load_versions(const cJSON *obj, const char *file, struct target_api *
 	const char *keys[TARGET_API_N];
 	for (size_t i = 0; i < TARGET_API_N; i++)
 		keys[i] = versions[i].key;
-	int r = closed_keys(obj, keys, TARGET_API_N, file, "api_versions", err);
+	int r = target_closed_keys(obj, keys, TARGET_API_N, file, "api_versions", err);
 	for (size_t i = 0; i < TARGET_API_N && r == 0; i++) {
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, versions[i].key);
 		if (!m)
@@ -134,7 +133,7 @@ static int load_route(const cJSON *obj, const char *file, const char *where,
 	if (!cJSON_IsObject(obj))
 		return sp_err_set(err, -EINVAL, "%s: %s: expected {\"method\": …, \"path\": …}",
 				  file, where);
-	int r = closed_keys(obj, keys, 2, file, where, err);
+	int r = target_closed_keys(obj, keys, 2, file, where, err);
 	if (r < 0)
 		return r;
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "method");
@@ -186,7 +185,7 @@ static int load_teardown(const cJSON *obj, const char *file, struct target_api *
 	static const char *const keys[] = {"delete_session", "list_sessions"};
 	if (!cJSON_IsObject(obj))
 		return sp_err_set(err, -EINVAL, "%s: teardown: expected an object", file);
-	int r = closed_keys(obj, keys, 2, file, "teardown", err);
+	int r = target_closed_keys(obj, keys, 2, file, "teardown", err);
 	if (r < 0)
 		return r;
 	const cJSON *del = cJSON_GetObjectItemCaseSensitive(obj, "delete_session");

@@ -63,6 +63,11 @@ void target_api_fini(struct target_api *a);
 int target_api_load(const cJSON *file_obj, const char *file, struct target_api *a,
 		    struct sp_err *err);
 
+/* Fails with "file: where: unknown key \"k\"" (no "where: " when |where| is NULL) on a member of
+ * the object |obj| that is not one of the |n| |keys|. */
+int target_closed_keys(const cJSON *obj, const char *const *keys, size_t n, const char *file,
+		       const char *where, struct sp_err *err);
+
 /* The built-in default of an api-version. */
 const char *target_api_default(enum target_api_version v);
 

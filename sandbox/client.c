@@ -1630,8 +1630,8 @@ static int json_string(struct sbx_text *t, const char *str, size_t len)
  */
 static int build_request(const struct sbx_exec_request *req, const char *id, struct sbx_text *frame)
 {
-	static const char exec_head[] = "....{\"op\":\"exec\",\"id\":\"";
-	static const char shell_head[] = "....{\"op\":\"shell\",\"id\":\"";
+	static const char exec_head[] = "...." SBX_EXEC_HEAD; /* "....": the length, later */
+	static const char shell_head[] = "...." SBX_SHELL_HEAD;
 	const char *head = req->kind == SBX_EXEC_PYTHON ? exec_head : shell_head;
 	int r = 0;
 

@@ -348,22 +348,21 @@ enum request_op { REQ_OTHER, REQ_EXEC, REQ_SHELL };
  * "…",…} for a cell, {"op":"shell","id":"…",…} for a command); id "" if the frame has none. */
 static enum request_op request_head(const char *req, size_t len, char id[PYR_ID_LEN + 1])
 {
-	static const char exec_head[] = "{\"op\":\"exec\",\"id\":\"";
-	static const char shell_head[] = "{\"op\":\"shell\",\"id\":\"";
+	static const struct {
+		const char *head;
+		enum request_op op;
+	} heads[] = {{SBX_EXEC_HEAD, REQ_EXEC}, {SBX_SHELL_HEAD, REQ_SHELL}};
 	enum request_op op = REQ_OTHER;
 	size_t h = 0;
 
 	id[0] = '\0';
-	if (len >= sizeof(exec_head) - 1 && memcmp(req, exec_head, sizeof(exec_head) - 1) == 0) {
-		op = REQ_EXEC;
-		h = sizeof(exec_head) - 1;
-	} else if (len >= sizeof(shell_head) - 1 &&
-		   memcmp(req, shell_head, sizeof(shell_head) - 1) == 0) {
-		op = REQ_SHELL;
-		h = sizeof(shell_head) - 1;
-	} else {
-		return REQ_OTHER;
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]) && op == REQ_OTHER; i++) {
+		h = strlen(heads[i].head);
+		if (len >= h && memcmp(req, heads[i].head, h) == 0)
+			op = heads[i].op;
 	}
+	if (op == REQ_OTHER)
+		return REQ_OTHER;
 	if (len < h + PYR_ID_LEN + 1 || req[h + PYR_ID_LEN] != '"')
 		return op;
 	for (size_t i = 0; i < PYR_ID_LEN; i++) {

@@ -19,6 +19,11 @@
 /* Most descriptors attached to one control datagram. */
 #define SBX_CTL_MAXFDS 8
 
+/* How a session request frame begins: the session reads the op and the request id at this fixed
+ * place (a cell, a command), so the client writes "op" and "id" first, in this order. */
+#define SBX_EXEC_HEAD  "{\"op\":\"exec\",\"id\":\""
+#define SBX_SHELL_HEAD "{\"op\":\"shell\",\"id\":\""
+
 /* Writes all of |buf| (send(MSG_NOSIGNAL) on sockets, write() otherwise). -EPIPE on a closed peer.
  */
 int sbx_write_all(int fd, const void *buf, size_t len);
