@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -226,4 +227,31 @@ int t_count_sleepers(const char *arg)
 	if (d)
 		closedir(d);
 	return count;
+}
+
+static int mnt_data_lock = -1;
+static bool mnt_data_existed;
+
+void t_mnt_data_take(void)
+{
+	struct stat st;
+	mkdir(SBX_TEST_STATE_DIR, 0755);
+	mnt_data_lock =
+	    open(SBX_TEST_STATE_DIR "/mnt-data.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	cr_assert_geq(mnt_data_lock, 0);
+	cr_assert_eq(flock(mnt_data_lock, LOCK_EX), 0);
+	mnt_data_existed = lstat("/mnt/data", &st) == 0;
+}
+
+void t_mnt_data_give_back(void)
+{
+	char target[64];
+	ssize_t n = readlink("/mnt/data", target, sizeof(target) - 1);
+	if (!mnt_data_existed && n > 0) {
+		target[n] = '\0';
+		if (strcmp(target, "/proc/self/fd/200") == 0)
+			unlink("/mnt/data");
+	}
+	close(mnt_data_lock);
+	mnt_data_lock = -1;
 }

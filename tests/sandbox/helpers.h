@@ -63,6 +63,12 @@ void t_cleanup(void);
 int t_as_nobody(const char *tag, int (*child)(const char *state, const char *host, void *arg),
 		void *arg, void (*inspect)(const char *host, void *arg));
 
+/* Degraded tests share the host's /mnt/data: t_mnt_data_take() waits until no other test
+ * (of any test binary) holds it and notes whether it existed; t_mnt_data_give_back() removes the
+ * /mnt/data symlink a degraded zygote made if there was none before, and lets the next one in. */
+void t_mnt_data_take(void);
+void t_mnt_data_give_back(void);
+
 /* How many processes (seen from here) have exactly the command line "sleep <arg>". */
 int t_count_sleepers(const char *arg);
 

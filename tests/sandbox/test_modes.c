@@ -21,34 +21,6 @@
 
 TestSuite(modes, .fini = t_cleanup, .timeout = 120);
 
-static bool mnt_data_existed;
-static int mnt_data_lock = -1;
-
-/* Degraded tests share /mnt/data on the host: one at a time, even under --jobs N. */
-static void note_mnt_data(void)
-{
-	struct stat st;
-	mkdir(SBX_TEST_STATE_DIR, 0755);
-	mnt_data_lock =
-	    open(SBX_TEST_STATE_DIR "/mnt-data.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	cr_assert_geq(mnt_data_lock, 0);
-	cr_assert_eq(flock(mnt_data_lock, LOCK_EX), 0);
-	mnt_data_existed = lstat("/mnt/data", &st) == 0;
-}
-
-static void restore_mnt_data(void)
-{
-	char target[64];
-	ssize_t n = readlink("/mnt/data", target, sizeof(target) - 1);
-	if (!mnt_data_existed && n > 0) {
-		target[n] = '\0';
-		if (strcmp(target, "/proc/self/fd/200") == 0)
-			unlink("/mnt/data");
-	}
-	close(mnt_data_lock);
-	mnt_data_lock = -1;
-}
-
 /* Runs one cell in |s| and compares its TEXT/JSON value; 0 when equal, else prints and 1. */
 static int check(struct sbx_session *s, const char *code, const char *want)
 {
@@ -153,7 +125,7 @@ Test(modes, degraded)
 {
 	if (geteuid() != 0)
 		cr_skip_test("degraded mode needs root (per-session uids)");
-	note_mnt_data();
+	t_mnt_data_take();
 	struct sbx_zygote *z = t_zygote(SBX_ISOLATION_DEGRADED);
 	cr_expect_eq(sbx_zygote_isolation(z), SBX_ISOLATION_DEGRADED);
 	cr_expect_not_null(sbx_zygote_isolation_reason(z));
@@ -209,14 +181,14 @@ Test(modes, degraded)
 	t_expect_value(b, "1 + 1", SBX_VALUE_JSON, "2");
 	sbx_session_free(b);
 	sbx_zygote_stop(z);
-	restore_mnt_data();
+	t_mnt_data_give_back();
 }
 
 Test(modes, auto_falls_back_to_degraded_without_namespaces)
 {
 	if (geteuid() != 0)
 		cr_skip_test("degraded mode needs root (per-session uids)");
-	note_mnt_data();
+	t_mnt_data_take();
 	struct sbx_options opt;
 	struct sbx_zygote *z = NULL;
 	struct sp_err err = {0};
@@ -239,14 +211,14 @@ Test(modes, auto_falls_back_to_degraded_without_namespaces)
 		       SBX_VALUE_TEXT, "(200003, 2)");
 	sbx_session_free(s);
 	sbx_zygote_stop(z);
-	restore_mnt_data();
+	t_mnt_data_give_back();
 }
 
 Test(modes, degraded_cleanup_spares_other_zygotes_sessions)
 {
 	if (geteuid() != 0)
 		cr_skip_test("degraded mode needs root (per-session uids)");
-	note_mnt_data();
+	t_mnt_data_take();
 	/* Both zygotes use the default uid base: slot 7 is uid 200007 in each. */
 	struct sbx_zygote *full = t_zygote(SBX_ISOLATION_FULL);
 	struct sbx_zygote *deg = t_zygote(SBX_ISOLATION_DEGRADED);
@@ -275,7 +247,7 @@ Test(modes, degraded_cleanup_spares_other_zygotes_sessions)
 		     "the degraded session's stray process survived");
 	sbx_session_free(b);
 	sbx_zygote_stop(deg);
-	restore_mnt_data();
+	t_mnt_data_give_back();
 
 	cr_expect_eq(sbx_session_pid(a), pid);
 	t_expect_value(a, "p.poll() is None", SBX_VALUE_TEXT, "True");
@@ -348,7 +320,7 @@ Test(modes, docker_profile_as_root_without_cap_sys_admin_falls_back_to_degraded)
 		cr_skip_test("needs root");
 	/* Root in a container has Docker's default capabilities: namespaces need CAP_SYS_ADMIN
 	 * whatever the profile allows, so AUTO falls back (README: run with --user). */
-	note_mnt_data();
+	t_mnt_data_take();
 	struct sbx_options opt;
 	struct sbx_zygote *z = NULL;
 	struct sp_err err = {0};
@@ -364,5 +336,5 @@ Test(modes, docker_profile_as_root_without_cap_sys_admin_falls_back_to_degraded)
 	t_expect_value(s, "import os\nos.getuid()", SBX_VALUE_JSON, "200004");
 	sbx_session_free(s);
 	sbx_zygote_stop(z);
-	restore_mnt_data();
+	t_mnt_data_give_back();
 }

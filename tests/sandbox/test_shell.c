@@ -662,13 +662,7 @@ Test(shell, degraded_mode)
 {
 	if (geteuid() != 0)
 		cr_skip_test("degraded mode needs root (per-session uids)");
-	/* Degraded tests share /mnt/data on the host (test_modes.c takes the same lock). */
-	mkdir(SBX_TEST_STATE_DIR, 0755);
-	int lock = open(SBX_TEST_STATE_DIR "/mnt-data.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	cr_assert_geq(lock, 0);
-	cr_assert_eq(flock(lock, LOCK_EX), 0);
-	struct stat sb;
-	bool existed = lstat("/mnt/data", &sb) == 0;
+	t_mnt_data_take();
 
 	struct sbx_zygote *z = t_zygote(SBX_ISOLATION_DEGRADED);
 	const char *dir;
@@ -697,13 +691,5 @@ Test(shell, degraded_mode)
 	cr_expect_eq(t_count_sleepers("1000.42"), 0);
 	sbx_session_free(s);
 	sbx_zygote_stop(z);
-
-	char target[64];
-	ssize_t n = readlink("/mnt/data", target, sizeof(target) - 1);
-	if (!existed && n > 0) {
-		target[n] = '\0';
-		if (strcmp(target, "/proc/self/fd/200") == 0)
-			unlink("/mnt/data");
-	}
-	close(lock);
+	t_mnt_data_give_back();
 }
